@@ -1,0 +1,82 @@
+"""Action and Change: the plain, frozen, serializable unit of a plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Action(str, Enum):
+    """What a change does to one resource."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"  # the provider can't update in place: delete (or retire), then create
+    UNSUPPORTED = "unsupported"  # shown, never applied
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "unsupported": "!"}[self.value]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to one resource.
+
+    ``before``/``after`` hold the compared attributes (only the changed ones for updates, in the
+    JSON form); ``fields`` the changed attribute paths; ``ident`` the provider id of the live item
+    (``None`` for creates); ``reason`` says why a change is a replace or unsupported. ``extra``
+    carries provider data the applier hands back to the provider (e.g. the full last-applied
+    attributes); it never holds secrets.
+    """
+
+    account: str
+    type: str
+    key: str
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    fields: tuple[str, ...] = ()
+    ident: str | None = None
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def address(self) -> str:
+        """Human address of the change: ``account/type/key``."""
+        return f"{self.account}/{self.type}/{self.key}"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "account": self.account,
+            "type": self.type,
+            "key": self.key,
+            "action": self.action.value,
+            "before": self.before,
+            "after": self.after,
+            "fields": list(self.fields),
+        }
+        if self.ident is not None:
+            data["id"] = self.ident
+        if self.reason:
+            data["reason"] = self.reason
+        if self.extra:
+            data["extra"] = self.extra
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            account=data["account"],
+            type=data["type"],
+            key=data["key"],
+            action=Action(data["action"]),
+            before=data.get("before"),
+            after=data.get("after"),
+            fields=tuple(data.get("fields") or ()),
+            ident=data.get("id"),
+            reason=data.get("reason", ""),
+            extra=data.get("extra") or {},
+        )

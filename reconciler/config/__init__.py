@@ -1,0 +1,1 @@
+"""Config loading (YAML -> mappings that remember file:line:col) and validation."""

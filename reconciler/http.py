@@ -1,0 +1,212 @@
+"""HTTP for every provider client: one session per account, timeouts, retries, redaction.
+
+One retry policy, in one place: throttle answers and connection failures that happened before
+the request reached the server are retried for every call; timeouts, dropped connections and
+5xx are retried only for idempotent calls (reads, PUT, DELETE), because a create may have been
+committed. Backoff is exponential with full jitter, bounded in attempts and total time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from reconciler import __version__
+from reconciler.errors import RateLimited, ReconcilerError, TransportError
+from reconciler.secrets import redact, redact_url
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
+DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read seconds
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, what: str) -> str:
+    """Return ``url`` if it is https, or http on a loopback address; raise otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url
+    if parts.scheme == "http":
+        msg = f"{what}: refusing plain http to {parts.hostname} (credentials would travel in clear text); use https"
+    else:
+        msg = f"{what}: {redact_url(url)!r} is not an http(s) URL"
+    raise ReconcilerError(msg)
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter.
+
+    ``scale`` multiplies every delay (tests set ``RECONCILER_RETRY_SCALE=0`` for zero backoff).
+    ``throttle_min_delay`` is the shortest wait after a throttle answer (Intouch counts requests
+    per minute).
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    total_time: float = 300.0
+    throttle_min_delay: float = 5.0
+    scale: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        scale = float(os.environ.get("RECONCILER_RETRY_SCALE", "1"))
+        attempts = int(os.environ.get("RECONCILER_RETRY_ATTEMPTS", "6"))
+        return cls(scale=scale, max_attempts=attempts)
+
+    def delay(self, attempt: int, throttled: bool) -> float:
+        """Delay before retry number ``attempt`` (1-based)."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        wait = self.rng.uniform(0, ceiling)
+        if throttled:
+            wait = max(wait, self.throttle_min_delay)
+        return wait * self.scale
+
+
+class RateLimiter:
+    """A per-account requests-per-minute limit that slows down when the provider throttles."""
+
+    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.per_minute:
+            return
+        interval = 60.0 / self.per_minute
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + interval
+        if start > now:
+            self._sleep(start - now)
+
+    def throttled(self) -> None:
+        """The provider said slow down: halve the rate (down to 1 request per minute)."""
+        if self.per_minute:
+            with self._lock:
+                self.per_minute = max(1, self.per_minute // 2)
+
+
+class HttpClient:
+    """Base of every provider client: base URL, session, timeouts, retries, error mapping.
+
+    Subclasses override :meth:`is_throttled` for their provider's throttle answer and may override
+    :meth:`describe_status` to turn a status code into advice.
+    """
+
+    provider = "provider"
+
+    def __init__(self, base_url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 retry: RetryPolicy | None = None, rate_limit: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        self.base_url = check_url(base_url.rstrip("/") + "/", self.provider)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy.from_env()
+        self.limiter = RateLimiter(rate_limit)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if headers:
+            self.session.headers.update(headers)
+        self.requests_sent = 0
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def is_throttled(self, response: requests.Response) -> bool:
+        return response.status_code == 429
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, *, idempotent: bool, what: str,
+                ok_statuses: tuple[int, ...] = (), **kwargs: Any) -> requests.Response:
+        """Send one request, retrying what is safe to retry; return the final response.
+
+        Any status is returned to the caller (who maps it) except throttling and, for idempotent
+        calls, 5xx, which are retried and raise when the budget runs out. ``what`` names the
+        operation for messages ("create contact +46701234567").
+        """
+        url = self.url(path)
+        kwargs.setdefault("timeout", self.timeout)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.limiter.wait()
+            failure: str
+            throttled = False
+            retryable: bool
+            try:
+                self.requests_sent += 1
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.ConnectionError as exc:
+                # A refused or reset connection before any response: the request may or may not
+                # have reached the application, unless the connect itself failed.
+                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_refused(exc)
+                retryable = idempotent or connect_failed
+                failure = f"connection failed ({type(exc).__name__})"
+            except requests.exceptions.Timeout:
+                retryable = idempotent
+                failure = "timed out"
+            except requests.exceptions.RequestException as exc:
+                retryable = idempotent
+                failure = f"request failed ({type(exc).__name__})"
+            else:
+                if self.is_throttled(response):
+                    throttled = True
+                    retryable = True
+                    self.limiter.throttled()
+                    failure = f"throttled (HTTP {response.status_code})"
+                elif response.status_code >= 500 and response.status_code not in ok_statuses:
+                    retryable = idempotent
+                    failure = f"HTTP {response.status_code}"
+                else:
+                    return response
+            elapsed = time.monotonic() - started
+            if not retryable or attempt >= self.retry.max_attempts or elapsed >= self.retry.total_time:
+                where = f"{method} {redact_url(url)}"
+                advice = "" if retryable else " (not retried: the request may have been applied)"
+                msg = f"{self.provider}: {what}: {failure} after {attempt} attempt(s) at {where}{advice}"
+                if throttled:
+                    raise RateLimited(msg + "; lower the account's rate_limit or try again later")
+                err = TransportError(redact(msg))
+                err.maybe_committed = not retryable and method.upper() == "POST"  # type: ignore[attr-defined]
+                raise err
+            wait = self.retry.delay(attempt, throttled)
+            log.info("%s: %s: %s; retry %d in %.1fs", self.provider, what, failure, attempt, wait)
+            if wait > 0:
+                self.retry.sleep(wait)
+
+
+def _connect_refused(exc: Exception) -> bool:
+    """True when the TCP connection was never made, so the server cannot have acted."""
+    return "NewConnectionError" in repr(exc)

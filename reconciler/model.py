@@ -1,0 +1,284 @@
+"""Resources, keys and normalization: plain frozen data, no I/O.
+
+A resource is ``(account, type, key, attrs)``. Attributes are JSON-compatible values already in
+their canonical form (E.164 numbers, stripped strings, sorted lists for sets), so the planner can
+compare them with ``==``. Normalization happens once: when the config is loaded and when a
+provider reads live state, both through the functions here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+
+# Resource types a user declares in resource files, in dependency order.
+USER_TYPES: tuple[str, ...] = ("groups", "contacts", "blocklist", "phone_lists", "reminders", "campaigns")
+# Internal type for providers that manage group membership with calls of its own (Intouch).
+MEMBERSHIPS = "memberships"
+# Dependency order used to sort creates (deletes run in reverse).
+TYPE_ORDER: tuple[str, ...] = ("groups", "phone_lists", "contacts", MEMBERSHIPS, "blocklist", "reminders", "campaigns")
+
+# Attributes that hold a set of names: compared as sorted, de-duplicated lists.
+SET_FIELDS = frozenset({"groups", "phone_lists"})
+
+Attrs = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a value was written: file, 1-based line and column."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One declared or live item.
+
+    ``attrs`` is treated as immutable once built. ``ident`` is the provider's id for live items
+    (``None`` for desired ones); ``origin`` is where a desired item was declared.
+    """
+
+    account: str
+    type: str
+    key: str
+    attrs: Attrs
+    ident: str | None = None
+    origin: Origin | None = field(default=None, compare=False)
+
+
+def membership_key(group: str, contact: str) -> str:
+    """The key of a membership: the group name and the contact key, joined by ``|``."""
+    return f"{group}|{contact}"
+
+
+class InvalidNumber(ValueError):
+    """A phone number that cannot be read as a valid number for the region."""
+
+
+def normalize_number(raw: str | int, region: str) -> str:
+    """Return ``raw`` as E.164 (``+46701234567``), reading national forms with ``region``.
+
+    ``00`` international prefixes and digits-only numbers that already carry a country code
+    (``4712345678``, as some APIs store them) are understood. Raises :class:`InvalidNumber`.
+    """
+    text = str(raw).strip()
+    if not text:
+        raise InvalidNumber("empty phone number")
+    candidates = [text]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text.startswith("00"):
+        candidates = ["+" + digits[2:]]
+    elif not text.startswith("+") and not text.startswith("0") and len(digits) >= 10:
+        # Digits with a country code but no "+": try the international reading second.
+        candidates = [text, "+" + digits]
+    for candidate in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, region.upper() if region else None)
+        except phonenumbers.NumberParseException:
+            continue
+        # Valid numbers pass; so do numbers of a possible length in a known country, because
+        # phonenumbers' metadata lags new ranges (and Ofcom's drama range 07700 900xxx).
+        if phonenumbers.is_valid_number(parsed) or (
+            phonenumbers.is_possible_number(parsed)
+            and phonenumbers.region_code_for_country_code(parsed.country_code or 0) != "ZZ"
+        ):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    hint = f" for region {region}" if region else ""
+    raise InvalidNumber(f"{text!r} is not a valid phone number{hint}")
+
+
+def mask_number(number: str) -> str:
+    """Show only the country code and the last two digits: ``+4470*****23``."""
+    if len(number) <= 6:
+        return "***"
+    return number[:4] + "*" * (len(number) - 6) + number[-2:]
+
+
+def clean(value: Any) -> Any:
+    """Canonical form of a plain value: strings stripped, mappings and lists cleaned recursively."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
+
+def name_set(values: Iterable[str] | None) -> list[str]:
+    """A set of names as a sorted list without duplicates or blanks."""
+    return sorted({str(v).strip() for v in values or () if str(v).strip()})
+
+
+def get_path(attrs: Attrs, path: str) -> Any:
+    """Read a dotted path (``attendant.mobile``) from nested mappings; ``None`` when absent."""
+    value: Any = attrs
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def project(live: Attrs, declared: Attrs) -> dict[str, Any]:
+    """The part of ``live`` that ``declared`` speaks about, nested mappings included.
+
+    The planner compares ``declared`` with ``project(live, declared)``: attributes the user did
+    not declare are never compared (and so never make plan noise).
+    """
+    out: dict[str, Any] = {}
+    for name, want in declared.items():
+        have = live.get(name)
+        if isinstance(want, Mapping) and isinstance(have, Mapping):
+            out[name] = project(have, want)
+        else:
+            out[name] = have
+    return out
+
+
+# -- per-type normalization ------------------------------------------------------------------------
+
+# Fields holding one phone number, by type (dotted paths into nested mappings).
+NUMBER_FIELDS: dict[str, tuple[str, ...]] = {
+    "contacts": ("mobile",),
+    "blocklist": ("mobile",),
+    "reminders": ("attendant.mobile",),
+}
+# Fields holding a list of phone numbers, compared as sorted sets of E.164.
+NUMBER_SET_FIELDS: dict[str, tuple[str, ...]] = {
+    "phone_lists": ("numbers",),
+    "campaigns": ("to.numbers",),
+}
+# Fields holding a set of names.
+NAME_SET_FIELDS: dict[str, tuple[str, ...]] = {
+    "contacts": ("groups",),
+    "campaigns": ("to.groups", "to.phone_lists"),
+}
+# Local date-times (no zone) and instants (normalized to UTC).
+LOCAL_TIME_FIELDS: dict[str, tuple[str, ...]] = {"reminders": ("appointment",)}
+INSTANT_FIELDS: dict[str, tuple[str, ...]] = {"campaigns": ("send_at",)}
+# The key attribute of each user type (contacts fall back to email).
+KEY_FIELDS: dict[str, str] = {
+    "groups": "name",
+    "contacts": "mobile",
+    "blocklist": "mobile",
+    "phone_lists": "name",
+    "reminders": "name",
+    "campaigns": "name",
+}
+
+
+class InvalidValue(ValueError):
+    """An attribute value that cannot be normalized; ``path`` names the attribute."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _set_path(attrs: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    target = attrs
+    for part in parents:
+        target = target[part]
+    target[last] = value
+
+
+def local_time(value: Any) -> str:
+    """A wall-clock date-time as ``YYYY-MM-DDTHH:MM:SS`` (offset, if any, dropped after conversion)."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).strip().replace(" ", "T"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date-time (write 2026-12-01T08:30:00)") from None
+    return dt.replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def instant(value: Any, tz: str) -> str:
+    """A point in time as UTC ``YYYY-MM-DDTHH:MM:SSZ``; a value without offset is read in ``tz``."""
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date-time (write 2026-12-05T09:00:00+01:00)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=ZoneInfo(tz))
+    return dt.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_attrs(type_: str, attrs: Attrs, region: str, tz: str = "UTC") -> dict[str, Any]:
+    """Canonical form of one item's attributes (used for desired and live items alike).
+
+    Raises :class:`InvalidValue` naming the attribute path that could not be read.
+    """
+    out: dict[str, Any] = clean(dict(attrs))
+    if type_ == "contacts" and isinstance(out.get("email"), str):
+        out["email"] = out["email"].lower()
+    for path in NUMBER_FIELDS.get(type_, ()):
+        raw = get_path(out, path)
+        if raw not in (None, ""):
+            try:
+                _set_path(out, path, normalize_number(raw, region))
+            except InvalidNumber as exc:
+                raise InvalidValue(path, str(exc)) from None
+    for path in NUMBER_SET_FIELDS.get(type_, ()):
+        raw = get_path(out, path)
+        if raw is not None:
+            numbers = set()
+            for item in raw:
+                try:
+                    numbers.add(normalize_number(item, region))
+                except InvalidNumber as exc:
+                    raise InvalidValue(path, str(exc)) from None
+            _set_path(out, path, sorted(numbers))
+    for path in NAME_SET_FIELDS.get(type_, ()):
+        raw = get_path(out, path)
+        if raw is not None:
+            _set_path(out, path, name_set(raw))
+    for path in LOCAL_TIME_FIELDS.get(type_, ()):
+        raw = get_path(out, path)
+        if raw is not None:
+            try:
+                _set_path(out, path, local_time(raw))
+            except ValueError as exc:
+                raise InvalidValue(path, str(exc)) from None
+    for path in INSTANT_FIELDS.get(type_, ()):
+        raw = get_path(out, path)
+        if raw is not None:
+            try:
+                _set_path(out, path, instant(raw, tz))
+            except ValueError as exc:
+                raise InvalidValue(path, str(exc)) from None
+    return out
+
+
+def key_of(type_: str, attrs: Attrs) -> str:
+    """The natural key of a normalized item: its key field (contacts: mobile, else email)."""
+    if type_ == "contacts" and not attrs.get("mobile"):
+        return str(attrs.get("email") or "")
+    return str(attrs.get(KEY_FIELDS[type_]) or "")

@@ -1,0 +1,185 @@
+"""The provider interface: capabilities as data, a small set of methods, a plain-dict registry.
+
+Only the planner consults capabilities (docs and tests read the same table). A provider never
+gets asked for what it declared it cannot do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from reconciler.changes import Change
+from reconciler.config.types import AccountConfig
+from reconciler.errors import Problem, ReconcilerError
+from reconciler.model import Resource
+
+
+@dataclass(frozen=True)
+class Support:
+    """Whether an operation is possible, and if not, why (in words a user understands)."""
+
+    ok: bool
+    reason: str = ""
+
+
+def yes(note: str = "") -> Support:
+    return Support(True, note)
+
+
+def cannot(reason: str) -> Support:
+    return Support(False, reason)
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What a provider can do with one resource type.
+
+    - ``fields``: attributes a user may declare for this type on this provider (top level).
+    - ``immutable_fields``: a change to one of them cannot be an in-place update.
+    - ``append_only_fields``: list fields that can only grow; removing an element is unsupported.
+    - ``derived_fields``: set by the provider; never compared.
+    - ``tracked``: provider ids and last-applied attributes live in the state file (user-keyed or
+      unlistable types). Tracked items missing from the config are deleted (Terraform semantics).
+    - ``adopt_by``: attribute paths that identify a live item when its state record is lost.
+    - ``replace``: how a replace is done; default: possible when create and delete are.
+    """
+
+    list: Support
+    create: Support
+    update: Support
+    delete: Support
+    fields: frozenset[str]
+    replace: Support | None = None
+    batch_size: int = 1
+    immutable_fields: frozenset[str] = frozenset()
+    append_only_fields: frozenset[str] = frozenset()
+    derived_fields: frozenset[str] = frozenset()
+    tracked: bool = False
+    adopt_by: tuple[str, ...] = ()
+    delete_warning: str = ""  # shown in the plan beside every delete of this type
+
+    @property
+    def can_replace(self) -> Support:
+        if self.replace is not None:
+            return self.replace
+        if self.create.ok and self.delete.ok:
+            return yes()
+        return cannot(self.delete.reason or self.create.reason)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one change produced: the provider id and the attributes to record in state.
+
+    ``ident`` is the id of the item as it is after the change (``None`` after a delete).
+    """
+
+    ident: str | None = None
+    attrs: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+LiveState = dict[str, list[Resource]]
+
+
+class Provider(ABC):
+    """One account on one provider API.
+
+    Subclasses set ``name``, ``capabilities`` and ``default_url``, and implement ``read`` and
+    ``apply``. A provider holds one HTTP session for its account; call ``close`` when done.
+    """
+
+    name: ClassVar[str]
+    default_url: ClassVar[str]
+    capabilities: ClassVar[Mapping[str, Capability]]
+
+    def __init__(self, account: AccountConfig) -> None:
+        self.account = account
+
+    @property
+    def url(self) -> str:
+        return self.account.url or self.default_url
+
+    @abstractmethod
+    def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
+        """Read live items of ``types`` (only listable ones are asked for).
+
+        ``state`` maps type -> key -> ``{"id": ..., "attrs": {...}}`` for this account, so a
+        provider can resolve user keys of tracked types. Items of tracked types whose id is not in
+        state are returned with key ``"#<id>"``; the planner binds or adopts them.
+        """
+
+    @abstractmethod
+    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Apply a batch of changes of one type and action, in order; one Outcome per change.
+
+        The batch is at most ``capabilities[type].batch_size`` long. Raises ProviderError when the
+        batch failed; a provider that can fail part of a batch applies and reports items one by one.
+        """
+
+    @classmethod
+    def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
+        """Adjust one planned change using the live item (pure, no network).
+
+        A provider whose abilities depend on an item's live state (an inactive reminder cannot be
+        edited, a sent campaign cannot change) returns a replacement Change, or a warning Problem
+        that stands instead of the change. Default: the change as planned.
+        """
+        return change
+
+    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+        """Plan-time checks that need live data (valid senders, opt-outs). Default: none."""
+        return []
+
+    def close(self) -> None:
+        """Release the HTTP session (and log out where the API has sessions)."""
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What is known of a provider without importing its client: read by config validation."""
+
+    name: str
+    capabilities: Mapping[str, Capability]
+    default_url: str
+    timezone: str  # local time zone of the API's dates without offset
+    credentials: tuple[str, ...]  # credential keys, required unless listed in optional_credentials
+    optional_credentials: tuple[str, ...] = ()
+    # Provider rules on one normalized desired item, checked by `validate` with no network:
+    # (type, attrs) -> [(attribute path, message with how to fix)]. Default: none.
+    validate_item: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
+
+
+# provider name -> package; each has capabilities.py (INFO) and provider.py (the Provider class,
+# named in INFO's module as PROVIDER_CLASS), imported on first use.
+REGISTRY: dict[str, str] = {
+    "intouch": "reconciler.providers.intouch",
+    "intime": "reconciler.providers.intime",
+    "smsconnector": "reconciler.providers.smsconnector",
+}
+
+
+def _package(name: str) -> str:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        choices = ", ".join(sorted(REGISTRY))
+        raise ReconcilerError(f"unknown provider {name!r} (choose one of: {choices})") from None
+
+
+def provider_info(name: str) -> ProviderInfo:
+    """The capabilities and settings of the provider registered as ``name``."""
+    info: ProviderInfo = importlib.import_module(_package(name) + ".capabilities").INFO
+    return info
+
+
+def provider_class(name: str) -> type[Provider]:
+    """Return the Provider class registered as ``name``."""
+    module = importlib.import_module(_package(name) + ".provider")
+    cls: type[Provider] = module.PROVIDER
+    return cls

@@ -1,0 +1,32 @@
+"""What the Intouch REST API can manage (../shared/providers/intouch.md, section 10)."""
+
+from reconciler.model import MEMBERSHIPS
+from reconciler.providers.base import Capability, ProviderInfo, cannot, yes
+
+NO_BLOCKLIST = "Intouch has no blocklist or opt-out endpoint; manage opt-outs in the Intouch web UI"
+
+CAPABILITIES = {
+    "groups": Capability(
+        list=yes(), create=yes(), update=yes(), delete=yes(),
+        fields=frozenset({"name", "description"}),
+        delete_warning="deleting an Intouch group keeps its contacts but drops their membership",
+    ),
+    "contacts": Capability(
+        list=yes(), create=yes(), update=yes("PUT replaces the whole contact; undeclared fields keep their live values"),
+        delete=yes(),
+        fields=frozenset({"mobile", "email", "first_name", "last_name", "description", "description2",
+                          "description3", "groups"}),
+    ),
+    MEMBERSHIPS: Capability(
+        list=yes(), create=yes(), update=cannot("a group membership has no attributes"), delete=yes(),
+        fields=frozenset({"group", "contact"}),
+    ),
+}
+
+INFO = ProviderInfo(
+    name="intouch",
+    capabilities=CAPABILITIES,
+    default_url="https://intouchapi.pswin.com/2",
+    timezone="Europe/Oslo",
+    credentials=("username", "domain", "password"),
+)
