@@ -1,0 +1,158 @@
+"""The applier: walks a plan in order, calls the providers, journals every success at once.
+
+Creates and deletes of one type are batched up to the provider's batch size. Before a
+non-idempotent request for a tracked type (a create or replace) the intent is journaled; after it,
+the result. The first failure stops the run (or, with ``continue_on_error``, only the changes that
+depend on the failed one are skipped) and is reported with the change and the provider's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.changes import Action, Change
+from reconciler.errors import ProviderError
+from reconciler.model import MEMBERSHIPS, get_path
+from reconciler.plan import Plan
+from reconciler.providers.base import Capability, Provider
+from reconciler.state import State
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[Change, str], None]  # (change, "applied" | "failed" | "skipped")
+
+
+@dataclass
+class ApplyResult:
+    """What happened to each change of the plan."""
+
+    applied: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    skipped: list[tuple[Change, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+
+def _batches(changes: Sequence[Change], caps: Mapping[str, Mapping[str, Capability]]) -> Iterator[list[Change]]:
+    batch: list[Change] = []
+    for change in changes:
+        size = caps[change.account][change.type].batch_size if change.action in (Action.CREATE, Action.DELETE) else 1
+        if batch and (
+            (batch[0].account, batch[0].type, batch[0].action) != (change.account, change.type, change.action)
+            or len(batch) >= size
+        ):
+            yield batch
+            batch = []
+        batch.append(change)
+    if batch:
+        yield batch
+
+
+def _depends_on(change: Change, failed: set[tuple[str, str, str]]) -> str | None:
+    """The failed item this change needs, if any (a group, contact or phone list it refers to)."""
+    acct = change.account
+    refs: list[tuple[str, str]] = []
+    attrs = change.after or change.extra.get("desired") or {}
+    if change.type == MEMBERSHIPS and change.after:
+        refs += [("groups", attrs.get("group", "")), ("contacts", attrs.get("contact", ""))]
+    if change.type == "contacts":
+        refs += [("groups", g) for g in attrs.get("groups") or ()]
+    if change.type == "campaigns":
+        refs += [("groups", g) for g in get_path(attrs, "to.groups") or ()]
+        refs += [("phone_lists", p) for p in get_path(attrs, "to.phone_lists") or ()]
+    if change.type == "groups" and change.action is Action.DELETE:
+        refs += [(MEMBERSHIPS, k) for (a, t, k) in failed if a == acct and t == MEMBERSHIPS]
+    for type_, key in refs:
+        if (acct, type_, key) in failed:
+            return f"{acct}/{type_}/{key}"
+    return None
+
+
+def apply_plan(plan: Plan, providers: Mapping[str, Provider], state: State, *,
+               continue_on_error: bool = False, progress: Progress | None = None) -> ApplyResult:
+    """Apply ``plan.applicable`` in order; return what succeeded, failed and was skipped.
+
+    ``providers`` maps account name -> an open Provider whose ``read`` has run in this process.
+    Unsupported changes are never applied (the caller refuses or drops them first).
+    """
+    result = ApplyResult()
+    caps = {name: provider.capabilities for name, provider in providers.items()}
+    for item in plan.meta.get("adopt", ()):
+        state.record(item["account"], item["type"], item["key"], item["id"], item.get("attrs") or {})
+    failed: set[tuple[str, str, str]] = set()
+    stop = False
+    for batch in _batches(plan.applicable, caps):
+        if stop:
+            for change in batch:
+                result.skipped.append((change, "not attempted: an earlier change failed"))
+                _tell(progress, change, "skipped")
+            continue
+        runnable = []
+        for change in batch:
+            blocker = _depends_on(change, failed)
+            if blocker:
+                failed.add((change.account, change.type, change.key))
+                result.skipped.append((change, f"depends on {blocker}, which failed"))
+                _tell(progress, change, "skipped")
+            else:
+                runnable.append(change)
+        if not runnable:
+            continue
+        error = _run_batch(runnable, providers[runnable[0].account], caps, state, result, progress)
+        if error is not None:
+            for change in runnable:
+                failed.add((change.account, change.type, change.key))
+                result.failed.append((change, error))
+                _tell(progress, change, "failed")
+            stop = not continue_on_error
+    return result
+
+
+def _tell(progress: Progress | None, change: Change, what: str) -> None:
+    if progress is not None:
+        progress(change, what)
+
+
+def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mapping[str, Capability]],
+               state: State, result: ApplyResult, progress: Progress | None) -> str | None:
+    """Apply one batch; journal its outcomes. Returns the error message, or None on success."""
+    first = batch[0]
+    cap = caps[first.account][first.type]
+    tracked = cap.tracked
+    if tracked and first.action in (Action.CREATE, Action.REPLACE):
+        for change in batch:
+            state.intend(change.account, change.type, change.key, change.action.value)
+    try:
+        outcomes = provider.apply(batch)
+    except ProviderError as exc:
+        maybe_committed = bool(getattr(exc, "maybe_committed", False))
+        if tracked and first.action in (Action.CREATE, Action.REPLACE) and not maybe_committed:
+            for change in batch:
+                state.resolve(change.account, change.type, change.key)
+        log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
+        return str(exc)
+    if len(outcomes) != len(batch):
+        return f"{provider.name}: {first.action.value} {first.type}: provider answered {len(outcomes)} results for {len(batch)} changes"
+    for change, outcome in zip(batch, outcomes, strict=True):
+        if tracked:
+            _journal(state, change, outcome.ident, outcome.attrs)
+        result.applied.append(change)
+        result.warnings.extend(f"{change.address}: {w}" for w in outcome.warnings)
+        _tell(progress, change, "applied")
+    return None
+
+
+def _journal(state: State, change: Change, ident: str | None, attrs: dict[str, Any] | None) -> None:
+    if change.action is Action.DELETE:
+        state.forget(change.account, change.type, change.key)
+    else:
+        desired = attrs if attrs is not None else (change.extra.get("desired") or change.after or {})
+        state.record(change.account, change.type, change.key, ident or change.ident, desired)
+    if change.action in (Action.CREATE, Action.REPLACE):
+        state.resolve(change.account, change.type, change.key)

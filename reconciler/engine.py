@@ -1,0 +1,147 @@
+"""One run against the accounts of a config: open providers, refresh live state, plan, apply.
+
+This is the glue the CLI calls; it owns no policy of its own beyond ordering the steps:
+``load -> validate -> read live -> plan -> render -> confirm -> apply``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.config.types import Config
+from reconciler.errors import Problem, ProviderError, ReconcilerError
+from reconciler.model import MEMBERSHIPS, Resource
+from reconciler.plan import Plan
+from reconciler.planner import Target, diff
+from reconciler.providers.base import Provider, provider_class, provider_info
+from reconciler.state import State
+
+log = logging.getLogger(__name__)
+
+Live = dict[tuple[str, str], dict[str, Resource]]
+Notify = Callable[[str], None]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Run:
+    """Providers opened for the accounts in scope of one command, closed by :meth:`close`."""
+
+    config: Config
+    state: State
+    accounts: tuple[str, ...] = ()
+    types: frozenset[str] | None = None
+    now: Callable[[], datetime] = _utcnow
+    providers: dict[str, Provider] = field(default_factory=dict)
+    live_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [a for a in self.accounts if a not in self.config.accounts]
+        if unknown:
+            choices = ", ".join(sorted(self.config.accounts))
+            raise ReconcilerError(f"--account {unknown[0]!r} is not in reconciler.yaml (choose from: {choices})")
+        if not self.accounts:
+            self.accounts = tuple(sorted(self.config.accounts))
+
+    def targets(self) -> list[Target]:
+        targets = []
+        for name in self.accounts:
+            account = self.config.accounts[name]
+            info = provider_info(account.provider)
+            cls = provider_class(account.provider)
+            targets.append(Target(name, account.provider, info.capabilities, account.prune, cls.refine, self.types))
+        return targets
+
+    def provider(self, name: str) -> Provider:
+        if name not in self.providers:
+            account = self.config.accounts[name]
+            self.providers[name] = provider_class(account.provider)(account)
+        return self.providers[name]
+
+    def refresh(self, notify: Notify | None = None) -> Live:
+        """Read the live state of every listable type in scope."""
+        live: Live = {}
+        for target in self.targets():
+            types = [t for t, cap in target.capabilities.items() if cap.list.ok
+                     and (target.types is None or t in target.types or (t == MEMBERSHIPS and "contacts" in target.types))]
+            if not types:
+                continue
+            if notify:
+                notify(f"refreshing {target.account} ({target.provider}): {', '.join(types)}")
+            read = self.provider(target.account).read(types, self.state.account(target.account))
+            for type_, items in read.items():
+                live[(target.account, type_)] = _by_key(target.account, type_, items)
+        return live
+
+    def check(self, live: Live) -> list[Problem]:
+        problems: list[Problem] = []
+        for target in self.targets():
+            desired = {t: items for (a, t), items in self.config.desired.items() if a == target.account}
+            mine = {t: list(items.values()) for (a, t), items in live.items() if a == target.account}
+            problems += self.provider(target.account).check(desired, mine)
+        return problems
+
+    def plan(self, notify: Notify | None = None) -> Plan:
+        """Refresh, check and diff: the plan for the accounts and types in scope."""
+        live = self.refresh(notify)
+        self.live_counts = {where: len(items) for where, items in live.items()}
+        problems = self.check(live)
+        now = self.now()
+        plan = diff(self.config.desired, live, _state_view(self.state, self.accounts), self.targets(), now,
+                    errors=problems, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        plan.meta.update(self.fingerprints(live))
+        return plan
+
+    def fingerprints(self, live: Live) -> dict[str, Any]:
+        """What a saved plan needs to detect staleness: config hash, live hash per account/type."""
+        return {
+            "config": self.config.fingerprint,
+            "live": live_fingerprint(live),
+            "state_lineage": self.state.lineage,
+            "accounts": list(self.accounts),
+            "types": sorted(self.types) if self.types is not None else None,
+        }
+
+    def close(self) -> None:
+        for provider in self.providers.values():
+            try:
+                provider.close()
+            except ProviderError as exc:
+                log.warning("closing %s: %s", provider.account.name, exc)
+        self.providers.clear()
+
+
+def _by_key(account: str, type_: str, items: Iterable[Resource]) -> dict[str, Resource]:
+    out: dict[str, Resource] = {}
+    for item in items:
+        if item.key in out:
+            first = out[item.key]
+            raise ProviderError(f"{account}: two live {type_} share the key {item.key!r} (ids {first.ident} and "
+                                f"{item.ident}); merge or rename one in the provider's UI, then plan again")
+        out[item.key] = item
+    return out
+
+
+def _state_view(state: State, accounts: Iterable[str]) -> dict[str, Mapping[str, Mapping[str, Any]]]:
+    return {name: state.account(name) for name in accounts}
+
+
+def live_fingerprint(live: Mapping[tuple[str, str], Mapping[str, Resource]]) -> dict[str, str]:
+    """A hash of the live items per ``account/type`` (keys, ids and attributes)."""
+    out: dict[str, str] = {}
+    for (account, type_), items in sorted(live.items()):
+        digest = hashlib.sha256()
+        for key in sorted(items):
+            item = items[key]
+            digest.update(json.dumps([key, item.ident, item.attrs], sort_keys=True, default=str).encode())
+        out[f"{account}/{type_}"] = digest.hexdigest()
+    return out

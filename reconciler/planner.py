@@ -1,0 +1,316 @@
+"""The planner: desired + live + state -> Plan. A pure function: no network, no clock, no I/O.
+
+Items are matched by key with plain dicts (linear in the number of items); DeepDiff computes the
+field-level diff only for the few items already known to differ. Capabilities decide the action:
+a change the provider cannot make in place becomes ``replace`` when it can delete and create, else
+``unsupported`` with the provider's reason. Undeclared live items are deleted only for pruned types
+and for tracked types (recorded in state: the tool created them); others are ``unmanaged`` warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.changes import Action, Change
+from reconciler.errors import Problem
+from reconciler.model import MEMBERSHIPS, TYPE_ORDER, Resource, get_path, membership_key, project
+from reconciler.plan import Plan, Warning_
+from reconciler.providers.base import Capability
+
+Items = Mapping[str, Resource]
+StateRecords = Mapping[str, Mapping[str, Mapping[str, Any]]]  # type -> key -> {"id", "attrs"}
+Refine = Callable[[Change, Resource | None, datetime], Change | Problem]
+
+
+def _keep(change: Change, live: Resource | None, now: datetime) -> Change | Problem:
+    return change
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the planner knows of one account: its provider's capabilities and the user's prune list."""
+
+    account: str
+    provider: str
+    capabilities: Mapping[str, Capability]
+    prune: frozenset[str] = frozenset()
+    refine: Refine = _keep
+    types: frozenset[str] | None = None  # narrowed by --type; None = every supported type
+
+
+@dataclass
+class _Collector:
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    adoptions: list[dict[str, str]] = field(default_factory=list)
+
+    def warn(self, account: str, type_: str, key: str, message: str) -> None:
+        self.warnings.append(Warning_(account, type_, key, message))
+
+
+def diff(
+    desired: Mapping[tuple[str, str], Items],
+    live: Mapping[tuple[str, str], Items],
+    state: Mapping[str, StateRecords],
+    targets: Iterable[Target],
+    now: datetime,
+    errors: Iterable[Problem] = (),
+    created_at: str = "",
+) -> Plan:
+    """Plan the minimal change set that makes ``live`` match ``desired`` for every target.
+
+    ``desired`` maps (account, type) -> key -> Resource (normalized, as loaded). ``live`` holds the
+    listable types read from the providers, same shape; tracked items not bound to a state key are
+    keyed ``"#<id>"``. ``state`` maps account -> type -> key -> ``{"id", "attrs"}``. Nothing passed
+    in is mutated. ``errors`` are plan-time problems carried into the plan.
+    """
+    out = _Collector()
+    for target in targets:
+        _plan_account(target, desired, live, state.get(target.account, {}), now, out)
+    changes = sorted(out.changes, key=_order)
+    plan_errors = tuple(e for e in errors if e.severity == "error")
+    warnings = [Warning_("", "", "", str(e)) for e in errors if e.severity != "error"]
+    return Plan(
+        changes=tuple(changes),
+        warnings=tuple(warnings + out.warnings),
+        errors=plan_errors,
+        created_at=created_at,
+        meta={"adopt": out.adoptions} if out.adoptions else {},
+    )
+
+
+def _types_of(target: Target) -> list[str]:
+    types = [t for t in TYPE_ORDER if t in target.capabilities]
+    if target.types is not None:
+        wanted = set(target.types)
+        if "contacts" in wanted:
+            wanted.add(MEMBERSHIPS)
+        types = [t for t in types if t in wanted]
+    return types
+
+
+def _plan_account(target: Target, desired: Mapping[tuple[str, str], Items],
+                  live: Mapping[tuple[str, str], Items], state: StateRecords, now: datetime,
+                  out: _Collector) -> None:
+    account = target.account
+    types = _types_of(target)
+    wanted: dict[str, Items] = {t: desired.get((account, t), {}) for t in types}
+    have: dict[str, Items] = {}
+    for type_ in types:
+        cap = target.capabilities[type_]
+        if cap.list.ok:
+            have[type_] = live.get((account, type_), {})
+        else:
+            have[type_] = _from_state(account, type_, state.get(type_, {}))
+            if type_ != MEMBERSHIPS and (wanted[type_] or have[type_]):
+                out.warn(account, type_, "", f"{target.provider} cannot list {type_}: {cap.list.reason}. "
+                         "The plan compares with the last applied attributes in the state file.")
+    if MEMBERSHIPS in target.capabilities and MEMBERSHIPS in types and "contacts" in wanted:
+        declaring = {k for k, c in wanted["contacts"].items() if "groups" in c.attrs}
+        wanted["contacts"], wanted[MEMBERSHIPS] = _split_memberships(account, wanted["contacts"])
+        # Only the memberships of contacts that declare `groups` are managed.
+        have[MEMBERSHIPS] = {k: m for k, m in have.get(MEMBERSHIPS, {}).items()
+                             if m.attrs.get("contact") in declaring}
+    deleted_groups = set()
+    for type_ in types:
+        cap = target.capabilities[type_]
+        records = state.get(type_, {})
+        items = have[type_]
+        if cap.tracked and cap.list.ok:
+            items = _adopt(account, type_, cap, wanted[type_], items, records, out)
+        _plan_type(target, type_, cap, wanted[type_], items, records, now, out)
+        if type_ == "groups":
+            deleted_groups = {c.key for c in out.changes if c.account == account and c.type == "groups"
+                              and c.action is Action.DELETE}
+    if deleted_groups:
+        # Deleting a group drops its memberships; don't also remove them one by one.
+        out.changes[:] = [c for c in out.changes if not (
+            c.account == account and c.type == MEMBERSHIPS and c.action is Action.DELETE
+            and (c.before or {}).get("group") in deleted_groups)]
+
+
+def _from_state(account: str, type_: str, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Resource]:
+    return {key: Resource(account, type_, key, rec.get("attrs") or {}, ident=rec.get("id"))
+            for key, rec in records.items()}
+
+
+def _split_memberships(account: str, contacts: Items) -> tuple[dict[str, Resource], dict[str, Resource]]:
+    """Move each contact's declared ``groups`` into membership items (managed by calls of their own)."""
+    plain: dict[str, Resource] = {}
+    members: dict[str, Resource] = {}
+    for key, contact in contacts.items():
+        if "groups" not in contact.attrs:
+            plain[key] = contact
+            continue
+        attrs = {k: v for k, v in contact.attrs.items() if k != "groups"}
+        plain[key] = Resource(account, "contacts", key, attrs, origin=contact.origin)
+        for group in contact.attrs["groups"] or ():
+            mkey = membership_key(group, key)
+            members[mkey] = Resource(account, MEMBERSHIPS, mkey, {"group": group, "contact": key}, origin=contact.origin)
+    return plain, members
+
+
+def _adopt(account: str, type_: str, cap: Capability, wanted: Items, items: Items,
+           records: Mapping[str, Mapping[str, Any]], out: _Collector) -> dict[str, Resource]:
+    """Bind unkeyed live items ("#<id>") of a tracked type to desired keys by ``adopt_by`` fields."""
+    bound = dict(items)
+    loose = {k: r for k, r in items.items() if k.startswith("#")}
+    if not loose or not cap.adopt_by:
+        return bound
+    index: dict[tuple[Any, ...], str] = {}
+    for key, resource in loose.items():
+        index.setdefault(tuple(_freeze(get_path(resource.attrs, p)) for p in cap.adopt_by), key)
+    for key, want in wanted.items():
+        if key in bound:
+            continue
+        ident_key = tuple(_freeze(get_path(want.attrs, p)) for p in cap.adopt_by)
+        match = index.pop(ident_key, None)
+        if match is None:
+            continue
+        resource = bound.pop(match)
+        bound[key] = Resource(account, type_, key, resource.attrs, ident=resource.ident)
+        out.adoptions.append({"account": account, "type": type_, "key": key, "id": str(resource.ident),
+                              "attrs": dict(resource.attrs)})
+        out.warn(account, type_, key, f"adopted live item {resource.ident} (same {', '.join(cap.adopt_by)}); "
+                 "its id will be recorded in the state file")
+    return bound
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return tuple(sorted(value.items()))
+    return value
+
+
+def changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Dotted attribute paths that differ between two small attribute mappings (lists whole)."""
+    tree = DeepDiff(dict(old), dict(new), view="tree")
+    paths: set[str] = set()
+    for report in tree.values():
+        for level in report:
+            parts: list[str] = []
+            for part in level.path(output_format="list"):
+                if isinstance(part, int):
+                    break
+                parts.append(str(part))
+            if parts:
+                paths.add(".".join(parts))
+    return sorted(paths)
+
+
+def _subset(attrs: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    return {path: get_path(attrs, path) for path in paths}
+
+
+def _compared(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in cap.derived_fields and not k.startswith("_")}
+
+
+def _plan_type(target: Target, type_: str, cap: Capability, wanted: Items, items: Items,
+               records: Mapping[str, Mapping[str, Any]], now: datetime, out: _Collector) -> None:
+    account = target.account
+    for key, want in wanted.items():
+        current = items.get(key)
+        declared = _compared(want.attrs, cap)
+        if current is None:
+            if cap.tracked and cap.list.ok and key in records:
+                out.warn(account, type_, key, "recorded in state but gone from the provider "
+                         "(deleted outside reconciler); it will be created again")
+            change = Change(account, type_, key, Action.CREATE, None, declared) if cap.create.ok else Change(
+                account, type_, key, Action.UNSUPPORTED, None, declared, reason=cap.create.reason)
+            _emit(target, change, None, now, out)
+            continue
+        seen = project(current.attrs, declared)
+        if seen == declared:
+            continue
+        for change in _changes_for(account, type_, key, cap, declared, current, seen):
+            _emit(target, change, current, now, out)
+    for key, current in items.items():
+        if key in wanted:
+            continue
+        managed = (cap.tracked and key in records) or type_ in target.prune or (
+            type_ == MEMBERSHIPS)
+        if not managed:
+            out.warn(account, type_, key, "unmanaged: exists live but is not declared "
+                     f"(declare it, or add {type_} to the account's prune list to delete it)")
+            continue
+        before = _compared(current.attrs, cap)
+        if cap.delete.ok:
+            change = Change(account, type_, key, Action.DELETE, before, None, ident=current.ident,
+                            reason=cap.delete.reason)
+        else:
+            change = Change(account, type_, key, Action.UNSUPPORTED, before, None, ident=current.ident,
+                            reason=f"cannot delete: {cap.delete.reason}")
+        _emit(target, change, current, now, out)
+
+
+def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: dict[str, Any],
+                 current: Resource, seen: dict[str, Any]) -> list[Change]:
+    paths = changed_paths(seen, declared)
+    changes: list[Change] = []
+    wanted_attrs = dict(declared)
+    for name in sorted(cap.append_only_fields):
+        if name not in paths:
+            continue
+        have = set(seen.get(name) or ())
+        want = set(declared.get(name) or ())
+        removed = sorted(have - want)
+        if removed:
+            changes.append(Change(account, type_, key, Action.UNSUPPORTED, {name: removed}, None, (name,),
+                                  ident=current.ident,
+                                  reason=f"cannot remove from {name}: {cap.delete.reason or 'append-only'}"))
+            wanted_attrs[name] = sorted(have | want)
+            if have >= want:
+                paths = [p for p in paths if p != name]
+    if not paths:
+        return changes
+    before, after = _subset(seen, paths), _subset(wanted_attrs, paths)
+    extra = {"desired": wanted_attrs}
+    immutable = [p for p in paths if p in cap.immutable_fields or p.split(".")[0] in cap.immutable_fields]
+    if cap.update.ok and not immutable:
+        action, reason = Action.UPDATE, ""
+    elif cap.can_replace.ok:
+        action = Action.REPLACE
+        why = f"{', '.join(immutable)} cannot change in place" if immutable else cap.update.reason
+        reason = f"{why}; {cap.can_replace.reason}" if cap.can_replace.reason else why
+    else:
+        action, reason = Action.UNSUPPORTED, cap.update.reason or cap.can_replace.reason
+    if action is Action.REPLACE:
+        before = _compared(current.attrs, cap)
+        after = wanted_attrs
+    changes.insert(0, Change(account, type_, key, action, before, after, tuple(paths), ident=current.ident,
+                             reason=reason, extra=extra))
+    return changes
+
+
+def _emit(target: Target, change: Change, live: Resource | None, now: datetime, out: _Collector) -> None:
+    refined = target.refine(change, live, now) if change.action is not Action.UNSUPPORTED else change
+    if isinstance(refined, Problem):
+        out.warn(change.account, change.type, change.key, refined.message)
+        return
+    cap = target.capabilities[refined.type]
+    if refined.action is Action.DELETE and cap.delete_warning:
+        out.warn(refined.account, refined.type, refined.key, cap.delete_warning)
+    out.changes.append(refined)
+
+
+_ACTION_RANK = {Action.DELETE: 0, Action.REPLACE: 1, Action.UPDATE: 2, Action.CREATE: 3, Action.UNSUPPORTED: 4}
+
+
+def _order(change: Change) -> tuple[Any, ...]:
+    """Apply order: detach memberships, then creates/updates in dependency order, then deletes reversed."""
+    index = TYPE_ORDER.index(change.type) if change.type in TYPE_ORDER else len(TYPE_ORDER)
+    if change.action is Action.DELETE and change.type == MEMBERSHIPS:
+        phase, rank = 0, index
+    elif change.action is Action.DELETE:
+        phase, rank = 2, len(TYPE_ORDER) - index
+    else:
+        phase, rank = 1, index
+    return (change.account, phase, rank, _ACTION_RANK[change.action], change.key)

@@ -1,0 +1,67 @@
+"""`reconciler sandbox`: every provider emulator on fixed loopback ports, persisted in SQLite."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.emulator import Emulator, Faults, Server
+
+# provider -> (port offset, emulator class path, URL path of its API)
+EMULATORS: dict[str, tuple[int, str, str]] = {
+    "intouch": (1, "reconciler.providers.intouch.emulator:IntouchEmulator", "/2"),
+    "intime": (2, "reconciler.providers.intime.emulator:IntimeEmulator", "/api/1.0"),
+    "smsconnector": (3, "reconciler.providers.smsconnector.emulator:SmsConnectorEmulator", ""),
+}
+DEFAULT_PORT_BASE = 8600
+
+
+@dataclass
+class Running:
+    provider: str
+    emulator: Emulator
+    server: Server
+    api_path: str
+    credentials: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.server.url + self.api_path
+
+
+def emulator_class(provider: str) -> tuple[type[Emulator], dict[str, str]]:
+    """The emulator class of ``provider`` and its sandbox credentials."""
+    module_name, _, class_name = EMULATORS[provider][1].partition(":")
+    module = importlib.import_module(module_name)
+    cls: type[Emulator] = getattr(module, class_name)
+    credentials: dict[str, str] = dict(module.SANDBOX_CREDENTIALS)
+    return cls, credentials
+
+
+def start(data: Path | None, port_base: int = DEFAULT_PORT_BASE, faults: str | None = None,
+          providers: tuple[str, ...] = tuple(EMULATORS), **options: Any) -> list[Running]:
+    """Start the emulators of ``providers``; one SQLite file per provider beside ``data``."""
+    running: list[Running] = []
+    try:
+        for provider in providers:
+            offset, _, api_path = EMULATORS[provider]
+            cls, credentials = emulator_class(provider)
+            db = ":memory:"
+            if data is not None:
+                data.parent.mkdir(parents=True, exist_ok=True)
+                db = str(data.with_name(f"{data.stem}-{provider}{data.suffix or '.db'}"))
+            emulator = cls(db, faults=Faults.parse(faults), **options)
+            server = Server(emulator, port=port_base + offset if port_base else 0).start()
+            running.append(Running(provider, emulator, server, api_path, credentials))
+    except BaseException:
+        stop(running)
+        raise
+    return running
+
+
+def stop(running: list[Running]) -> None:
+    for item in running:
+        item.server.stop()
+        item.emulator.db.close()
