@@ -490,3 +490,37 @@ def state_unlock(directory: str) -> None:
         info = unlock(_state_path(directory))
     who = ", ".join(f"{k}={v}" for k, v in (info or {}).items() if k != "acquired") or "no holder recorded"
     click.echo(f"Unlocked ({who}).")
+
+
+# -- export ------------------------------------------------------------------------------------------
+@main.command()
+@click.option("--account", "account", required=True, metavar="A", help="The account to export.")
+@type_option
+@click.option("--dir", "out_dir", default=".", type=click.Path(file_okay=False), show_default=True,
+              help="Where to write <account>.yaml.")
+@click.option("--config", "config_dir", default=".", type=click.Path(file_okay=False), show_default=True,
+              help="Config directory whose reconciler.yaml defines the account.")
+def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) -> None:
+    """Write the live state of an account as a resource file (to adopt an existing account).
+
+    Example: reconciler export --account se-main --dir accounts/
+    """
+    from reconciler.export import export_account
+
+    with _errors():
+        config = _load(config_dir)
+        target = Path(out_dir) / f"{account}.yaml"
+        if target.exists():
+            raise ReconcilerError(f"{target} exists; export to another --dir or remove it first")
+        state = State.load(config.state_path)
+        run = Run(config, state, accounts=(account,), types=frozenset(types) if types else None)
+        try:
+            live = run.refresh(_status)
+            info = run.targets()[0]
+            mine = {t: list(items.values()) for (a, t), items in live.items() if a == account}
+            text = export_account(account, info.capabilities, mine, state.account(account), types)
+        finally:
+            run.close()
+            state.close()
+        atomic_write(target, text)
+    click.echo(f"Wrote {target}.")
