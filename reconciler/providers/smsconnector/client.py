@@ -1,0 +1,212 @@
+"""HTTP client of the 82830 SMSConnector Web API (../shared/providers/smsconnector.md).
+
+One session per client: ``Security/Login`` (or ``LoginWithReusableToken``) on the first call, the
+session token in the path of GET/DELETE routes and in the ``SessionToken`` body property of POST
+routes (section 2), ``Security/Logout`` in :meth:`close`. The token is a secret: it is registered
+with :mod:`reconciler.secrets` as soon as it arrives, so messages and logs show ``***``.
+
+Every answer passes through :meth:`SmsConnectorClient._unwrap`: non-200 is a transport error, a
+non-zero ``StatusEnum`` an :class:`ApiStatusError` naming the endpoint and the status. An
+``InvalidSession`` answer makes the client log in again once and repeat the call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from reconciler import secrets
+from reconciler.errors import NotFound, ProviderError, TransportError, Unauthorized
+from reconciler.http import DEFAULT_TIMEOUT, HttpClient
+from reconciler.secrets import redact_url
+
+log = logging.getLogger(__name__)
+
+SUCCESS, INVALID_SESSION, NOT_FOUND, FAILED = 0, 1, 3, 5
+
+
+class ApiStatusError(ProviderError):
+    """The API answered with a non-zero ``StatusEnum``; ``status`` is that number."""
+
+    def __init__(self, message: str, status: int, status_name: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.status_name = status_name
+
+
+class NotFoundStatus(ApiStatusError, NotFound):
+    """StatusEnum 3: the API does not know the list, campaign, folder or number."""
+
+
+class SmsConnectorClient(HttpClient):
+    """Typed calls of the endpoints the provider uses; see the module docstring for the session."""
+
+    provider = "smsconnector"
+
+    def __init__(self, base_url: str, credentials: Mapping[str, str], *, rate_limit: int | None = None,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        super().__init__(base_url, timeout=timeout, rate_limit=rate_limit,
+                         headers={"Accept": "application/json"})
+        self.username = str(credentials.get("username") or "")
+        self._password = str(credentials.get("password") or "")
+        self._reusable = str(credentials.get("reusable_token") or "")
+        for value in (self._password, self._reusable):
+            secrets.register(value)
+        self._token: str | None = None
+        self.logins = 0
+
+    # -- session ----------------------------------------------------------------------------------
+    def login(self) -> None:
+        """Open a session (password, or the reusable token when no password is given)."""
+        if self._password:
+            body: Any = {"Username": self.username, "Password": self._password}
+            route, how = "api/Security/Login", f"log in as {self.username!r}"
+            fix = "check the account's username and password credentials"
+        elif self._reusable:
+            body, route, how = self._reusable, "api/Security/LoginWithReusableToken", "log in with the reusable token"
+            fix = "request a new reusable token in the 82830 portal and update the reusable_token credential"
+        else:
+            msg = "smsconnector: the account's credentials need a password or a reusable_token"
+            raise Unauthorized(msg)
+        response = self.request("POST", route, idempotent=True, what=how, json=body)
+        data = self._json(response, route, how)
+        token = data.get("Token") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("Status") != "Success" or not token:
+            status = data.get("Status") if isinstance(data, dict) else "no LogonResult"
+            raise Unauthorized(f"smsconnector: {how}: {route.removeprefix('api/')} answered {status!r} ({fix})")
+        secrets.register(str(token))
+        self._token = str(token)
+        self.logins += 1
+        log.info("smsconnector: logged in as %s", self.username or "(reusable token)")
+
+    def close(self) -> None:
+        """Log out (errors are logged, not raised) and close the HTTP session."""
+        if self._token is not None:
+            try:
+                self._call("DELETE", "Security/Logout", what="log out", relogin=False)
+            except ProviderError as exc:
+                log.info("smsconnector: log out failed: %s", exc)
+            self._token = None
+        super().close()
+
+    # -- one place for requests and the envelope -------------------------------------------------
+    def _call(self, method: str, route: str, *segments: str | int, params: Mapping[str, str] | None = None,
+              body: Mapping[str, Any] | None = None, idempotent: bool = True, what: str,
+              relogin: bool = True) -> Any:
+        """Send one API call with the session token and return the envelope's ``Result``."""
+        if self._token is None:
+            self.login()
+        for attempt in (1, 2):
+            token = self._token or ""
+            if method == "GET" or (method == "DELETE" and body is None):
+                path = "/".join(["api", route, quote(token, safe=""), *(quote(str(s), safe="") for s in segments)])
+                kwargs: dict[str, Any] = {"params": params}
+            else:
+                path = f"api/{route}"
+                kwargs = {"json": {"SessionToken": token, **(body or {})}}
+            response = self.request(method, path, idempotent=idempotent, what=what, **kwargs)
+            try:
+                return self._unwrap(response, route, what)
+            except ApiStatusError as exc:
+                if exc.status != INVALID_SESSION or not relogin or attempt == 2:
+                    raise
+                log.info("smsconnector: %s: session expired; logging in again", what)
+                self._token = None
+                self.login()
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _json(self, response: requests.Response, route: str, what: str) -> Any:
+        if response.status_code != 200:
+            try:
+                detail = str(response.json().get("Message") or "")
+            except (ValueError, AttributeError):
+                detail = response.text[:200]
+            where = f"{response.request.method} {redact_url(response.url)}"
+            raise TransportError(f"smsconnector: {what}: HTTP {response.status_code} at {where}: {detail}")
+        try:
+            return response.json()
+        except ValueError:
+            raise TransportError(f"smsconnector: {what}: {route} answered with something that is not JSON") from None
+
+    def _unwrap(self, response: requests.Response, route: str, what: str) -> Any:
+        """The envelope's ``Result``; raises on a non-200 answer or a non-zero ``StatusEnum``."""
+        data = self._json(response, route, what)
+        if not isinstance(data, dict) or "StatusEnum" not in data:
+            raise ProviderError(f"smsconnector: {what}: {route} answered without the StatusEnum envelope")
+        status = data.get("StatusEnum")
+        if status in (SUCCESS, "Success"):
+            return data.get("Result")
+        name = str(data.get("Status") or status)
+        number = status if isinstance(status, int) else -1
+        msg = f"smsconnector: {what}: {route} answered {status} {name}"
+        if number == INVALID_SESSION:
+            msg += " (the session token was rejected after a fresh login; check the account)"
+        cls = NotFoundStatus if number == NOT_FOUND else ApiStatusError
+        raise cls(msg, number, name)
+
+    # -- company, folders, lists ------------------------------------------------------------------
+    def headers(self) -> list[str]:
+        """The company's active headers (From numbers)."""
+        return [str(h) for h in self._call("GET", "Company/GetHeaders", what="read headers") or ()]
+
+    def brands(self) -> list[str]:
+        """The company's brand names."""
+        return [str(b) for b in self._call("GET", "Company/GetBrands", what="read brands") or ()]
+
+    def folders(self) -> list[dict[str, Any]]:
+        """The user's folders: ``[{"FolderID", "Name", "ParentFolderID"}]`` (root 0 not included)."""
+        return list(self._call("GET", "Users/GetFolders", what="read folders") or ())
+
+    def lists(self, folder: int = 0) -> list[dict[str, Any]]:
+        """PhoneListInfo of every list in ``folder`` (0 = root)."""
+        segments = (folder,) if folder else ()
+        return list(self._call("GET", "Phonelists/GetLists", *segments, what=f"read phone lists in folder {folder}")
+                    or ())
+
+    def numbers(self, list_id: int) -> list[str]:
+        """The numbers of one list, as stored."""
+        return [str(n) for n in self._call("GET", "Phonelists/GetNumbers", list_id,
+                                           what=f"read numbers of phone list {list_id}") or ()]
+
+    def create_list(self, name: str, folder: int) -> int:
+        """Create an empty phone list; returns its ListID."""
+        return int(self._call("POST", "Phonelists/CreateList", body={"ListName": name, "Folder": folder},
+                              idempotent=False, what=f"create phone list {name!r}"))
+
+    def add_entries(self, list_id: int, numbers: Sequence[str], what: str) -> int:
+        """AddMultipleEntries of ``numbers`` (API form) in one call; returns the stored count."""
+        entries = [{"PhoneNumber": number} for number in numbers]
+        return int(self._call("POST", "Phonelists/AddMultipleEntries", body={"ListID": list_id, "ListEntries": entries},
+                              idempotent=False, what=what) or 0)
+
+    # -- campaigns --------------------------------------------------------------------------------
+    def create_campaign(self, fields: Mapping[str, Any], what: str) -> int:
+        """CreateCampaign with ``fields`` (Title, Text, Folder, Brand, FromNumber, LaunchAt)."""
+        return int(self._call("POST", "Campaigns/CreateCampaign", body=fields, idempotent=False, what=what))
+
+    def link(self, campaign: int, list_id: int, what: str) -> None:
+        self._call("POST", "Campaigns/LinkCampaignAndPhonelist", body={"CampaignID": campaign, "ListID": list_id},
+                   what=what)
+
+    def unlink(self, campaign: int, list_id: int, what: str) -> None:
+        self._call("DELETE", "Campaigns/UnlinkCampaignAndPhonelist",
+                   body={"CampaignID": campaign, "ListID": list_id}, what=what)
+
+    def launch(self, campaign: int, what: str) -> None:
+        self._call("POST", "Campaigns/LaunchCampaign", body={"CampaignID": campaign}, what=what)
+
+    def stop(self, campaign: int, what: str) -> None:
+        self._call("POST", "Campaigns/StopCampaign", body={"CampaignID": campaign}, what=what)
+
+    # -- opt-outs ---------------------------------------------------------------------------------
+    def stops(self) -> list[Any]:
+        """Every STOP event: ``{"PhoneNumber", "Date"}`` items or bare number strings."""
+        return list(self._call("GET", "Status/GetAllStops", what="read STOPs") or ())
+
+    def reinstates(self) -> list[Any]:
+        """Every START event, in the same shapes as :meth:`stops`."""
+        return list(self._call("GET", "Status/GetAllReinstates", what="read STARTs") or ())

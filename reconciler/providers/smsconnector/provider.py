@@ -1,0 +1,382 @@
+"""The SMSConnector provider: phone lists, campaigns and opt-out checks over the 82830 Web API.
+
+Translation only: URLs, the session and the envelope live in :mod:`.client`. Phone lists are read
+live (every folder); campaigns cannot be read, so their ids and last applied attributes come from
+state. Opt-outs (STOP/START) are read-only and used by :meth:`SmsConnectorProvider.check`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from reconciler.changes import Action, Change
+from reconciler.config.types import AccountConfig
+from reconciler.errors import Problem, ProviderError
+from reconciler.model import (InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs,
+                              normalize_number)
+from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
+from reconciler.providers.smsconnector.client import FAILED, ApiStatusError, NotFoundStatus, SmsConnectorClient
+
+log = logging.getLogger(__name__)
+UK = ZoneInfo(INFO.timezone)
+
+
+def number_to_api(number: str) -> str:
+    """E.164 ``+447700900123`` as SMSConnector stores numbers: ``447700900123``."""
+    return number.removeprefix("+")
+
+
+def number_from_api(raw: str, region: str) -> str:
+    """A stored number (``447700900123``, ``07700 900123``) as E.164; raises InvalidNumber."""
+    return normalize_number(raw, region)
+
+
+def launch_at_to_api(send_at: str) -> str:
+    """A normalized UTC instant (``2027-03-01T09:00:00Z``) as UK local time with offset."""
+    return _instant(send_at).astimezone(UK).isoformat()
+
+
+def _instant(value: str) -> datetime:
+    """An ISO 8601 instant (``Z``, offsets and .NET's 7 fractional digits accepted); naive = UK."""
+    dt = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.strip().replace("Z", "+00:00")))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UK)
+
+
+def _event_time(value: str) -> datetime | None:
+    try:
+        return _instant(value) if value else None
+    except ValueError:
+        return None
+
+
+def _changed(values: Mapping[str, Any] | None, path: str) -> Any:
+    """A changed value from an update's before/after, keyed flat (``to.phone_lists``) or nested."""
+    values = values or {}
+    return values[path] if path in values else get_path(values, path)
+
+
+def _sent(attrs: Mapping[str, Any], now: datetime) -> bool:
+    """True when a campaign was armed (status scheduled) and its send time has passed."""
+    send_at = attrs.get("send_at")
+    if attrs.get("status", "scheduled") != "scheduled" or not send_at:
+        return False
+    when = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return _instant(str(send_at)) <= when
+
+
+class SmsConnectorProvider(Provider):
+    """One SMSConnector company account (see the module docstring)."""
+
+    name = "smsconnector"
+    default_url = INFO.default_url
+    capabilities = INFO.capabilities
+
+    def __init__(self, account: AccountConfig) -> None:
+        super().__init__(account)
+        self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
+        self._folders: dict[str, int] | None = None  # folder name -> id (root "" -> 0)
+        self._lists: dict[str, int] | None = None  # phone list name -> ListID
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reading ----------------------------------------------------------------------------------
+    def folders(self) -> dict[str, int]:
+        """Folder name -> id, root included as ``""`` -> 0 (read once)."""
+        if self._folders is None:
+            self._folders = {"": 0}
+            for folder in self.client.folders():
+                self._folders.setdefault(str(folder.get("Name") or ""), int(folder["FolderID"]))
+        return self._folders
+
+    def _folder_id(self, name: str | None, what: str) -> int:
+        folders = self.folders()
+        if (name or "") not in folders:
+            choices = ", ".join(sorted(n for n in folders if n)) or "none"
+            raise ProviderError(f"smsconnector: {what}: folder {name!r} does not exist (folders: {choices}); "
+                                "create it in the 82830 portal or remove `folder`")
+        return folders[name or ""]
+
+    def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
+        """Read phone lists (root folder and every folder) with their numbers; campaigns are not listable."""
+        live: LiveState = {}
+        if "phone_lists" in types:
+            live["phone_lists"] = self._read_lists()
+        return live
+
+    def _read_lists(self) -> list[Resource]:
+        names = {folder_id: name for name, folder_id in self.folders().items()}
+        self._lists = {}
+        resources = []
+        for folder_id in sorted(set(names)):
+            for info in self.client.lists(folder_id):
+                name, list_id = str(info.get("ListName") or ""), int(info["ListID"])
+                if name in self._lists:
+                    msg = (f"smsconnector: read phone lists: two lists are named {name!r} (ids {self._lists[name]} "
+                           f"and {list_id}); rename one in the 82830 portal so the tool can tell them apart")
+                    raise ProviderError(msg)
+                self._lists[name] = list_id
+                raw: dict[str, Any] = {"name": name, "numbers": self._numbers(list_id, name)}
+                if names[folder_id]:
+                    raw["folder"] = names[folder_id]
+                attrs = normalize_attrs("phone_lists", raw, self.account.region, INFO.timezone)
+                resources.append(Resource(self.account.name, "phone_lists", key_of("phone_lists", attrs), attrs,
+                                          ident=str(list_id)))
+        log.info("read: smsconnector phone_lists=%d", len(resources))
+        return resources
+
+    def _numbers(self, list_id: int, name: str) -> list[str]:
+        numbers = set()
+        for raw in self.client.numbers(list_id):
+            try:
+                numbers.add(number_from_api(raw, self.account.region))
+            except InvalidNumber:
+                log.warning("read: smsconnector phone list %r holds %s, which is not a valid number; ignored",
+                            name, mask_number(raw))
+        return sorted(numbers)
+
+    def _list_id(self, name: str, what: str) -> int:
+        if self._lists is None or name not in self._lists:
+            self._read_lists()
+        assert self._lists is not None
+        if name not in self._lists:
+            raise ProviderError(f"smsconnector: {what}: phone list {name!r} does not exist; declare it in a "
+                                "resource file of this account so it is created first")
+        return self._lists[name]
+
+    # -- applying ---------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Apply phone list creates/additions and campaign create/update/replace/delete, in order."""
+        outcomes = []
+        for change in changes:
+            handler = getattr(self, f"_{change.type}_{change.action.value}", None)
+            if handler is None:
+                raise ProviderError(f"smsconnector: cannot {change.action.value} {change.type} ({change.address}): "
+                                    "the API has no way to do it")
+            outcomes.append(handler(change))
+        return outcomes
+
+    def _add_numbers(self, list_id: int, name: str, numbers: Iterable[str]) -> None:
+        numbers = [number_to_api(n) for n in numbers]
+        batches = math.ceil(len(numbers) / ADD_ENTRIES_LIMIT)
+        for index in range(batches):
+            batch = numbers[index * ADD_ENTRIES_LIMIT:(index + 1) * ADD_ENTRIES_LIMIT]
+            what = f"add {len(batch)} numbers to phone list {name!r} (batch {index + 1}/{batches})"
+            stored = self.client.add_entries(list_id, batch, what)
+            if stored != len(batch):
+                raise ProviderError(f"smsconnector: {what}: only {stored} were stored; the others were rejected "
+                                    "as invalid numbers")
+
+    def _phone_lists_create(self, change: Change) -> Outcome:
+        after = dict(change.after or {})
+        name = str(after["name"])
+        list_id = self.client.create_list(name, self._folder_id(after.get("folder"), f"create phone list {name!r}"))
+        if self._lists is not None:
+            self._lists[name] = list_id
+        self._add_numbers(list_id, name, after.get("numbers") or ())
+        return Outcome(str(list_id), after)
+
+    def _phone_lists_update(self, change: Change) -> Outcome:
+        other = [f for f in change.fields if f != "numbers"]
+        if other or change.ident is None:
+            raise ProviderError(f"smsconnector: update {change.address}: only numbers can be added to a phone "
+                                f"list (asked to change {', '.join(other) or 'a list without id'})")
+        before = set(_changed(change.before, "numbers") or ())
+        added = sorted(set(_changed(change.after, "numbers") or ()) - before)
+        self._add_numbers(int(change.ident), change.key, added)
+        return Outcome(change.ident, dict(change.extra.get("desired") or change.after or {}))
+
+    def _create_campaign(self, change: Change) -> int:
+        after = change.after or {}
+        what = f"create campaign {change.key!r}"
+        fields: dict[str, Any] = {
+            "Title": str(after.get("name") or change.key), "Text": after.get("text"),
+            "Folder": self._folder_id(after.get("folder"), what), "FromNumber": str(after.get("sender") or ""),
+            "LaunchAt": launch_at_to_api(str(after["send_at"])),
+        }
+        if after.get("brand"):
+            fields["Brand"] = str(after["brand"])
+        lists = [self._list_id(name, what) for name in get_path(after, "to.phone_lists") or ()]
+        campaign = self.client.create_campaign(fields, what)
+        try:
+            for name, list_id in zip(get_path(after, "to.phone_lists") or (), lists, strict=True):
+                self.client.link(campaign, list_id, f"link campaign {change.key!r} (id {campaign}) to {name!r}")
+            if after.get("status", "scheduled") == "scheduled":
+                self.client.launch(campaign, f"launch campaign {change.key!r} (id {campaign})")
+        except ProviderError as exc:
+            msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched: stop or "
+                   "finish it in the 82830 portal")
+            raise ProviderError(msg) from exc
+        return campaign
+
+    def _campaigns_create(self, change: Change) -> Outcome:
+        return Outcome(str(self._create_campaign(change)), dict(change.after or {}))
+
+    def _campaigns_update(self, change: Change) -> Outcome:
+        campaign, label = int(change.ident or 0), f"campaign {change.key!r} (id {change.ident})"
+        desired: dict[str, Any] = dict(change.extra.get("desired") or {})
+        status = _changed(change.after, "status") if "status" in change.fields else None
+        other = [f for f in change.fields if f not in ("status", "to.phone_lists", "to")]
+        if other:
+            raise ProviderError(f"smsconnector: update {label}: {', '.join(other)} cannot change in place "
+                                "(the plan should replace the campaign)")
+        if status == "stopped":
+            self.client.stop(campaign, f"stop {label}")
+        if "to.phone_lists" in change.fields or "to" in change.fields:
+            old = set(_changed(change.before, "to.phone_lists") or ())
+            new = set(_changed(change.after, "to.phone_lists") or ())
+            for name in sorted(new - old):
+                self.client.link(campaign, self._list_id(name, f"link {label}"), f"link {label} to {name!r}")
+            for name in sorted(old - new):
+                self.client.unlink(campaign, self._list_id(name, f"unlink {label}"), f"unlink {label} from {name!r}")
+        if status == "scheduled":
+            self.client.launch(campaign, f"launch {label}")
+        return Outcome(change.ident, desired or dict(change.after or {}))
+
+    def _stop_old(self, change: Change) -> str:
+        """Stop the campaign ``change.ident``; a warning text when it was unknown or already sent."""
+        label = f"campaign {change.key!r} (id {change.ident})"
+        try:
+            self.client.stop(int(change.ident or 0), f"stop {label}")
+        except NotFoundStatus:
+            return f"{label} no longer exists in SMSConnector; nothing to stop"
+        except ApiStatusError as exc:
+            if exc.status != FAILED:
+                raise
+            return f"{label} was already sent; nothing to stop"
+        return ""
+
+    def _campaigns_replace(self, change: Change) -> Outcome:
+        note = self._stop_old(change)
+        new = self._create_campaign(change)
+        warning = note or f"the old campaign {change.ident} was stopped; SMSConnector cannot delete it"
+        return Outcome(str(new), dict(change.after or {}), warnings=(warning,))
+
+    def _campaigns_delete(self, change: Change) -> Outcome:
+        note = self._stop_old(change)
+        warning = note or f"campaign {change.ident} was stopped; SMSConnector cannot delete it, it stays in the portal"
+        return Outcome(None, None, warnings=(warning,))
+
+    # -- plan time --------------------------------------------------------------------------------
+    @classmethod
+    def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
+        """Campaigns: a sent campaign cannot change; a launch time in the past cannot be launched."""
+        if change.type != "campaigns":
+            return change
+        if change.action in (Action.UPDATE, Action.REPLACE) and live is not None and _sent(live.attrs, now):
+            return Problem(f"{change.address}: campaign {live.ident or ''} was sent at {live.attrs.get('send_at')}; "
+                           "SMSConnector campaigns cannot change after sending, so this change is skipped "
+                           "(give the campaign a new name to send another one)", severity="warning")
+        if change.action is Action.DELETE and live is not None and _sent(live.attrs, now):
+            return dataclasses.replace(change, reason="already sent: nothing to stop, the record is dropped from state")
+        desired = change.extra.get("desired") or change.after or {}
+        launching = change.action in (Action.CREATE, Action.REPLACE) or (
+            change.action is Action.UPDATE and _changed(change.after, "status") == "scheduled")
+        if launching and desired.get("send_at") and desired.get("status", "scheduled") == "scheduled":
+            when = now if now.tzinfo else now.replace(tzinfo=UTC)
+            if _instant(str(desired["send_at"])) <= when:
+                return Problem(f"{change.address}: send_at {desired['send_at']} is in the past; SMSConnector can "
+                               "only launch a campaign before its send time: move send_at into the future or "
+                               "set status: stopped")
+        return change
+
+    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+        """Senders, brands and folders the company lacks, and opted-out numbers in declared lists."""
+        campaigns = dict(desired.get("campaigns") or {})
+        lists = dict(desired.get("phone_lists") or {})
+        problems = self._check_company(campaigns)
+        problems += self._check_folders([*campaigns.values(), *lists.values()])
+        if lists:
+            problems += self._check_opt_outs(campaigns, lists)
+        return problems
+
+    @staticmethod
+    def _problem(item: Resource, message: str, severity: str = "error") -> Problem:
+        origin = item.origin
+        return Problem(message, origin.path if origin else "", origin.line if origin else 0,
+                       origin.col if origin else 0, severity)
+
+    def _check_company(self, campaigns: Mapping[str, Resource]) -> list[Problem]:
+        if not campaigns:
+            return []
+        headers, brands = self.client.headers(), self.client.brands()
+        problems = []
+        for item in campaigns.values():
+            sender, brand = item.attrs.get("sender"), item.attrs.get("brand")
+            if sender is not None and str(sender) not in headers:
+                problems.append(self._problem(item, f"campaign {item.key!r}: sender {str(sender)!r} is not one of "
+                                                    f"the company's headers: {', '.join(headers) or 'none'}"))
+            if brand and str(brand) not in brands:
+                problems.append(self._problem(item, f"campaign {item.key!r}: brand {str(brand)!r} is not one of "
+                                                    f"the company's brands: {', '.join(brands) or 'none'}"))
+        return problems
+
+    def _check_folders(self, items: Iterable[Resource]) -> list[Problem]:
+        wanted = [item for item in items if item.attrs.get("folder")]
+        if not wanted:
+            return []
+        folders = self.folders()
+        choices = ", ".join(sorted(n for n in folders if n)) or "none"
+        return [self._problem(item, f"{item.type} {item.key!r}: folder {item.attrs['folder']!r} does not exist "
+                                    f"(folders: {choices}); create it in the 82830 portal")
+                for item in wanted if item.attrs["folder"] not in folders]
+
+    def opted_out(self) -> dict[str, str]:
+        """Numbers currently opted out (E.164) -> date of their last STOP ('' when undated).
+
+        The latest event wins. Bare strings (no dates) are accepted: then a START anywhere wins,
+        because a START only means something after a STOP.
+        """
+        latest: list[dict[str, tuple[datetime | None, str]]] = [{}, {}]  # [stops, starts]
+        for index, items in enumerate((self.client.stops(), self.client.reinstates())):
+            for item in items:
+                raw = item.get("PhoneNumber") if isinstance(item, Mapping) else item
+                when = str(item.get("Date") or "") if isinstance(item, Mapping) else ""
+                try:
+                    number = number_from_api(str(raw), self.account.region)
+                except InvalidNumber:
+                    continue
+                at = _event_time(when)
+                seen = latest[index].get(number)
+                if seen is None or (at is not None and (seen[0] is None or at >= seen[0])):
+                    latest[index][number] = (at, when)
+        stops, starts = latest
+        return {number: when for number, (at, when) in stops.items()
+                if number not in starts or (at is not None and starts[number][0] is not None and at > starts[number][0])}
+
+    def _check_opt_outs(self, campaigns: Mapping[str, Resource], lists: Mapping[str, Resource]) -> list[Problem]:
+        opted = self.opted_out()
+        if not opted:
+            return []
+        users: dict[str, list[str]] = {}
+        for item in campaigns.values():
+            if item.attrs.get("status", "scheduled") == "scheduled":
+                for name in get_path(item.attrs, "to.phone_lists") or ():
+                    users.setdefault(name, []).append(item.key)
+        problems = []
+        for item in lists.values():
+            for number in item.attrs.get("numbers") or ():
+                if number not in opted:
+                    continue
+                since = f" on {opted[number][:10]}" if opted[number] else ""
+                masked = mask_number(number)
+                if item.key in users:
+                    problems.append(self._problem(item, (
+                        f"phone list {item.key!r}: {masked} texted STOP{since} and not START since; campaign(s) "
+                        f"{', '.join(sorted(users[item.key]))} would target it: remove the number from the list")))
+                else:
+                    problems.append(self._problem(item, (
+                        f"phone list {item.key!r}: {masked} texted STOP{since} and not START since; no scheduled "
+                        "campaign uses this list yet, remove the number before one does"), "warning"))
+        return problems
+
+
+PROVIDER = SmsConnectorProvider
