@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def golden(request: pytest.FixtureRequest):
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare text with tests/golden/<name>, or rewrite that file under --update-golden."""
     update = bool(request.config.getoption("--update-golden", default=False))
 
@@ -30,9 +31,9 @@ def golden(request: pytest.FixtureRequest):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="\n")
             return
-        assert path.exists(), f"{path}: golden file missing (run pytest --update-golden and review it)"
+        assert path.exists(), f"{path}: golden file missing (run: pytest tests/unit --update-golden, then review it)"
         expected = path.read_text(encoding="utf-8")
-        assert text == expected, f"{path}: output differs (run pytest --update-golden and review the diff)"
+        assert text == expected, f"{path}: output differs (run: pytest tests/unit --update-golden, then review the diff)"
 
     return check
 
