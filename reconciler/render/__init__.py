@@ -35,4 +35,6 @@ def render(plan: Plan, fmt: str, *, color: bool = False, title: str = "") -> str
     raise ValueError(message)
 
 
-__all__ = ["FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text"]
+__all__ = [
+    "FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text",
+]

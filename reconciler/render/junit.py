@@ -30,7 +30,9 @@ def _counts(changes: list[Change]) -> str:
     return ", ".join(f"{n} {a}" for a, n in counts.items())
 
 
-def _case(suite: ET.Element, account: str, type_: str, changes: list[Change], warnings: list[Warning_]) -> None:
+def _case(
+    suite: ET.Element, account: str, type_: str, changes: list[Change], warnings: list[Warning_]
+) -> None:
     case = ET.SubElement(suite, "testcase", classname=printable(account), name=printable(type_))
     if changes:
         noun = "change" if len(changes) == 1 else "changes"
@@ -64,7 +66,8 @@ def render_junit(plan: Plan, *, title: str = "") -> str:
         total += len(by_type)
         failures += failed
     if plan.errors:
-        suite = ET.SubElement(root, "testsuite", name="plan", tests="1", failures="0", errors="1", skipped="0")
+        suite = ET.SubElement(root, "testsuite", name="plan", tests="1", failures="0", errors="1")
+        suite.set("skipped", "0")
         case = ET.SubElement(suite, "testcase", classname="plan", name="errors")
         noun = "error" if len(plan.errors) == 1 else "errors"
         error = ET.SubElement(case, "error", type="plan", message=f"{len(plan.errors)} plan {noun}")

@@ -77,7 +77,7 @@ def format_value(value: Any) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters (newlines, ANSI escapes) shown as ``\\uXXXX``."""
+    """``text`` with control characters (newlines, ANSI escapes) shown as escapes (``\\u000a``)."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -31,9 +31,9 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8", newline="\n")
             return
-        assert path.exists(), f"{path}: golden file missing (run: pytest tests/unit --update-golden, then review it)"
-        expected = path.read_text(encoding="utf-8")
-        assert text == expected, f"{path}: output differs (run: pytest tests/unit --update-golden, then review the diff)"
+        how = "run: pytest tests/unit --update-golden, then review the diff"
+        assert path.exists(), f"{path}: golden file missing ({how})"
+        assert text == path.read_text(encoding="utf-8"), f"{path}: output differs ({how})"
 
     return check
 
@@ -69,7 +69,7 @@ def sample_plan():
             after={"brand": "Acme UK"},
             fields=("brand",),
             ident="c-991",
-            reason="smsconnector: a campaign's brand can't change after creation (remove the change or --force)",
+            reason="smsconnector: a campaign's brand can't change after creation (remove it or --force)",
         ),
         Change(
             "se-main",
