@@ -153,7 +153,7 @@ def plan(directory: str, out: str | None, fmt: str, accounts: tuple[str, ...], t
         run.close()
         if out:
             _save_plan(result, Path(out), config)
-    click.echo(render(result, fmt, color=fmt == "text" and _tty(sys.stdout)), nl=fmt == "text")
+    click.echo(render(result, fmt, color=fmt == "text" and _tty(sys.stdout)), nl=False)
     if out:
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     sys.exit(1 if result.errors else 2 if result.has_changes else 0)
@@ -226,7 +226,7 @@ def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, ac
         if saved is not None:
             _check_fresh(saved, result)
             auto_approve = True  # the saved plan was reviewed; applying it is the approval
-        click.echo(render(result, "text", color=_tty(sys.stdout)))
+        click.echo(render(result, "text", color=_tty(sys.stdout)), nl=False)
         if result.errors:
             raise UnsafePlan("the plan has errors (above); fix them and plan again")
         if not result.has_changes:

@@ -9,3 +9,13 @@ import pytest
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries use zero backoff so throttling tests don't sleep."""
     monkeypatch.setenv("RECONCILER_RETRY_SCALE", "0")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register ``--update-golden``: write rendered output to tests/golden/ instead of comparing."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files in tests/golden/ from the current output (review the diff)",
+    )

@@ -10,16 +10,6 @@ import pytest
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register ``--update-golden``: write rendered output to tests/golden/ instead of comparing."""
-    parser.addoption(
-        "--update-golden",
-        action="store_true",
-        default=False,
-        help="rewrite the golden files in tests/golden/ from the current output (review the diff)",
-    )
-
-
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     """Compare text with tests/golden/<name>, or rewrite that file under --update-golden."""
