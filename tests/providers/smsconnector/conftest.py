@@ -1,0 +1,122 @@
+"""Fixtures for the SMSConnector tests: an emulator on a loopback port with a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from reconciler.config.types import AccountConfig
+from reconciler.emulator import Server
+from reconciler.providers.smsconnector.client import SmsConnectorClient
+from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
+from reconciler.providers.smsconnector.provider import SmsConnectorProvider
+
+# 2026-11-22T12:00:00Z: campaigns in the tests are sent in 2027, i.e. in the future.
+START = 1_795_348_800.0
+
+
+class FakeClock:
+    """A settable clock for the emulator (epoch seconds)."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Api:
+    """A raw HTTP view of the emulator for conformance tests: JSON in, JSON out."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        if body is not None:
+            kwargs["json"] = body
+        return self.http.request(method, f"{self.url}/{path.lstrip('/')}", timeout=10, **kwargs)
+
+    def ok(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        """The Result of a call that must succeed."""
+        response = self.call(method, path, body, **kwargs)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        assert data["StatusEnum"] == 0, data
+        return data["Result"]
+
+    def login(self) -> str:
+        data = self.call("POST", "api/Security/Login",
+                         {"Username": SANDBOX_CREDENTIALS["username"],
+                          "Password": SANDBOX_CREDENTIALS["password"]}).json()
+        assert data["Status"] == "Success"
+        return str(data["Token"])
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def emulator(clock: FakeClock) -> SmsConnectorEmulator:
+    return SmsConnectorEmulator(clock=clock)
+
+
+class _Switch:
+    """A WSGI app that forwards to the current test's emulator (one server per worker, fast teardown)."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def _shared_server() -> Iterator[tuple[Server, _Switch]]:
+    switch = _Switch()
+    srv = Server(switch).start()
+    yield srv, switch
+    srv.stop()
+
+
+@pytest.fixture
+def server(_shared_server: tuple[Server, _Switch], emulator: SmsConnectorEmulator) -> Iterator[Server]:
+    """The loopback server, answering with this test's emulator."""
+    srv, switch = _shared_server
+    switch.app = emulator
+    yield srv
+    switch.app = None
+
+
+@pytest.fixture
+def api(server: Server) -> Iterator[Api]:
+    view = Api(server.url)
+    yield view
+    view.http.close()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[SmsConnectorClient]:
+    smsc = SmsConnectorClient(server.url, SANDBOX_CREDENTIALS)
+    yield smsc
+    smsc.close()
+
+
+def account(url: str, **credentials: str) -> AccountConfig:
+    """An smsconnector account on the emulator (sandbox credentials unless given)."""
+    return AccountConfig(name="uk", provider="smsconnector", region="GB", url=url,
+                         credentials=credentials or dict(SANDBOX_CREDENTIALS))
+
+
+@pytest.fixture
+def provider(server: Server) -> Iterator[SmsConnectorProvider]:
+    smsc = SmsConnectorProvider(account(server.url))
+    yield smsc
+    smsc.close()
