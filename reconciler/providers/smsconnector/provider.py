@@ -84,6 +84,7 @@ class SmsConnectorProvider(Provider):
         self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
         self._folders: dict[str, int] | None = None  # folder name -> id (root "" -> 0)
         self._lists: dict[str, int] | None = None  # phone list name -> ListID
+        self._recorded: frozenset[str] | None = None  # campaign keys in state, seen by read()
 
     def close(self) -> None:
         self.client.close()
@@ -108,6 +109,7 @@ class SmsConnectorProvider(Provider):
     def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
         """Read phone lists (root folder and every folder) with their numbers; campaigns are not listable."""
         live: LiveState = {}
+        self._recorded = frozenset(state.get("campaigns") or ())
         if "phone_lists" in types:
             live["phone_lists"] = self._read_lists()
         return live
@@ -294,6 +296,7 @@ class SmsConnectorProvider(Provider):
         lists = dict(desired.get("phone_lists") or {})
         problems = self._check_company(campaigns)
         problems += self._check_folders([*campaigns.values(), *lists.values()])
+        problems += self._check_lost_state(campaigns, live)
         if lists:
             problems += self._check_opt_outs(campaigns, lists)
         return problems
@@ -328,6 +331,23 @@ class SmsConnectorProvider(Provider):
         return [self._problem(item, f"{item.type} {item.key!r}: folder {item.attrs['folder']!r} does not exist "
                                     f"(folders: {choices}); create it in the 82830 portal")
                 for item in wanted if item.attrs["folder"] not in folders]
+
+    def _check_lost_state(self, campaigns: Mapping[str, Resource], live: LiveState) -> list[Problem]:
+        """Warn when no campaign is in state although their phone lists exist: a lost state file?
+
+        SMSConnector cannot list campaigns, so the tool cannot see one an earlier apply created;
+        creating it again would send twice.
+        """
+        if not campaigns or self._recorded is None or self._recorded:
+            return []
+        existing = {item.key for item in live.get("phone_lists") or ()}
+        return [self._problem(item, (
+            f"campaign {item.key!r} is not in the state file, yet its phone lists already exist in SMSConnector; "
+            "SMSConnector cannot list campaigns, so if an earlier apply created it and the state file was lost, "
+            "applying creates a second campaign: restore the state file, or stop the old campaign in the 82830 "
+            "portal before applying"), "warning")
+            for item in campaigns.values()
+            if get_path(item.attrs, "to.phone_lists") and set(get_path(item.attrs, "to.phone_lists")) <= existing]
 
     def opted_out(self) -> dict[str, str]:
         """Numbers currently opted out (E.164) -> date of their last STOP ('' when undated).
