@@ -22,9 +22,22 @@ import requests
 from reconciler import secrets
 from reconciler.errors import NotFound, ProviderError, TransportError, Unauthorized
 from reconciler.http import DEFAULT_TIMEOUT, HttpClient
-from reconciler.secrets import redact_url
+from reconciler.secrets import redact, redact_url
 
 log = logging.getLogger(__name__)
+
+
+class _Redact(logging.Filter):
+    """Redact registered secrets from a record: urllib3 logs request paths, and ours hold the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+_URLLIB3 = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _Redact) for f in _URLLIB3.filters):
+    _URLLIB3.addFilter(_Redact())
 
 SUCCESS, INVALID_SESSION, NOT_FOUND, FAILED = 0, 1, 3, 5
 
