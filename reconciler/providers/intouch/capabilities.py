@@ -1,5 +1,8 @@
 """What the Intouch REST API can manage (../shared/providers/intouch.md, section 10)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from reconciler.model import MEMBERSHIPS
 from reconciler.providers.base import Capability, ProviderInfo, cannot, yes
 
@@ -23,10 +26,19 @@ CAPABILITIES = {
     ),
 }
 
+
+def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Intouch rules on one normalized desired item: a contact needs a phone number (section 4.2)."""
+    if type_ == "contacts" and not attrs.get("mobile"):
+        return [("mobile", "Intouch contacts need a mobile number (add mobile: ...)")]
+    return []
+
+
 INFO = ProviderInfo(
     name="intouch",
     capabilities=CAPABILITIES,
     default_url="https://intouchapi.pswin.com/2",
     timezone="Europe/Oslo",
     credentials=("username", "domain", "password"),
+    validate_item=validate_item,
 )

@@ -99,7 +99,8 @@ class IntouchClient(HttpClient):
         if 200 <= status < 300:
             return
         if status in (401, 403, 406):
-            raise Unauthorized(f"intouch: {what}: HTTP {status}, credentials or permission refused ({AUTH_ADVICE})")
+            msg = f"intouch: {what}: HTTP {status}, credentials or permission refused ({AUTH_ADVICE})"
+            raise Unauthorized(msg)
         detail = redact(response.text.strip())[:200]
         detail = f": {detail}" if detail else ""
         if status == 404:
@@ -113,7 +114,8 @@ class IntouchClient(HttpClient):
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(f"intouch: {what}: the answer is not JSON (HTTP {response.status_code})") from None
+            msg = f"intouch: {what}: the answer is not JSON (HTTP {response.status_code})"
+            raise ProviderError(msg) from None
 
     def get_list(self, path: str, what: str) -> list[Json]:
         data = self.get_json(path, what)
@@ -141,7 +143,8 @@ class IntouchClient(HttpClient):
 
     def create_group(self, group: Json) -> int:
         """``POST /groups``; returns the new GroupId."""
-        return created_id(self.call("POST", "groups", f"create group {group.get('Name')!r}", group), "GroupId")
+        what = f"create group {group.get('Name')!r}"
+        return created_id(self.call("POST", "groups", what, group), "GroupId")
 
     def update_group(self, group_id: int, group: Json) -> None:
         """``PUT /groups/{id}`` with the full group (Name, Description, IsPrivate)."""

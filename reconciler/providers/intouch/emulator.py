@@ -147,8 +147,8 @@ class IntouchEmulator(Emulator):
         if auth is None or auth.type != "basic" or not auth.username or "@" not in auth.username:
             raise _fail(406)
         username, _, domain = auth.username.rpartition("@")
-        row = self.db.execute("SELECT * FROM users WHERE username = ? COLLATE NOCASE AND domain = ? COLLATE NOCASE",
-                              (username, domain)).fetchone()
+        sql = "SELECT * FROM users WHERE username = ? COLLATE NOCASE AND domain = ? COLLATE NOCASE"
+        row = self.db.execute(sql, (username, domain)).fetchone()
         if row is None or row["password"] != (auth.password or ""):
             raise _fail(406)
         user = dict(row)
@@ -222,7 +222,8 @@ class IntouchEmulator(Emulator):
                                      (domain.lower(),)).fetchone()
             cur = self.db.execute(
                 "INSERT INTO messages (org, direction, folder_id, text, receivers, sender, handled) "
-                "VALUES (?, 'I', ?, ?, '', ?, ?)", (domain.lower(), folder["id"], text, from_number, self._now_ms()))
+                "VALUES (?, 'I', ?, ?, '', ?, ?)",
+                (domain.lower(), folder["id"], text, from_number, self._now_ms()))
             return f"I_{cur.lastrowid}"
 
     def contacts(self, domain: str = SANDBOX_CREDENTIALS["domain"]) -> list[dict[str, Any]]:
@@ -256,13 +257,15 @@ class IntouchEmulator(Emulator):
         with self.lock:
             self.db.execute("BEGIN")
             try:
-                self.db.executemany("INSERT INTO groups (org, name) VALUES (?, ?)", ((org, n) for n in groups))
+                self.db.executemany("INSERT INTO groups (org, name) VALUES (?, ?)",
+                                    ((org, name) for name in groups))
                 rows = ((org, *(c.get(f) for f in _COLUMNS if f not in ("CPAAccepted", "IsPrivate")), now)
                         for c in ({"PhoneNumber": c} if isinstance(c, str) else c for c in contacts))
                 self.db.executemany(
-                    "INSERT INTO contacts (org, firstname, lastname, phone, email, description, description2, "
-                    "description3, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                group_ids = {r[1]: r[0] for r in self.db.execute("SELECT id, name FROM groups WHERE org = ?", (org,))}
+                    "INSERT INTO contacts (org, firstname, lastname, phone, email, description, "
+                    "description2, description3, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                group_ids = {r[1]: r[0] for r in self.db.execute(
+                    "SELECT id, name FROM groups WHERE org = ?", (org,))}
                 contact_ids = {r[1]: r[0] for r in self.db.execute(
                     "SELECT id, phone FROM contacts WHERE org = ? ORDER BY id", (org,))}
                 self.db.executemany("INSERT OR IGNORE INTO members (group_id, contact_id) VALUES (?, ?)",
@@ -488,7 +491,8 @@ class _Context:
             return self.json([contact_json(r) for r in self._contacts(members, group["id"])])
         if len(rest) == 4 and rest[2] == "search":
             self.allow("GET")
-            return self.json([contact_json(r) for r in _search(self._contacts(members, group["id"]), rest[3])])
+            found = _search(self._contacts(members, group["id"]), rest[3])
+            return self.json([contact_json(r) for r in found])
         if len(rest) != 3:
             raise _fail(404)
         self.allow("PUT", "DELETE")
@@ -571,20 +575,26 @@ class _Context:
                 raise _fail(400, f"invalid receiver {receiver!r}")
         settings = json.loads(self.user["settings"])
         sender = body.get("SenderNumber") or settings.get("SENDER_ID", "")
-        if settings.get("FREE_SENDER_ID", "False") != "True" and sender not in json.loads(self.user["sender_ids"]):
+        allowed = json.loads(self.user["sender_ids"])
+        if settings.get("FREE_SENDER_ID", "False") != "True" and sender not in allowed:
             raise _fail(400, f"sender {sender!r} is not allowed for this user")
-        folder = self.db.execute("SELECT id FROM folders WHERE org = ? AND type = 'Outbox'", (self.org,)).fetchone()
+        folder = self.db.execute("SELECT id FROM folders WHERE org = ? AND type = 'Outbox'",
+                                 (self.org,)).fetchone()
         handled = body.get("HandledDate") or self.now()
         cur = self.db.execute(
-            "INSERT INTO messages (org, direction, folder_id, text, receivers, sender, handled, is_merge, private, "
-            "tariff) VALUES (?, 'O', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (org, direction, folder_id, text, receivers, sender, handled, is_merge, "
+            "private, tariff) VALUES (?, 'O', ?, ?, ?, ?, ?, ?, ?, ?)",
             (self.org, folder["id"] if folder else None, text, receivers, sender, handled,
-             int(bool(body.get("IsMergeMessage"))), int(bool(body.get("IsPrivate"))), body.get("Tariff") or 0))
+             int(bool(body.get("IsMergeMessage"))), int(bool(body.get("IsPrivate"))),
+             body.get("Tariff") or 0))
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (cur.lastrowid,)).fetchone()
         return self.json(self._message_json(row))
 
     def _message_json(self, row: Any) -> dict[str, Any]:
-        status = "Unknown" if row["direction"] == "I" else "Scheduled" if row["handled"] > self.now() else "Sent"
+        if row["direction"] == "I":
+            status = "Unknown"
+        else:
+            status = "Scheduled" if row["handled"] > self.now() else "Sent"
         return {"FolderId": row["folder_id"], "HandledDate": json_date(row["handled"]),
                 "IsMergeMessage": bool(row["is_merge"]), "IsPrivate": bool(row["private"]),
                 "MessageId": f"{row['direction']}_{row['id']}", "MessageStatus": status,
@@ -603,9 +613,11 @@ class _Context:
         if len(rest) != 2 or rest[1] != "messages":
             raise _fail(404)
         folder_id = int_id(rest[0])
-        if not self.db.execute("SELECT 1 FROM folders WHERE id = ? AND org = ?", (folder_id, self.org)).fetchone():
+        if not self.db.execute("SELECT 1 FROM folders WHERE id = ? AND org = ?",
+                               (folder_id, self.org)).fetchone():
             raise _fail(404)
-        rows = self.db.execute("SELECT * FROM messages WHERE folder_id = ? ORDER BY id", (folder_id,)).fetchall()
+        rows = self.db.execute("SELECT * FROM messages WHERE folder_id = ? ORDER BY id",
+                               (folder_id,)).fetchall()
         base = f"{self.request.host_url}{self.version}/messages/"
         return self.json([{
             "DeliverStatus": "Unknown", "DeliverTime": None, "Direction": r["direction"],

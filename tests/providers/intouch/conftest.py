@@ -13,6 +13,7 @@ from reconciler.providers.intouch.client import IntouchClient
 from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator
 from reconciler.providers.intouch.provider import IntouchProvider
 
+
 class FakeClock:
     """A settable clock for the emulator (epoch seconds)."""
 
@@ -72,7 +73,9 @@ def serve(_mounted: tuple[Mount, Server]) -> Iterator[Callable[[IntouchEmulator]
 
 
 @pytest.fixture
-def server(serve: Callable[[IntouchEmulator], str], emulator: IntouchEmulator, _mounted: tuple[Mount, Server]) -> Server:
+def server(
+    serve: Callable[[IntouchEmulator], str], emulator: IntouchEmulator, _mounted: tuple[Mount, Server]
+) -> Server:
     serve(emulator)
     return _mounted[1]
 
@@ -91,8 +94,9 @@ def client(v2: str) -> Iterator[IntouchClient]:
 
 @pytest.fixture
 def account(v2: str) -> AccountConfig:
-    return AccountConfig(name="no-main", provider="intouch", region="NO", url=v2,
-                         credentials=dict(SANDBOX_CREDENTIALS))
+    return AccountConfig(
+        name="no-main", provider="intouch", region="NO", url=v2, credentials=dict(SANDBOX_CREDENTIALS)
+    )
 
 
 @pytest.fixture

@@ -40,7 +40,9 @@ def test_throttled_post_is_retried_too(clock: Any, serve: Any) -> None:
     client.close()
 
 
-def test_endless_throttle_raises_rate_limited(clock: Any, serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endless_throttle_raises_rate_limited(
+    clock: Any, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """When the throttle never lifts the client gives up with RateLimited after its attempts."""
     monkeypatch.setenv("RECONCILER_RETRY_ATTEMPTS", "3")
     emulator = IntouchEmulator(clock=clock, rpm_limit=1)
@@ -90,7 +92,9 @@ def test_status_mapping_404_and_400(client: IntouchClient) -> None:
     """404 is NotFound; 400 is a ProviderError naming the operation and the API's reason."""
     with pytest.raises(NotFound, match="read contact 999"):
         client.contact(999)
-    with pytest.raises(ProviderError, match=r"intouch: create contact 12ab: HTTP 400 bad request: PhoneNumber"):
+    with pytest.raises(
+        ProviderError, match=r"intouch: create contact 12ab: HTTP 400 bad request: PhoneNumber"
+    ):
         client.create_contact({"PhoneNumber": "12ab"})
     gid = client.create_group({"Name": "Staff"})
     with pytest.raises(ProviderError, match="create group 'Staff': HTTP 400"):

@@ -16,7 +16,12 @@ AUTH = (f"{SANDBOX_CREDENTIALS['username']}@{SANDBOX_CREDENTIALS['domain']}", SA
 
 def test_missing_or_wrong_credentials_answer_406_with_empty_body(v2: str) -> None:
     """Section 2: no credentials, a wrong password or a user without @domain get 406 and no body."""
-    for auth in (None, (AUTH[0], "wrong"), ("demo", SANDBOX_CREDENTIALS["password"]), ("nobody@example.com", "x")):
+    for auth in (
+        None,
+        (AUTH[0], "wrong"),
+        ("demo", SANDBOX_CREDENTIALS["password"]),
+        ("nobody@example.com", "x"),
+    ):
         response = requests.get(f"{v2}/contacts", auth=auth)
         assert response.status_code == 406
         assert response.content == b""
@@ -36,12 +41,17 @@ def test_missing_permission_answers_406_for_writes_only(emulator: IntouchEmulato
     assert requests.post(f"{v2}/contacts", json={"PhoneNumber": "4790555817"}, auth=auth).status_code == 406
     assert requests.post(f"{v2}/groups", json={"Name": "Staff"}, auth=auth).status_code == 406
     assert requests.get(f"{v2}/folders", auth=auth).status_code == 406
-    assert requests.post(f"{v2}/messages", json={"Text": "x", "Receivers": "4790555817"}, auth=auth).status_code == 406
+    assert (
+        requests.post(f"{v2}/messages", json={"Text": "x", "Receivers": "4790555817"}, auth=auth).status_code
+        == 406
+    )
 
 
 def test_wrong_case_property_answers_406(v2: str) -> None:
     """Section 3: property names are case-sensitive; FirstName instead of Firstname is a 406."""
-    response = requests.post(f"{v2}/contacts", json={"PhoneNumber": "4790555817", "FirstName": "Ann"}, auth=AUTH)
+    response = requests.post(
+        f"{v2}/contacts", json={"PhoneNumber": "4790555817", "FirstName": "Ann"}, auth=AUTH
+    )
     assert response.status_code == 406
 
 
@@ -57,8 +67,9 @@ def test_non_integer_id_is_405_unknown_id_and_path_404(v2: str) -> None:
 
 def test_v1_create_answers_200_with_the_object(server: Server) -> None:
     """Section 4.1/5.1: v1 creates answer 200 and the object with its new id."""
-    contact = requests.post(f"{server.url}/1/contacts", json={"PhoneNumber": "4790555817", "Firstname": "Ann"},
-                            auth=AUTH)
+    contact = requests.post(
+        f"{server.url}/1/contacts", json={"PhoneNumber": "4790555817", "Firstname": "Ann"}, auth=AUTH
+    )
     assert contact.status_code == 200
     assert contact.json()["ContactId"] > 0 and contact.json()["Firstname"] == "Ann"
     group = requests.post(f"{server.url}/1/groups", json={"Name": "Staff"}, auth=AUTH)
@@ -91,8 +102,12 @@ def test_contact_json_shape_and_date_format(v2: str, clock: Any) -> None:
 def test_method_override_turns_post_into_put_and_delete(v2: str) -> None:
     """Section 3.3: POST with X-HTTP-Method-Override acts as PUT or DELETE."""
     ident = requests.post(f"{v2}/contacts", json={"PhoneNumber": "4790555817"}, auth=AUTH).json()
-    put = requests.post(f"{v2}/contacts/{ident}", json={"PhoneNumber": "4790555818", "Firstname": "Bo"},
-                        headers={"X-HTTP-Method-Override": "PUT"}, auth=AUTH)
+    put = requests.post(
+        f"{v2}/contacts/{ident}",
+        json={"PhoneNumber": "4790555818", "Firstname": "Bo"},
+        headers={"X-HTTP-Method-Override": "PUT"},
+        auth=AUTH,
+    )
     assert put.status_code == 204
     assert requests.get(f"{v2}/contacts/{ident}", auth=AUTH).json()["Firstname"] == "Bo"
     delete = requests.post(f"{v2}/contacts/{ident}", headers={"X-HTTP-Method-Override": "DELETE"}, auth=AUTH)
@@ -102,22 +117,41 @@ def test_method_override_turns_post_into_put_and_delete(v2: str) -> None:
 
 def test_put_replaces_every_writable_field(v2: str) -> None:
     """Section 4.2 ASSUMPTION: PUT is a full replace; omitted fields become null/false."""
-    full = {"PhoneNumber": "4790555817", "Firstname": "Ann", "Lastname": "Lie", "Email": "ann@example.com",
-            "Description": "d1", "Description2": "d2", "Description3": "d3", "CPAAccepted": True, "IsPrivate": True}
+    full = {
+        "PhoneNumber": "4790555817",
+        "Firstname": "Ann",
+        "Lastname": "Lie",
+        "Email": "ann@example.com",
+        "Description": "d1",
+        "Description2": "d2",
+        "Description3": "d3",
+        "CPAAccepted": True,
+        "IsPrivate": True,
+    }
     ident = requests.post(f"{v2}/contacts", json=full, auth=AUTH).json()
-    put = requests.put(f"{v2}/contacts/{ident}", json={"PhoneNumber": "4790555817", "Firstname": "Ann",
-                                                       "ContactId": 999}, auth=AUTH)
+    put = requests.put(
+        f"{v2}/contacts/{ident}",
+        json={"PhoneNumber": "4790555817", "Firstname": "Ann", "ContactId": 999},
+        auth=AUTH,
+    )
     assert (put.status_code, put.content) == (204, b"")
     body = requests.get(f"{v2}/contacts/{ident}", auth=AUTH).json()
     assert body["ContactId"] == ident
     assert body["Firstname"] == "Ann"
-    assert [body[f] for f in ("Lastname", "Email", "Description", "Description2", "Description3")] == [None] * 5
+    assert [body[f] for f in ("Lastname", "Email", "Description", "Description2", "Description3")] == [
+        None
+    ] * 5
     assert body["CPAAccepted"] is False and body["IsPrivate"] is False
 
 
 def test_invalid_phone_number_is_400_with_text_body(v2: str) -> None:
     """Section 4.2 ASSUMPTION: a missing or non-digit PhoneNumber is a 400 with a plain-text reason."""
-    for body in ({"Firstname": "Ann"}, {"PhoneNumber": ""}, {"PhoneNumber": "47 905 55 817"}, {"PhoneNumber": "12ab"}):
+    for body in (
+        {"Firstname": "Ann"},
+        {"PhoneNumber": ""},
+        {"PhoneNumber": "47 905 55 817"},
+        {"PhoneNumber": "12ab"},
+    ):
         response = requests.post(f"{v2}/contacts", json=body, auth=AUTH)
         assert response.status_code == 400
         assert response.headers["Content-Type"].startswith("text/plain") and response.text
@@ -127,7 +161,9 @@ def test_invalid_phone_number_is_400_with_text_body(v2: str) -> None:
 
 def test_form_encoded_create_is_accepted(v2: str) -> None:
     """Section 3 ASSUMPTION: form-encoded bodies with the same field names work too."""
-    response = requests.post(f"{v2}/contacts", data={"PhoneNumber": "4790555817", "Firstname": "Ann"}, auth=AUTH)
+    response = requests.post(
+        f"{v2}/contacts", data={"PhoneNumber": "4790555817", "Firstname": "Ann"}, auth=AUTH
+    )
     assert response.status_code == 201
     assert requests.get(f"{v2}/contacts/{response.json()}", auth=AUTH).json()["Firstname"] == "Ann"
 
@@ -138,7 +174,12 @@ def test_duplicate_group_name_is_400(v2: str) -> None:
     assert requests.post(f"{v2}/groups", json={"Name": "Staff"}, auth=AUTH).status_code == 400
     second = requests.post(f"{v2}/groups", json={"Name": "Customers"}, auth=AUTH).json()
     assert requests.put(f"{v2}/groups/{second}", json={"Name": "Staff"}, auth=AUTH).status_code == 400
-    assert requests.put(f"{v2}/groups/{first}", json={"Name": "Staff", "Description": "x"}, auth=AUTH).status_code == 204
+    assert (
+        requests.put(
+            f"{v2}/groups/{first}", json={"Name": "Staff", "Description": "x"}, auth=AUTH
+        ).status_code
+        == 204
+    )
     assert requests.post(f"{v2}/groups", json={"Description": "no name"}, auth=AUTH).status_code == 400
 
 
@@ -159,7 +200,8 @@ def test_membership_add_is_idempotent_and_removing_a_non_member_is_404(v2: str) 
 
 
 def test_deleting_group_keeps_contacts_and_deleting_contact_drops_membership(
-        emulator: IntouchEmulator, v2: str) -> None:
+    emulator: IntouchEmulator, v2: str
+) -> None:
     """Section 4.2/5.2 ASSUMPTIONS: a group delete keeps contacts; a contact delete leaves its groups."""
     staff, other = emulator.add_group("Staff"), emulator.add_group("Other")
     ann, bo = emulator.add_contact("4790555817"), emulator.add_contact("4790555818")
@@ -190,10 +232,17 @@ def test_search_and_phone_lookup_and_count(emulator: IntouchEmulator, v2: str) -
 def test_user_resource(v2: str) -> None:
     """Section 8: the seeded user has every function and NUMBER_PREFIX 47, NUMBER_LENGTH 10."""
     user = requests.get(f"{v2}/user", auth=AUTH).json()
-    assert {"ALLOW_API", "EDIT_CONTACT", "EDIT_GROUP", "SEND_SMS", "READ_SMS"} <= set(user["AllowedFunctions"])
+    assert {"ALLOW_API", "EDIT_CONTACT", "EDIT_GROUP", "SEND_SMS", "READ_SMS"} <= set(
+        user["AllowedFunctions"]
+    )
     settings = {s["Name"]: s["Value"] for s in user["Settings"]}
     assert (settings["NUMBER_PREFIX"], settings["NUMBER_LENGTH"]) == ("47", "10")
-    assert set(user["Organization"]) >= {"Name", "Description1Alias", "Description2Alias", "Description3Alias"}
+    assert set(user["Organization"]) >= {
+        "Name",
+        "Description1Alias",
+        "Description2Alias",
+        "Description3Alias",
+    }
 
 
 def test_throttle_answers_503_with_the_exact_text_per_credential(clock: Any, serve: Any) -> None:
@@ -213,7 +262,9 @@ def test_throttle_answers_503_with_the_exact_text_per_credential(clock: Any, ser
 
 def test_fault_injection_from_the_base(clock: Any, serve: Any) -> None:
     """Emulator faults: an error answers 500 with nothing committed; commit-then-error commits."""
-    emulator = IntouchEmulator(clock=clock, faults="error:times=1:method=POST,commit-then-error:times=1:path=groups")
+    emulator = IntouchEmulator(
+        clock=clock, faults="error:times=1:method=POST,commit-then-error:times=1:path=groups"
+    )
     url = serve(emulator)
     first = requests.post(f"{url}/2/contacts", json={"PhoneNumber": "4790555817"}, auth=AUTH)
     assert first.status_code == 500 and emulator.contacts() == []
@@ -228,8 +279,11 @@ def test_messages_scheduled_sent_and_folders(emulator: IntouchEmulator, v2: str,
     later = int((clock.now + 3600) * 1000)
     sent = requests.post(f"{v2}/messages", json={"Text": "Hi", "Receivers": "4790555817"}, auth=AUTH).json()
     assert sent["MessageStatus"] == "Sent" and sent["SenderNumber"] == "Demo"
-    scheduled = requests.post(f"{v2}/messages", json={"Text": "Later", "Receivers": "4790555817",
-                                                      "HandledDate": f"/Date({later}+0100)/"}, auth=AUTH).json()
+    scheduled = requests.post(
+        f"{v2}/messages",
+        json={"Text": "Later", "Receivers": "4790555817", "HandledDate": f"/Date({later}+0100)/"},
+        auth=AUTH,
+    ).json()
     assert scheduled["MessageStatus"] == "Scheduled"
     folders = {f["FolderType"]: f for f in requests.get(f"{v2}/folders", auth=AUTH).json()}
     assert folders["Outbox"]["MessagesInFolder"] == 2
@@ -245,9 +299,13 @@ def test_messages_scheduled_sent_and_folders(emulator: IntouchEmulator, v2: str,
 
 def test_message_validation(v2: str) -> None:
     """Section 6 ASSUMPTIONS: empty text, unknown receivers and foreign senders are 400."""
-    bad = ({"Text": "", "Receivers": "4790555817"}, {"Text": "x", "Receivers": "/groups/42"},
-           {"Text": "x", "Receivers": "abc"}, {"Text": "x", "Receivers": "4790555817", "SenderNumber": "Other"},
-           {"Text": "x", "Receivers": "4790555817", "HandledDate": "tomorrow"})
+    bad = (
+        {"Text": "", "Receivers": "4790555817"},
+        {"Text": "x", "Receivers": "/groups/42"},
+        {"Text": "x", "Receivers": "abc"},
+        {"Text": "x", "Receivers": "4790555817", "SenderNumber": "Other"},
+        {"Text": "x", "Receivers": "4790555817", "HandledDate": "tomorrow"},
+    )
     for body in bad:
         assert requests.post(f"{v2}/messages", json=body, auth=AUTH).status_code == 400
     assert requests.get(f"{v2}/messages", auth=AUTH).status_code == 405
@@ -258,7 +316,9 @@ def test_bulk_load_is_fast(emulator: IntouchEmulator, v2: str) -> None:
     phones = [str(4790000000 + i) for i in range(100_000)]
     groups = [f"Group {i}" for i in range(1000)]
     started = time.monotonic()
-    group_ids, contact_ids = emulator.bulk_load(groups, phones, ((groups[i % 1000], p) for i, p in enumerate(phones)))
+    group_ids, contact_ids = emulator.bulk_load(
+        groups, phones, ((groups[i % 1000], p) for i, p in enumerate(phones))
+    )
     assert time.monotonic() - started < 10
     assert (len(group_ids), len(contact_ids)) == (1000, 100_000)
     assert requests.get(f"{v2}/contacts/count", auth=AUTH).json() == 100_000

@@ -1,0 +1,382 @@
+"""The Intouch provider: groups, contacts and group memberships over the Intouch REST API.
+
+Translation only: client.py speaks the wire contract. Groups are keyed by ``Name``, contacts by
+their number in E.164 (read with the account's ``NUMBER_PREFIX``/``NUMBER_LENGTH`` settings and
+region), memberships by ``group|contact``. A live duplicate of a key (two groups with one name,
+two contacts with one number) stops the run: the tool could not tell which one the config means.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from reconciler.changes import Action, Change
+from reconciler.config.types import AccountConfig
+from reconciler.errors import NotFound, Problem, ProviderError
+from reconciler.model import (
+    MEMBERSHIPS,
+    InvalidNumber,
+    InvalidValue,
+    Resource,
+    clean,
+    key_of,
+    membership_key,
+    normalize_attrs,
+    normalize_number,
+)
+from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.intouch.capabilities import INFO
+from reconciler.providers.intouch.client import IntouchClient, Json
+
+log = logging.getLogger(__name__)
+
+# Contact attributes and their wire fields (section 4.2); "mobile" is PhoneNumber, handled apart.
+CONTACT_FIELDS = {
+    "first_name": "Firstname",
+    "last_name": "Lastname",
+    "email": "Email",
+    "description": "Description",
+    "description2": "Description2",
+    "description3": "Description3",
+}
+CONTACT_WRITABLE = (
+    "Firstname",
+    "Lastname",
+    "PhoneNumber",
+    "Email",
+    "Description",
+    "Description2",
+    "Description3",
+    "CPAAccepted",
+    "IsPrivate",
+)
+MERGE_ADVICE = "merge them in the Intouch web UI so each is there once, then run again"
+
+
+def number_from_api(raw: str, region: str, prefix: str, length: int) -> str:
+    """A stored PhoneNumber as E.164 (section 11.13).
+
+    Digits without ``+`` carry the country code, except a number shorter than ``NUMBER_LENGTH``,
+    which gets ``NUMBER_PREFIX`` first (``90555817`` -> ``+4790555817``). Numbers with ``+``, ``00``
+    or a national trunk ``0`` are read with the account's region. Raises InvalidNumber.
+    """
+    text = str(raw).strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    plain = bool(digits) and all(ch.isdigit() or ch in " -.()" for ch in text)
+    if not plain or digits.startswith("0") or not length:
+        return normalize_number(text, region)
+    if len(digits) < length and prefix:
+        digits = prefix + digits
+    return normalize_number("+" + digits, region)
+
+
+def number_to_api(mobile: str) -> str:
+    """An E.164 number as Intouch stores numbers: digits with the country code, no ``+``."""
+    return mobile.lstrip("+")
+
+
+class IntouchProvider(Provider):
+    """One Intouch user (``username@domain``) and the groups and contacts it can see."""
+
+    name = "intouch"
+    default_url = INFO.default_url
+    capabilities = INFO.capabilities
+
+    def __init__(self, account: AccountConfig) -> None:
+        super().__init__(account)
+        creds = account.credentials
+        missing = [key for key in INFO.credentials if not creds.get(key)]
+        if missing:
+            msg = (
+                f"intouch: account {account.name!r} lacks credentials {', '.join(missing)} "
+                "(set them under credentials: in reconciler.yaml)"
+            )
+            raise ProviderError(msg)
+        self.client = IntouchClient(
+            self.url,
+            username=creds["username"],
+            domain=creds["domain"],
+            password=creds["password"],
+            rate_limit=account.rate_limit,
+        )
+        self._user: Json | None = None
+        self.group_ids: dict[str, int] = {}  # group name -> GroupId
+        self.contact_ids: dict[str, int] = {}  # contact key -> ContactId
+        self._contact_keys: dict[int, str] = {}  # ContactId -> contact key
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reading ----------------------------------------------------------------------------------
+    def user(self) -> Json:
+        """``GET /user``, once per run."""
+        if self._user is None:
+            self._user = self.client.user()
+        return self._user
+
+    def settings(self) -> dict[str, str]:
+        return {str(s.get("Name")): str(s.get("Value")) for s in self.user().get("Settings") or ()}
+
+    def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
+        """Read groups, contacts and memberships (memberships need the other two read as well)."""
+        wanted = set(types)
+        out: LiveState = {}
+        if wanted & {"groups", MEMBERSHIPS}:
+            groups = self._read_groups()
+            if "groups" in wanted:
+                out["groups"] = groups
+        if wanted & {"contacts", MEMBERSHIPS}:
+            contacts = self._read_contacts()
+            if "contacts" in wanted:
+                out["contacts"] = contacts
+        if MEMBERSHIPS in wanted:
+            out[MEMBERSHIPS] = self._read_memberships()
+        log.info("read: account=%s %s", self.account.name, " ".join(f"{t}={len(v)}" for t, v in out.items()))
+        return out
+
+    def _resource(self, type_: str, raw: Mapping[str, Any], ident: str) -> Resource:
+        try:
+            attrs = normalize_attrs(type_, raw, self.account.region, INFO.timezone)
+        except InvalidValue as exc:  # a live value no config could hold: compare it as written
+            log.warning("read: intouch %s %s: %s: %s; compared as written", type_, ident, exc.path, exc)
+            attrs = normalize_attrs(
+                type_, {k: v for k, v in raw.items() if k != exc.path}, self.account.region, INFO.timezone
+            )
+            attrs[exc.path] = clean(raw.get(exc.path))
+        key = (
+            membership_key(attrs["group"], attrs["contact"]) if type_ == MEMBERSHIPS else key_of(type_, attrs)
+        )
+        return Resource(self.account.name, type_, key, attrs, ident=ident)
+
+    def _read_groups(self) -> list[Resource]:
+        self.group_ids = {}
+        found = []
+        for group in self.client.groups():
+            gid = int(group["GroupId"])
+            item = self._resource(
+                "groups", {"name": group.get("Name") or "", "description": group.get("Description")}, str(gid)
+            )
+            self._refuse_duplicate("groups named", item.key, self.group_ids.get(item.key), gid)
+            self.group_ids[item.key] = gid
+            found.append(item)
+        return found
+
+    def _read_contacts(self) -> list[Resource]:
+        self.contact_ids, self._contact_keys = {}, {}
+        found = []
+        for contact in self.client.contacts():
+            cid = int(contact["ContactId"])
+            item = self._resource("contacts", self.contact_attrs(contact), str(cid))
+            self._refuse_duplicate("contacts numbered", item.key, self.contact_ids.get(item.key), cid)
+            self.contact_ids[item.key] = cid
+            self._contact_keys[cid] = item.key
+            found.append(item)
+        return found
+
+    def _read_memberships(self) -> list[Resource]:
+        found = []
+        for name, gid in self.group_ids.items():
+            for contact in self.client.members(gid):
+                cid = int(contact["ContactId"])
+                key = (
+                    self._contact_keys.get(cid)
+                    or self._resource("contacts", self.contact_attrs(contact), "").key
+                )
+                found.append(self._resource(MEMBERSHIPS, {"group": name, "contact": key}, f"{gid}:{cid}"))
+        return found
+
+    def contact_attrs(self, contact: Mapping[str, Any]) -> dict[str, Any]:
+        """A wire Contact as reconciler attributes (no groups: memberships are their own type)."""
+        attrs: dict[str, Any] = {attr: contact.get(field) for attr, field in CONTACT_FIELDS.items()}
+        attrs["mobile"] = self.mobile_from_api(contact.get("PhoneNumber"))
+        return attrs
+
+    def mobile_from_api(self, raw: Any) -> str | None:
+        """E.164 for a stored PhoneNumber; an unreadable one is kept as written (and logged)."""
+        if raw in (None, ""):
+            return None
+        settings = self.settings()
+        length = settings.get("NUMBER_LENGTH", "")
+        try:
+            return number_from_api(
+                str(raw),
+                self.account.region,
+                settings.get("NUMBER_PREFIX", ""),
+                int(length) if length.isdigit() else 0,
+            )
+        except InvalidNumber:
+            return str(clean(raw))  # _resource logs it and keeps it as written
+
+    def _refuse_duplicate(self, what: str, key: str, first: int | None, second: int) -> None:
+        if first is not None:
+            msg = (
+                f"intouch: read: account {self.account.name!r} has two live {what} {key!r} "
+                f"(ids {first} and {second}); {MERGE_ADVICE}"
+            )
+            raise ProviderError(msg)
+
+    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+        """Warn when the Intouch user lacks the permission a declared type needs (section 8)."""
+        functions = set(self.user().get("AllowedFunctions") or ())
+        needs = {"groups": "EDIT_GROUP", "contacts": "EDIT_CONTACT"}
+        return [
+            Problem(
+                f"intouch: account {self.account.name!r}: the Intouch user lacks {right}, so "
+                f"changes to {type_} will be refused (ask the Intouch administrator for it)",
+                severity="warning",
+            )
+            for type_, right in needs.items()
+            if desired.get(type_) and right not in functions
+        ]
+
+    # -- applying ---------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Apply changes one by one (batch size 1 for every Intouch type)."""
+        return [self._apply_one(change) for change in changes]
+
+    def _apply_one(self, change: Change) -> Outcome:
+        handlers: dict[tuple[str, Action], Callable[[Change], Outcome]] = {
+            ("groups", Action.CREATE): self._create_group,
+            ("groups", Action.UPDATE): self._update_group,
+            ("groups", Action.DELETE): self._delete_group,
+            ("contacts", Action.CREATE): self._create_contact,
+            ("contacts", Action.UPDATE): self._update_contact,
+            ("contacts", Action.DELETE): self._delete_contact,
+            (MEMBERSHIPS, Action.CREATE): self._add_member,
+            (MEMBERSHIPS, Action.DELETE): self._remove_member,
+        }
+        if change.action is Action.REPLACE:
+            self._apply_one(
+                Change(
+                    change.account,
+                    change.type,
+                    change.key,
+                    Action.DELETE,
+                    before=change.before,
+                    ident=change.ident,
+                )
+            )
+            return self._apply_one(
+                Change(change.account, change.type, change.key, Action.CREATE, after=change.after)
+            )
+        handler = handlers.get((change.type, change.action))
+        if handler is None:
+            raise ProviderError(f"intouch: cannot {change.action.value} {change.type} ({change.address})")
+        log.info("apply: %s %s", change.action.value, change.address)
+        return handler(change)
+
+    def _create_group(self, change: Change) -> Outcome:
+        after = change.after or {}
+        gid = self.client.create_group(
+            {
+                "Name": after.get("name", change.key),
+                "Description": after.get("description"),
+                "IsPrivate": False,
+            }
+        )
+        self.group_ids[change.key] = gid
+        return Outcome(str(gid), dict(after))
+
+    def _update_group(self, change: Change) -> Outcome:
+        gid = _ident(change)
+        live = self.client.group(gid)
+        after = change.after or {}
+        body = {
+            "Name": after.get("name", live.get("Name")),
+            "Description": after.get("description", live.get("Description")),
+            "IsPrivate": bool(live.get("IsPrivate")),
+        }
+        self.client.update_group(gid, body)
+        return Outcome(str(gid), _desired(change))
+
+    def _delete_group(self, change: Change) -> Outcome:
+        outcome = self._delete(change, lambda: self.client.delete_group(_ident(change), repr(change.key)))
+        self.group_ids.pop(change.key, None)
+        return outcome
+
+    def _create_contact(self, change: Change) -> Outcome:
+        after = change.after or {}
+        body: Json = {
+            "PhoneNumber": number_to_api(after.get("mobile") or change.key),
+            "CPAAccepted": False,
+            "IsPrivate": False,
+        }
+        body.update({field: after.get(attr) for attr, field in CONTACT_FIELDS.items()})
+        cid = self.client.create_contact(body, change.key)
+        self.contact_ids[change.key] = cid
+        self._contact_keys[cid] = change.key
+        return Outcome(str(cid), dict(after))
+
+    def _update_contact(self, change: Change) -> Outcome:
+        """GET the contact, change only the planned fields, PUT it whole (undeclared fields kept)."""
+        cid = _ident(change)
+        live = self.client.contact(cid)
+        body: Json = {field: live.get(field) for field in CONTACT_WRITABLE}
+        for attr, value in (change.after or {}).items():
+            if attr == "mobile":
+                body["PhoneNumber"] = number_to_api(value)
+            elif attr in CONTACT_FIELDS:
+                body[CONTACT_FIELDS[attr]] = value
+        self.client.update_contact(cid, body, change.key)
+        return Outcome(str(cid), _desired(change))
+
+    def _delete_contact(self, change: Change) -> Outcome:
+        outcome = self._delete(change, lambda: self.client.delete_contact(_ident(change), change.key))
+        self.contact_ids.pop(change.key, None)
+        return outcome
+
+    def _add_member(self, change: Change) -> Outcome:
+        after = change.after or {}
+        gid, cid = self._member_ids(change, after)
+        self.client.add_member(gid, cid, self._member_label(after))
+        return Outcome(f"{gid}:{cid}", dict(after))
+
+    def _remove_member(self, change: Change) -> Outcome:
+        before = change.before or {}
+        if change.ident and ":" in change.ident:
+            gid, cid = (int(part) for part in change.ident.split(":", 1))
+        else:
+            gid, cid = self._member_ids(change, before)
+        return self._delete(change, lambda: self.client.remove_member(gid, cid, self._member_label(before)))
+
+    def _member_ids(self, change: Change, attrs: Mapping[str, Any]) -> tuple[int, int]:
+        group, contact = attrs.get("group"), attrs.get("contact")
+        gid, cid = self.group_ids.get(str(group)), self.contact_ids.get(str(contact))
+        if gid is None or cid is None:
+            unknown = f"group {group!r}" if gid is None else f"contact {contact}"
+            msg = (
+                f"intouch: {change.action.value} member {self._member_label(attrs)}: {unknown} is not in "
+                "the account (it was neither read nor created in this run); run plan again"
+            )
+            raise ProviderError(msg)
+        return gid, cid
+
+    @staticmethod
+    def _member_label(attrs: Mapping[str, Any]) -> str:
+        return f"{attrs.get('contact')} of group {attrs.get('group')!r}"
+
+    @staticmethod
+    def _delete(change: Change, call: Callable[[], None]) -> Outcome:
+        """Run a delete; an item that is already gone counts as deleted, with a warning."""
+        try:
+            call()
+        except NotFound:
+            return Outcome(None, None, (f"{change.address} was already gone",))
+        return Outcome(None, None)
+
+
+def _ident(change: Change) -> int:
+    if not change.ident or not str(change.ident).isdigit():
+        raise ProviderError(
+            f"intouch: {change.action.value} {change.address}: no Intouch id for it; run plan again"
+        )
+    return int(change.ident)
+
+
+def _desired(change: Change) -> dict[str, Any]:
+    return dict(change.extra.get("desired") or change.after or {})
+
+
+PROVIDER = IntouchProvider
