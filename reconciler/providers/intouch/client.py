@@ -74,6 +74,11 @@ class IntouchClient(HttpClient):
 
     def __init__(self, base_url: str, *, username: str, domain: str, password: str,
                  rate_limit: int | None = None, retry: RetryPolicy | None = None) -> None:
+        if retry is None:
+            # Section 3.2: the throttle counts requests per minute, so retries must span over a
+            # minute: at least 15 s between throttled attempts (5 retries cover 60 s and more).
+            retry = RetryPolicy.from_env()
+            retry.throttle_min_delay = 15.0
         super().__init__(base_url, rate_limit=rate_limit, retry=retry,
                          headers={"Accept": "application/json", "Content-Type": "application/json"})
         register(password)
