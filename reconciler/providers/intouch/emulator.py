@@ -202,18 +202,37 @@ class IntouchEmulator(Emulator):
             self.db.execute("INSERT OR IGNORE INTO members (group_id, contact_id) VALUES (?, ?)",
                             (group_id, contact_id))
 
-    def update_contact(self, contact_id: int, **fields: Any) -> None:
-        """Overwrite stored contact fields, named as on the wire (``Firstname="Ann"``)."""
+    def update_contact(self, contact: int | str, *, domain: str = SANDBOX_CREDENTIALS["domain"],
+                       **fields: Any) -> None:
+        """Overwrite stored fields, named as on the wire (``Firstname="Ann"``), of a contact given by
+        ContactId or by its stored PhoneNumber (the lowest id wins)."""
         unknown = set(fields) - set(_COLUMNS)
         if unknown:
             raise KeyError(f"unknown contact fields: {sorted(unknown)}")
+        if not fields:
+            return
         sets = ", ".join(f"{_COLUMNS[name]} = ?" for name in fields)
         with self.lock:
-            self.db.execute(f"UPDATE contacts SET {sets} WHERE id = ?", (*fields.values(), contact_id))
+            ident = self._contact_id(contact, domain)
+            self.db.execute(f"UPDATE contacts SET {sets} WHERE id = ?", (*fields.values(), ident))
 
-    def rename_contact(self, contact_id: int, first_name: str | None, last_name: str | None = None) -> None:
-        """Change a contact's names behind the reconciler's back (drift)."""
-        self.update_contact(contact_id, Firstname=first_name, Lastname=last_name)
+    def rename_contact(self, contact: int | str, first_name: str | None = None, last_name: str | None = None,
+                       *, domain: str = SANDBOX_CREDENTIALS["domain"]) -> None:
+        """Change a contact's names behind the reconciler's back (drift); a name left None is kept.
+
+        ``contact`` is a ContactId or a stored PhoneNumber ("4790550001").
+        """
+        names = {"Firstname": first_name, "Lastname": last_name}
+        self.update_contact(contact, domain=domain, **{k: v for k, v in names.items() if v is not None})
+
+    def _contact_id(self, contact: int | str, domain: str) -> int:
+        if isinstance(contact, int):
+            return contact
+        row = self.db.execute("SELECT id FROM contacts WHERE org = ? AND phone = ? ORDER BY id LIMIT 1",
+                              (domain.lower(), contact)).fetchone()
+        if row is None:
+            raise KeyError(f"no contact stored with PhoneNumber {contact!r}")
+        return int(row[0])
 
     def add_inbound(self, text: str, from_number: str, *, domain: str = SANDBOX_CREDENTIALS["domain"]) -> str:
         """Store an inbound SMS in the Inbox folder; return its MessageId."""

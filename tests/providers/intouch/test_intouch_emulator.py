@@ -341,3 +341,14 @@ def test_sandbox_seed_is_idempotent_on_a_file(tmp_path: object) -> None:
     assert again.db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
     assert again.db.execute("SELECT COUNT(*) FROM folders").fetchone()[0] == 2
     again.db.close()
+
+
+def test_tamper_helpers_find_contacts_by_id_or_number(emulator: IntouchEmulator) -> None:
+    """rename_contact and update_contact take a ContactId or a stored PhoneNumber and keep other fields."""
+    ann = emulator.add_contact("4790550001", first_name="Ann", last_name="Lie")
+    emulator.rename_contact("4790550001", first_name="Renamed")
+    emulator.update_contact(ann, Description="x")
+    [stored] = emulator.contacts()
+    assert (stored["Firstname"], stored["Lastname"], stored["Description"]) == ("Renamed", "Lie", "x")
+    with pytest.raises(KeyError):
+        emulator.rename_contact("4711111111", first_name="Nobody")
