@@ -287,7 +287,7 @@ class SmsConnectorProvider(Provider):
             if _instant(str(desired["send_at"])) <= when:
                 return Problem(f"{change.address}: send_at {desired['send_at']} is in the past; SMSConnector can "
                                "only launch a campaign before its send time: move send_at into the future or "
-                               "set status: stopped")
+                               "set status: stopped", severity="warning")
         return change
 
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
