@@ -110,27 +110,34 @@ class SmsConnectorClient(HttpClient):
     def _call(self, method: str, route: str, *segments: str | int, params: Mapping[str, str] | None = None,
               body: Mapping[str, Any] | None = None, idempotent: bool = True, what: str,
               relogin: bool = True) -> Any:
-        """Send one API call with the session token and return the envelope's ``Result``."""
+        """Send one API call with the session token and return the envelope's ``Result``.
+
+        An ``InvalidSession`` answer (the request was refused, so nothing was applied) logs in
+        again and repeats the call once.
+        """
         if self._token is None:
             self.login()
-        for attempt in (1, 2):
-            token = self._token or ""
-            if method == "GET" or (method == "DELETE" and body is None):
-                path = "/".join(["api", route, quote(token, safe=""), *(quote(str(s), safe="") for s in segments)])
-                kwargs: dict[str, Any] = {"params": params}
-            else:
-                path = f"api/{route}"
-                kwargs = {"json": {"SessionToken": token, **(body or {})}}
-            response = self.request(method, path, idempotent=idempotent, what=what, **kwargs)
-            try:
-                return self._unwrap(response, route, what)
-            except ApiStatusError as exc:
-                if exc.status != INVALID_SESSION or not relogin or attempt == 2:
-                    raise
-                log.info("smsconnector: %s: session expired; logging in again", what)
-                self._token = None
-                self.login()
-        raise AssertionError("unreachable")  # the loop returns or raises
+        try:
+            return self._send(method, route, segments, params, body, idempotent, what)
+        except ApiStatusError as exc:
+            if exc.status != INVALID_SESSION or not relogin:
+                raise
+        log.info("smsconnector: %s: session expired; logging in again", what)
+        self._token = None
+        self.login()
+        return self._send(method, route, segments, params, body, idempotent, what)
+
+    def _send(self, method: str, route: str, segments: tuple[str | int, ...], params: Mapping[str, str] | None,
+              body: Mapping[str, Any] | None, idempotent: bool, what: str) -> Any:
+        token = self._token or ""
+        if method == "GET" or (method == "DELETE" and body is None):
+            path = "/".join(["api", route, quote(token, safe=""), *(quote(str(s), safe="") for s in segments)])
+            kwargs: dict[str, Any] = {"params": params}
+        else:
+            path = f"api/{route}"
+            kwargs = {"json": {"SessionToken": token, **(body or {})}}
+        response = self.request(method, path, idempotent=idempotent, what=what, **kwargs)
+        return self._unwrap(response, route, what)
 
     def _json(self, response: requests.Response, route: str, what: str) -> Any:
         if response.status_code != 200:

@@ -276,8 +276,6 @@ class SmsConnectorEmulator(Emulator):
                 raise not_found
             if request.method not in route.methods:
                 raise _Framework(405, f"The requested resource does not support http method '{request.method}'.")
-            if route.handler == "get_lists" and not args[wants_token:] and "folder" in {k.lower() for k in request.args}:
-                args.append(next(v for k, v in request.args.items() if k.lower() == "folder"))
             return route, args
         raise not_found
 
@@ -425,7 +423,7 @@ class SmsConnectorEmulator(Emulator):
         return sum(self._store_entry(list_id, entry) for entry in entries)
 
     def _get_lists(self, call: _Call) -> list[dict[str, Any]]:
-        folder = self._folder(call.args[0] if call.args else 0)
+        folder = self._folder(call.args[0] if call.args else call.query.get("folder"))  # path or ?Folder=
         rows = self.db.execute("SELECT id FROM lists WHERE folder = ? ORDER BY id", (folder,)).fetchall()
         return [self._list_info(r["id"]) for r in rows]
 

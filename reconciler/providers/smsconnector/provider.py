@@ -82,7 +82,7 @@ class SmsConnectorProvider(Provider):
     def __init__(self, account: AccountConfig) -> None:
         super().__init__(account)
         self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
-        self._folders: dict[str, int] | None = None  # folder name -> id (root "" -> 0)
+        self._folder_by_id: dict[int, str] | None = None
         self._lists: dict[str, int] | None = None  # phone list name -> ListID
         self._recorded: frozenset[str] | None = None  # campaign keys in state, seen by read()
 
@@ -91,12 +91,16 @@ class SmsConnectorProvider(Provider):
 
     # -- reading ----------------------------------------------------------------------------------
     def folders(self) -> dict[str, int]:
-        """Folder name -> id, root included as ``""`` -> 0 (read once)."""
-        if self._folders is None:
-            self._folders = {"": 0}
+        """Folder name -> id, root included as ``""`` -> 0 (read once; first of equal names wins)."""
+        return {name: folder_id for folder_id, name in reversed(self._folder_names().items())}
+
+    def _folder_names(self) -> dict[int, str]:
+        """Folder id -> name, root 0 -> ``""`` (read once)."""
+        if self._folder_by_id is None:
+            self._folder_by_id = {0: ""}
             for folder in self.client.folders():
-                self._folders.setdefault(str(folder.get("Name") or ""), int(folder["FolderID"]))
-        return self._folders
+                self._folder_by_id.setdefault(int(folder["FolderID"]), str(folder.get("Name") or ""))
+        return self._folder_by_id
 
     def _folder_id(self, name: str | None, what: str) -> int:
         folders = self.folders()
@@ -115,10 +119,10 @@ class SmsConnectorProvider(Provider):
         return live
 
     def _read_lists(self) -> list[Resource]:
-        names = {folder_id: name for name, folder_id in self.folders().items()}
+        names = self._folder_names()
         self._lists = {}
         resources = []
-        for folder_id in sorted(set(names)):
+        for folder_id in sorted(names):
             for info in self.client.lists(folder_id):
                 name, list_id = str(info.get("ListName") or ""), int(info["ListID"])
                 if name in self._lists:
