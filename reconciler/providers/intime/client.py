@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 DECLARATION = '<?xml version="1.0" encoding="iso-8859-1"?>\n'
 CONTENT_TYPE = "text/xml; charset=iso-8859-1"
 INACTIVE = "reminder is inactive (InTime cannot edit inactive reminders)"
-AUTH_ADVICE = ("check the account's credentials `user` and `hash` (for example ${INTIME_USER} and ${INTIME_HASH}) "
-               "and that the InTime user is verified")
+AUTH_ADVICE = (
+    "check the account's credentials `user` and `hash` (for example ${INTIME_USER} and ${INTIME_HASH}) "
+    "and that the InTime user is verified"
+)
 _CODE = re.compile(r"^\d+:ERROR\d+$")
 
 COMMON_ERRORS = {
@@ -43,17 +45,21 @@ COMMON_ERRORS = {
 # What each function-specific code means (section 4-7 of the reference), by endpoint.
 ENDPOINT_ERRORS: dict[str, dict[str, str]] = {
     "message/create": {
-        "1:ERROR2": "the send date is in the past", "1:ERROR3": "recipients incorrect (invalid number or unknown group)",
-        "2:ERROR0": "loading the block list failed", "2:ERROR1": "unable to send",
+        "1:ERROR2": "the send date is in the past",
+        "1:ERROR3": "recipients incorrect (invalid number or unknown group)",
+        "2:ERROR0": "loading the block list failed",
+        "2:ERROR1": "unable to send",
         "2:ERROR2": "no recipient to send to (empty groups, or every member is blocked)",
     },
     "message/delete": {
-        "1:ERROR1": "InTime could not open the XML message", "2:ERROR1": "InTime could not read the messageid",
+        "1:ERROR1": "InTime could not open the XML message",
+        "2:ERROR1": "InTime could not read the messageid",
         "2:ERROR2": "unable to remove the message (unknown id, already sent or already removed)",
     },
     "contacts/add": {
         "2:ERROR1": "unable to create the contacts (for example an unknown group id)",
-        "3:ERROR1": "invalid e-mail address", "3:ERROR2": "invalid mobile number",
+        "3:ERROR1": "invalid e-mail address",
+        "3:ERROR2": "invalid mobile number",
     },
     "contacts/addgroup": {"2:ERROR1": "unable to create the groups"},
     "contacts/deletigroup": {"2:ERROR1": "could not remove any of the groups (unknown ids)"},
@@ -63,8 +69,17 @@ ENDPOINT_ERRORS: dict[str, dict[str, str]] = {
     "reminder/edit": {"2:ERROR1": "could not edit the reminders (unknown appointment ids)"},
 }
 LISTINGS = ("contacts/listgroups", "nix/list", "reminder/list")
-REMINDER_ELEMENTS = frozenset({"appointmentdate", "organizer_firstname", "organizer_lastname", "organizer_title",
-                               "attendant_firstname", "attendant_lastname", "attendant_mobile"})
+REMINDER_ELEMENTS = frozenset(
+    {
+        "appointmentdate",
+        "organizer_firstname",
+        "organizer_lastname",
+        "organizer_title",
+        "attendant_firstname",
+        "attendant_lastname",
+        "attendant_mobile",
+    }
+)
 
 
 class IntimeError(ProviderError):
@@ -158,8 +173,10 @@ def encode_document(root: ET.Element, what: str) -> bytes:
         return text.encode("iso-8859-1")
     except UnicodeEncodeError as exc:
         char = exc.object[exc.start]
-        msg = (f"intime: {what}: {char!r} (U+{ord(char):04X}) cannot be sent: InTime accepts only ISO-8859-1 "
-               "(Latin-1) text; remove or replace the character")
+        msg = (
+            f"intime: {what}: {char!r} (U+{ord(char):04X}) cannot be sent: InTime accepts only ISO-8859-1 "
+            "(Latin-1) text; remove or replace the character"
+        )
         raise IntimeError(msg) from None
 
 
@@ -168,8 +185,16 @@ class IntimeClient(HttpClient):
 
     provider = "intime"
 
-    def __init__(self, base_url: str, user: str, secret: str, *, rate_limit: int | None = None,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        secret: str,
+        *,
+        rate_limit: int | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         register(secret)
         super().__init__(base_url, timeout=timeout, retry=retry, rate_limit=rate_limit)
         self._auth = {"user": user, "hash": secret}
@@ -181,8 +206,15 @@ class IntimeClient(HttpClient):
         return response.status_code == 503 and "too many requests" in response.text.lower()
 
     # -- transport -------------------------------------------------------------------------------
-    def _call(self, endpoint: str, what: str, root: ET.Element | None = None, *, idempotent: bool,
-              params: Mapping[str, str] | None = None) -> requests.Response | None:
+    def _call(
+        self,
+        endpoint: str,
+        what: str,
+        root: ET.Element | None = None,
+        *,
+        idempotent: bool,
+        params: Mapping[str, str] | None = None,
+    ) -> requests.Response | None:
         """Send one call; return the response, or None for a listing's "no data" (``2:ERROR1``)."""
         query = {**self._auth, **(params or {})}
         kwargs: dict[str, Any] = {"params": query}
@@ -194,7 +226,9 @@ class IntimeClient(HttpClient):
         response = self.request(method, endpoint + ".ashx", idempotent=idempotent, what=what, **kwargs)
         where = f"{method} {redact_url(response.url)}"
         if response.status_code == 404:
-            raise NotFound(f"intime: {what}: HTTP 404 at {where} (check the account url; it should end in /api/1.0)")
+            raise NotFound(
+                f"intime: {what}: HTTP 404 at {where} (check the account url; it should end in /api/1.0)"
+            )
         if response.status_code != 200:
             raise IntimeError(f"intime: {what}: unexpected HTTP {response.status_code} at {where}")
         text = response.content.decode("iso-8859-1").strip()
@@ -208,12 +242,19 @@ class IntimeClient(HttpClient):
 
     @staticmethod
     def _error(endpoint: str, code: str, what: str) -> IntimeError:
-        meaning = ENDPOINT_ERRORS.get(endpoint, {}).get(code) or COMMON_ERRORS.get(code) or "undocumented error code"
+        meaning = (
+            ENDPOINT_ERRORS.get(endpoint, {}).get(code)
+            or COMMON_ERRORS.get(code)
+            or "undocumented error code"
+        )
         msg = f"intime: {what}: {code} ({meaning})"
         if code in ("0:ERROR1", "0:ERROR3"):
             return IntimeUnauthorized(f"{msg}; {AUTH_ADVICE}", code)
-        if (endpoint, code) in (("contacts/deletigroup", "2:ERROR1"), ("nix/deletenix", "2:ERROR1"),
-                                ("message/delete", "2:ERROR2")):
+        if (endpoint, code) in (
+            ("contacts/deletigroup", "2:ERROR1"),
+            ("nix/deletenix", "2:ERROR1"),
+            ("message/delete", "2:ERROR2"),
+        ):
             return NothingRemoved(msg, code)
         return IntimeError(msg, code)
 
@@ -229,11 +270,15 @@ class IntimeClient(HttpClient):
     @staticmethod
     def _expect(ids: list[int], count: int, what: str) -> list[int]:
         if len(ids) != count:
-            raise IntimeError(f"intime: {what}: InTime returned {len(ids)} id(s) for {count} item(s); "
-                              "the items cannot be matched to their ids")
+            raise IntimeError(
+                f"intime: {what}: InTime returned {len(ids)} id(s) for {count} item(s); "
+                "the items cannot be matched to their ids"
+            )
         return ids
 
-    def _listing(self, endpoint: str, what: str, params: Mapping[str, str] | None = None) -> ET.Element | None:
+    def _listing(
+        self, endpoint: str, what: str, params: Mapping[str, str] | None = None
+    ) -> ET.Element | None:
         response = self._call(endpoint, what, idempotent=True, params=params)
         if response is None:
             return None
@@ -261,13 +306,16 @@ class IntimeClient(HttpClient):
             ET.SubElement(groups, "group", groupname=name)
         return self._expect(self._write("contacts/addgroup", root, what, idempotent=False), len(names), what)
 
-    def delete_groups(self, ids: Sequence[int], *, delete_contacts: bool = False,
-                      what: str = "delete groups") -> list[int]:
+    def delete_groups(
+        self, ids: Sequence[int], *, delete_contacts: bool = False, what: str = "delete groups"
+    ) -> list[int]:
         """Remove groups; the ids InTime removed (unknown ids are skipped). NothingRemoved if none."""
         root = ET.Element("deletigroups")  # sic: the reference's spelling
         groups = ET.SubElement(root, "groups")
         for gid in ids:
-            ET.SubElement(groups, "group", groupid=str(gid), deletecontacts="true" if delete_contacts else "false")
+            ET.SubElement(
+                groups, "group", groupid=str(gid), deletecontacts="true" if delete_contacts else "false"
+            )
         removed = self._write("contacts/deletigroup", root, what, idempotent=True)
         if not set(removed) <= set(ids):
             raise IntimeError(f"intime: {what}: InTime reported removing ids it was not asked to remove")
@@ -280,9 +328,13 @@ class IntimeClient(HttpClient):
         for contact in contacts:
             item = ET.SubElement(root, "contact")
             ET.SubElement(item, "type").text = str(contact.type)
-            for name, value in (("firstname", contact.first_name), ("lastname", contact.last_name),
-                                ("email", contact.email), ("mobile", contact.mobile),
-                                ("extrafield", contact.extrafield)):
+            for name, value in (
+                ("firstname", contact.first_name),
+                ("lastname", contact.last_name),
+                ("email", contact.email),
+                ("mobile", contact.mobile),
+                ("extrafield", contact.extrafield),
+            ):
                 if value:
                     ET.SubElement(item, name).text = value
             if contact.group_ids:
@@ -296,8 +348,14 @@ class IntimeClient(HttpClient):
         root = self._listing("nix/list", what)
         if root is None:
             return []
-        return [NixEntry((el.findtext("mobile") or "").strip(), (el.findtext("firstname") or "").strip(),
-                         (el.findtext("lastname") or "").strip()) for el in root.iter("nixentry")]
+        return [
+            NixEntry(
+                (el.findtext("mobile") or "").strip(),
+                (el.findtext("firstname") or "").strip(),
+                (el.findtext("lastname") or "").strip(),
+            )
+            for el in root.iter("nixentry")
+        ]
 
     def _nix_document(self, root_tag: str, mobiles: Sequence[str]) -> ET.Element:
         root = ET.Element(root_tag)
@@ -313,7 +371,9 @@ class IntimeClient(HttpClient):
 
     def delete_nix(self, mobiles: Sequence[str], what: str = "delete from blocklist") -> list[int]:
         """Unblock numbers (addressed by number); the removed NixEntryIds. NothingRemoved if none."""
-        return self._write("nix/deletenix", self._nix_document("deletenixentries", mobiles), what, idempotent=True)
+        return self._write(
+            "nix/deletenix", self._nix_document("deletenixentries", mobiles), what, idempotent=True
+        )
 
     # -- reminders -----------------------------------------------------------------------------
     def list_reminders(self, reminder_id: int | None = None, what: str = "list reminders") -> list[Reminder]:
@@ -324,7 +384,9 @@ class IntimeClient(HttpClient):
         try:
             return [_reminder(el) for el in root.iter("reminderappointment")]
         except ValueError:
-            raise IntimeError(f"intime: {what}: a reminder without a numeric appointmentId in the answer") from None
+            raise IntimeError(
+                f"intime: {what}: a reminder without a numeric appointmentId in the answer"
+            ) from None
 
     def _reminder_document(self, items: Sequence[Mapping[str, str]], extra: frozenset[str]) -> ET.Element:
         root = ET.Element("reminderappointments")
@@ -342,7 +404,9 @@ class IntimeClient(HttpClient):
         root = self._reminder_document(items, frozenset())
         return self._expect(self._write("reminder/add", root, what, idempotent=False), len(items), what)
 
-    def edit_reminders(self, items: Sequence[Mapping[str, str]], what: str = "edit reminders") -> list[EditResult]:
+    def edit_reminders(
+        self, items: Sequence[Mapping[str, str]], what: str = "edit reminders"
+    ) -> list[EditResult]:
         """Edit reminders; each mapping holds ``appointmentid`` and only the elements to change.
 
         A reminder InTime could not change (inactive or unknown) comes back as a failed
@@ -358,9 +422,19 @@ class IntimeClient(HttpClient):
         return results
 
     # -- messages ------------------------------------------------------------------------------
-    def create_message(self, *, sender: str, body: str, send_date: str | None, recipients: Sequence[str] = (),
-                       group_ids: Sequence[int] = (), flash: bool = False, multisms: bool = False,
-                       checknix: bool = False, what: str = "create message") -> int:
+    def create_message(
+        self,
+        *,
+        sender: str,
+        body: str,
+        send_date: str | None,
+        recipients: Sequence[str] = (),
+        group_ids: Sequence[int] = (),
+        flash: bool = False,
+        multisms: bool = False,
+        checknix: bool = False,
+        what: str = "create message",
+    ) -> int:
         """Create a message; ``send_date`` is Swedish local ``YYYY-MM-DDTHH:MM:SS`` (None: send now)."""
         root = ET.Element("message")
         ET.SubElement(root, "flash").text = "1" if flash else "0"
@@ -393,12 +467,22 @@ def _reminder(element: ET.Element) -> Reminder:
         return (element.findtext(path) or "").strip()
 
     return Reminder(
-        id=int(text("appointmentId")), appointment=text("appointmentDate"),
+        id=int(text("appointmentId")),
+        appointment=text("appointmentDate"),
         active=text("active").lower() in ("true", "1"),
-        organizer={"title": text("organizer/title"), "first_name": text("organizer/firstname"),
-                   "last_name": text("organizer/lastname")},
-        attendant={"first_name": text("attendant/firstname"), "last_name": text("attendant/lastname"),
-                   "mobile": text("attendant/mobile")},
-        message_date=text("messageDate"), message_text=text("messageText"), user_id=text("userId"),
-        user_identity=text("userIdentity"), user_alias=text("userAlias"),
+        organizer={
+            "title": text("organizer/title"),
+            "first_name": text("organizer/firstname"),
+            "last_name": text("organizer/lastname"),
+        },
+        attendant={
+            "first_name": text("attendant/firstname"),
+            "last_name": text("attendant/lastname"),
+            "mobile": text("attendant/mobile"),
+        },
+        message_date=text("messageDate"),
+        message_text=text("messageText"),
+        user_id=text("userId"),
+        user_identity=text("userIdentity"),
+        user_alias=text("userAlias"),
     )

@@ -35,13 +35,15 @@ DECLARATION = '<?xml version="1.0" encoding="iso-8859-1"?>\n'
 TZ = ZoneInfo("Europe/Stockholm")
 INPUT_DATE = "%Y-%m-%dT%H:%M:%S"  # section 4.1 / 7.2 input format
 OUTPUT_DATE = "%Y-%m-%d %H:%M"  # section 7.1 listing format
-DEFAULT_TEMPLATE = ("Hej {first_name}! Påminnelse om din tid hos {organizer} {date} kl {time}. "
-                    "Välkommen! /{alias}")
+DEFAULT_TEMPLATE = (
+    "Hej {first_name}! Påminnelse om din tid hos {organizer} {date} kl {time}. Välkommen! /{alias}"
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (user TEXT PRIMARY KEY, hash TEXT NOT NULL, user_id INTEGER NOT NULL,
     alias TEXT NOT NULL, template TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,
+    name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL,
     type INTEGER NOT NULL, firstname TEXT NOT NULL DEFAULT '', lastname TEXT NOT NULL DEFAULT '',
     email TEXT NOT NULL DEFAULT '', mobile TEXT NOT NULL DEFAULT '', extrafield TEXT NOT NULL DEFAULT '');
@@ -64,10 +66,31 @@ CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, user 
 # Distinct id ranges per table make a client that mixes up ids fail loudly.
 FIRST_IDS = {"groups": 0, "contacts": 1000, "nix": 5000, "reminders": 100, "messages": 900000}
 
-REMINDER_FIELDS = frozenset({"appointmentdate", "organizer_firstname", "organizer_lastname", "organizer_title",
-                             "attendant_firstname", "attendant_lastname", "attendant_mobile"})
-MESSAGE_FIELDS = frozenset({"flash", "multisms", "senddate", "sendertitle", "body", "statusurl", "checknix",
-                            "anonymize", "recipients", "groups"})
+REMINDER_FIELDS = frozenset(
+    {
+        "appointmentdate",
+        "organizer_firstname",
+        "organizer_lastname",
+        "organizer_title",
+        "attendant_firstname",
+        "attendant_lastname",
+        "attendant_mobile",
+    }
+)
+MESSAGE_FIELDS = frozenset(
+    {
+        "flash",
+        "multisms",
+        "senddate",
+        "sendertitle",
+        "body",
+        "statusurl",
+        "checknix",
+        "anonymize",
+        "recipients",
+        "groups",
+    }
+)
 CONTACT_FIELDS = frozenset({"type", "firstname", "lastname", "email", "mobile", "extrafield", "groups"})
 _MOBILE = re.compile(r"^(\+\d{8,15}|0\d{6,12})$")  # section 5.1 ASSUMPTION
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -111,7 +134,9 @@ def _plain(text: str, status: int = 200) -> Response:
 
 def _xml(root: ET.Element) -> Response:
     text = DECLARATION + ET.tostring(root, encoding="unicode", short_empty_elements=False)
-    return Response(text.encode("iso-8859-1", "xmlcharrefreplace"), content_type="text/xml; charset=iso-8859-1")
+    return Response(
+        text.encode("iso-8859-1", "xmlcharrefreplace"), content_type="text/xml; charset=iso-8859-1"
+    )
 
 
 def _parse(body: bytes) -> ET.Element:
@@ -198,8 +223,14 @@ class IntimeEmulator(Emulator):
     name = "intime"
     schema = SCHEMA
 
-    def __init__(self, db_path: str = ":memory:", *, rpm_limit: int | None = None,
-                 faults: Faults | str | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db_path: str = ":memory:",
+        *,
+        rpm_limit: int | None = None,
+        faults: Faults | str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(db_path, rpm_limit=rpm_limit, faults=faults, clock=clock)
         self.last_request: dict[str, Any] | None = None  # for tests: method, path, content_type, body
         self.routes: dict[str, tuple[str, Callable[..., Response]]] = {
@@ -219,8 +250,11 @@ class IntimeEmulator(Emulator):
 
     def setup(self) -> None:
         for table, first in FIRST_IDS.items():
-            self.db.execute("INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE NOT EXISTS "
-                            "(SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, first, table))
+            self.db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                (table, first, table),
+            )
         self.add_user(SANDBOX_CREDENTIALS["user"], SANDBOX_CREDENTIALS["hash"], alias="InTime Demo")
 
     # -- framework hooks ------------------------------------------------------------------------
@@ -235,12 +269,18 @@ class IntimeEmulator(Emulator):
         return datetime.fromtimestamp(self.clock(), TZ).replace(tzinfo=None)
 
     def handle(self, request: Request) -> Response:
-        route = self.routes.get(request.path.removeprefix(PREFIX)) if request.path.startswith(PREFIX) else None
+        route = (
+            self.routes.get(request.path.removeprefix(PREFIX)) if request.path.startswith(PREFIX) else None
+        )
         if route is None:
             return _plain("Not Found", status=404)
         kind, handler = route
-        self.last_request = {"method": request.method, "path": request.path, "body": request.get_data(),
-                             "content_type": request.headers.get("Content-Type", "")}
+        self.last_request = {
+            "method": request.method,
+            "path": request.path,
+            "body": request.get_data(),
+            "content_type": request.headers.get("Content-Type", ""),
+        }
         allowed = ("GET", "POST") if kind == "list" else ("POST",)
         if request.method not in allowed:
             response = _plain("Method Not Allowed", status=405)
@@ -306,24 +346,44 @@ class IntimeEmulator(Emulator):
         for gid in group_ids:
             if not self._group_exists(user, gid):
                 raise _Fail("1:ERROR3")
-            for row in self.db.execute("SELECT c.mobile FROM contacts c JOIN memberships m ON m.contact_id = c.id "
-                                       "WHERE m.group_id = ? AND c.type IN (1, 3)", (gid,)):
+            for row in self.db.execute(
+                "SELECT c.mobile FROM contacts c JOIN memberships m ON m.contact_id = c.id "
+                "WHERE m.group_id = ? AND c.type IN (1, 3)",
+                (gid,),
+            ):
                 if not (checknix and norm_mobile(row["mobile"]) in blocked):
                     audience[norm_mobile(row["mobile"])] = None
         if not audience:
             raise _Fail("2:ERROR2")
         cur = self.db.execute(
-            "INSERT INTO messages (user, created, senddate, sendertitle, body, flash, multisms, statusurl, checknix,"
+            "INSERT INTO messages (user, created, senddate, sendertitle, body, flash, multisms, statusurl,"
+            " checknix,"
             " anonymize, recipients, groups, audience) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (user, self.now().strftime(INPUT_DATE), senddate, title, body, flash, multisms, statusurl, checknix,
-             anonymize, json.dumps(recipients), json.dumps(group_ids), json.dumps(list(audience))))
+            (
+                user,
+                self.now().strftime(INPUT_DATE),
+                senddate,
+                title,
+                body,
+                flash,
+                multisms,
+                statusurl,
+                checknix,
+                anonymize,
+                json.dumps(recipients),
+                json.dumps(group_ids),
+                json.dumps(list(audience)),
+            ),
+        )
         return _plain(str(cur.lastrowid))
 
     def _message_delete(self, user: str, root: ET.Element) -> Response:
         if root.tag != "message":
             raise _Fail("1:ERROR1")
         message_id = _int(_text(_fields(root, {"messageid"}).get("messageid")), "2:ERROR1")
-        row = self.db.execute("SELECT * FROM messages WHERE id = ? AND user = ?", (message_id, user)).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM messages WHERE id = ? AND user = ?", (message_id, user)
+        ).fetchone()
         if row is None or self._status(row) != "scheduled":  # section 4.2 ASSUMPTION
             raise _Fail("2:ERROR2")
         self.db.execute("UPDATE messages SET deleted = 1 WHERE id = ?", (message_id,))
@@ -338,7 +398,10 @@ class IntimeEmulator(Emulator):
 
     # -- contacts and groups (section 5) -----------------------------------------------------------
     def _group_exists(self, user: str, group_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM groups WHERE id = ? AND user = ?", (group_id, user)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM groups WHERE id = ? AND user = ?", (group_id, user)).fetchone()
+            is not None
+        )
 
     def _contacts_add(self, user: str, root: ET.Element) -> Response:
         if root.tag != "contacts":
@@ -363,10 +426,20 @@ class IntimeEmulator(Emulator):
             cur = self.db.execute(
                 "INSERT INTO contacts (user, type, firstname, lastname, email, mobile, extrafield) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user, kind, _text(f.get("firstname")) or "", _text(f.get("lastname")) or "", email, mobile,
-                 _text(f.get("extrafield")) or ""))
+                (
+                    user,
+                    kind,
+                    _text(f.get("firstname")) or "",
+                    _text(f.get("lastname")) or "",
+                    email,
+                    mobile,
+                    _text(f.get("extrafield")) or "",
+                ),
+            )
             for gid in dict.fromkeys(groups):
-                self.db.execute("INSERT INTO memberships (contact_id, group_id) VALUES (?, ?)", (cur.lastrowid, gid))
+                self.db.execute(
+                    "INSERT INTO memberships (contact_id, group_id) VALUES (?, ?)", (cur.lastrowid, gid)
+                )
             ids.append(str(cur.lastrowid))
         return _plain(",".join(ids))
 
@@ -385,7 +458,9 @@ class IntimeEmulator(Emulator):
             name = (item.get("groupname") or "").strip()
             if not name:
                 raise _Fail("1:ERROR1")
-            ids.append(str(self.db.execute("INSERT INTO groups (user, name) VALUES (?, ?)", (user, name)).lastrowid))
+            ids.append(
+                str(self.db.execute("INSERT INTO groups (user, name) VALUES (?, ?)", (user, name)).lastrowid)
+            )
         return _plain(",".join(ids))
 
     def _delete_groups(self, user: str, root: ET.Element) -> Response:
@@ -395,8 +470,11 @@ class IntimeEmulator(Emulator):
             if not self._group_exists(user, gid):
                 continue  # section 5.4 ASSUMPTION: unknown ids are skipped
             if cascade:
-                self.db.execute("DELETE FROM contacts WHERE id IN (SELECT contact_id FROM memberships "
-                                "WHERE group_id = ?)", (gid,))
+                self.db.execute(
+                    "DELETE FROM contacts WHERE id IN (SELECT contact_id FROM memberships "
+                    "WHERE group_id = ?)",
+                    (gid,),
+                )
             self.db.execute("DELETE FROM groups WHERE id = ?", (gid,))
             removed.append(str(gid))
         if not removed:
@@ -409,8 +487,10 @@ class IntimeEmulator(Emulator):
         if not rows:
             raise _Fail("2:ERROR1")
         names: dict[str, tuple[str, str]] = {}
-        for row in self.db.execute("SELECT mobile, firstname, lastname FROM contacts WHERE user = ? AND mobile != '' "
-                                   "ORDER BY id", (user,)):
+        for row in self.db.execute(
+            "SELECT mobile, firstname, lastname FROM contacts WHERE user = ? AND mobile != '' ORDER BY id",
+            (user,),
+        ):
             names.setdefault(norm_mobile(row["mobile"]), (row["firstname"], row["lastname"]))
         root = ET.Element("nixentries")
         for row in rows:
@@ -432,8 +512,11 @@ class IntimeEmulator(Emulator):
             norm = norm_mobile(mobile)
             row = self.db.execute("SELECT id FROM nix WHERE user = ? AND norm = ?", (user, norm)).fetchone()
             if row is None:  # section 6.2 ASSUMPTION: adding a blocked number returns its existing id
-                row = {"id": self.db.execute("INSERT INTO nix (user, mobile, norm) VALUES (?, ?, ?)",
-                                             (user, mobile.strip(), norm)).lastrowid}
+                row = {
+                    "id": self.db.execute(
+                        "INSERT INTO nix (user, mobile, norm) VALUES (?, ?, ?)", (user, mobile.strip(), norm)
+                    ).lastrowid
+                }
             ids.append(str(row["id"]))
         return _plain(",".join(ids))
 
@@ -443,8 +526,9 @@ class IntimeEmulator(Emulator):
             mobile = item.get("mobile")
             if mobile is None:
                 raise _Fail("1:ERROR1")
-            for row in self.db.execute("SELECT id FROM nix WHERE user = ? AND norm = ?",
-                                       (user, norm_mobile(mobile))).fetchall():
+            for row in self.db.execute(
+                "SELECT id FROM nix WHERE user = ? AND norm = ?", (user, norm_mobile(mobile))
+            ).fetchall():
                 self.db.execute("DELETE FROM nix WHERE id = ?", (row["id"],))
                 removed.append(str(row["id"]))
         if not removed:
@@ -464,18 +548,30 @@ class IntimeEmulator(Emulator):
         for row in rows:
             derived = self._derived(row, account)
             item = ET.SubElement(root, "reminderappointment")
-            for name, value in (("appointmentId", str(row["id"])), ("appointmentDate", derived["appointment"]),
-                                ("userId", str(account["user_id"])), ("userIdentity", ""),
-                                ("userAlias", account["alias"]), ("active", "true" if row["active"] else "false"),
-                                ("messageDate", derived["message_date"]), ("messageText", derived["message_text"])):
+            for name, value in (
+                ("appointmentId", str(row["id"])),
+                ("appointmentDate", derived["appointment"]),
+                ("userId", str(account["user_id"])),
+                ("userIdentity", ""),
+                ("userAlias", account["alias"]),
+                ("active", "true" if row["active"] else "false"),
+                ("messageDate", derived["message_date"]),
+                ("messageText", derived["message_text"]),
+            ):
                 ET.SubElement(item, name).text = value
             organizer = ET.SubElement(item, "organizer")
-            for name, column in (("title", "organizer_title"), ("firstname", "organizer_firstname"),
-                                 ("lastname", "organizer_lastname")):
+            for name, column in (
+                ("title", "organizer_title"),
+                ("firstname", "organizer_firstname"),
+                ("lastname", "organizer_lastname"),
+            ):
                 ET.SubElement(organizer, name).text = row[column]
             attendant = ET.SubElement(item, "attendant")
-            for name, column in (("firstname", "attendant_firstname"), ("lastname", "attendant_lastname"),
-                                 ("mobile", "attendant_mobile")):
+            for name, column in (
+                ("firstname", "attendant_firstname"),
+                ("lastname", "attendant_lastname"),
+                ("mobile", "attendant_mobile"),
+            ):
                 ET.SubElement(attendant, name).text = row[column]
         return _xml(root)
 
@@ -483,14 +579,22 @@ class IntimeEmulator(Emulator):
     def _derived(row: Any, account: Any) -> dict[str, str]:
         """Section 7.2 ASSUMPTION: message at 10:00 the day before, text from the account template."""
         when = datetime.strptime(row["appointment"], INPUT_DATE)
-        organizer = " ".join(p for p in (row["organizer_title"], row["organizer_firstname"],
-                                         row["organizer_lastname"]) if p)
-        text = account["template"].format(first_name=row["attendant_firstname"], organizer=organizer or "oss",
-                                          date=when.strftime("%Y-%m-%d"), time=when.strftime("%H:%M"),
-                                          alias=account["alias"])
+        organizer = " ".join(
+            p for p in (row["organizer_title"], row["organizer_firstname"], row["organizer_lastname"]) if p
+        )
+        text = account["template"].format(
+            first_name=row["attendant_firstname"],
+            organizer=organizer or "oss",
+            date=when.strftime("%Y-%m-%d"),
+            time=when.strftime("%H:%M"),
+            alias=account["alias"],
+        )
         message_date = (when - timedelta(days=1)).replace(hour=10, minute=0, second=0)
-        return {"appointment": when.strftime(OUTPUT_DATE), "message_date": message_date.strftime(OUTPUT_DATE),
-                "message_text": text}
+        return {
+            "appointment": when.strftime(OUTPUT_DATE),
+            "message_date": message_date.strftime(OUTPUT_DATE),
+            "message_text": text,
+        }
 
     def _reminder_values(self, f: dict[str, ET.Element]) -> dict[str, str]:
         """Columns to write from one reminder element; formats are checked here."""
@@ -536,7 +640,9 @@ class IntimeEmulator(Emulator):
             edits.append((_int(_text(f["appointmentid"])), active, self._reminder_values(f)))
         results, unknown = [], 0
         for rid, active, values in edits:
-            row = self.db.execute("SELECT active FROM reminders WHERE id = ? AND user = ?", (rid, user)).fetchone()
+            row = self.db.execute(
+                "SELECT active FROM reminders WHERE id = ? AND user = ?", (rid, user)
+            ).fetchone()
             if row is None or not row["active"]:  # section 7.3: only active reminders can be changed
                 unknown += row is None
                 results.append(str(-rid))
@@ -552,12 +658,16 @@ class IntimeEmulator(Emulator):
         return _plain(",".join(results))
 
     # -- test helpers: inspect and tamper with the data ---------------------------------------------
-    def add_user(self, user: str, secret: str, *, alias: str = "InTime", template: str = DEFAULT_TEMPLATE) -> None:
+    def add_user(
+        self, user: str, secret: str, *, alias: str = "InTime", template: str = DEFAULT_TEMPLATE
+    ) -> None:
         """Create (or keep) an account with ``secret`` as its hash."""
         with self.lock:
             user_id = self.db.execute("SELECT COUNT(*) FROM users").fetchone()[0] + 1
-            self.db.execute("INSERT OR IGNORE INTO users (user, hash, user_id, alias, template) VALUES (?, ?, ?, ?, ?)",
-                            (user, secret, user_id, alias, template))
+            self.db.execute(
+                "INSERT OR IGNORE INTO users (user, hash, user_id, alias, template) VALUES (?, ?, ?, ?, ?)",
+                (user, secret, user_id, alias, template),
+            )
 
     def _rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         with self.lock:
@@ -571,8 +681,12 @@ class IntimeEmulator(Emulator):
         """Contacts of ``user`` with their group ids, in id order."""
         rows = self._rows("SELECT * FROM contacts WHERE user = ? ORDER BY id", user)
         for row in rows:
-            row["groups"] = [r["group_id"] for r in self._rows(
-                "SELECT group_id FROM memberships WHERE contact_id = ? ORDER BY group_id", row["id"])]
+            row["groups"] = [
+                r["group_id"]
+                for r in self._rows(
+                    "SELECT group_id FROM memberships WHERE contact_id = ? ORDER BY group_id", row["id"]
+                )
+            ]
             del row["user"]
         return rows
 
@@ -611,32 +725,63 @@ class IntimeEmulator(Emulator):
     def add_group(self, name: str, user: str = SANDBOX_CREDENTIALS["user"]) -> int:
         """Create a group directly (as if made in the InTime UI); returns its id."""
         with self.lock:
-            return int(self.db.execute("INSERT INTO groups (user, name) VALUES (?, ?)", (user, name)).lastrowid or 0)
+            return int(
+                self.db.execute("INSERT INTO groups (user, name) VALUES (?, ?)", (user, name)).lastrowid or 0
+            )
 
     def add_nix(self, mobile: str, user: str = SANDBOX_CREDENTIALS["user"]) -> int:
         """Block ``mobile`` directly (stored as given); returns the entry id."""
         with self.lock:
-            return int(self.db.execute("INSERT INTO nix (user, mobile, norm) VALUES (?, ?, ?)",
-                                       (user, mobile, norm_mobile(mobile))).lastrowid or 0)
+            return int(
+                self.db.execute(
+                    "INSERT INTO nix (user, mobile, norm) VALUES (?, ?, ?)",
+                    (user, mobile, norm_mobile(mobile)),
+                ).lastrowid
+                or 0
+            )
 
-    def add_contact(self, mobile: str = "", *, email: str = "", firstname: str = "", lastname: str = "",
-                    groups: Iterable[int] = (), user: str = SANDBOX_CREDENTIALS["user"]) -> int:
+    def add_contact(
+        self,
+        mobile: str = "",
+        *,
+        email: str = "",
+        firstname: str = "",
+        lastname: str = "",
+        groups: Iterable[int] = (),
+        user: str = SANDBOX_CREDENTIALS["user"],
+    ) -> int:
         """Create a contact directly; returns its id."""
         kind = 3 if mobile and email else 1 if mobile else 2
         with self.lock:
-            cid = int(self.db.execute(
-                "INSERT INTO contacts (user, type, firstname, lastname, email, mobile) VALUES (?, ?, ?, ?, ?, ?)",
-                (user, kind, firstname, lastname, email, mobile)).lastrowid or 0)
+            cid = int(
+                self.db.execute(
+                    "INSERT INTO contacts (user, type, firstname, lastname, email, mobile)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (user, kind, firstname, lastname, email, mobile),
+                ).lastrowid
+                or 0
+            )
             for gid in groups:
                 self.db.execute("INSERT INTO memberships (contact_id, group_id) VALUES (?, ?)", (cid, gid))
             return cid
 
-    def add_reminder(self, appointment: str, attendant_mobile: str, *, active: bool = True,
-                     user: str = SANDBOX_CREDENTIALS["user"], **fields: str) -> int:
+    def add_reminder(
+        self,
+        appointment: str,
+        attendant_mobile: str,
+        *,
+        active: bool = True,
+        user: str = SANDBOX_CREDENTIALS["user"],
+        **fields: str,
+    ) -> int:
         """Create a reminder directly; ``appointment`` is ``YYYY-MM-DDTHH:MM:SS``, ``fields`` are columns
         such as ``organizer_title`` or ``attendant_firstname``. Returns its id."""
-        values: dict[str, Any] = {"appointment": appointment, "attendant_mobile": attendant_mobile,
-                                  "active": int(active), **fields}
+        values: dict[str, Any] = {
+            "appointment": appointment,
+            "attendant_mobile": attendant_mobile,
+            "active": int(active),
+            **fields,
+        }
         with self.lock:
             return self._insert_reminder(user, values)
 

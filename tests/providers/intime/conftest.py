@@ -91,8 +91,9 @@ def client(base_url: str) -> Iterator[IntimeClient]:
 
 @pytest.fixture
 def account(base_url: str) -> AccountConfig:
-    return AccountConfig(name="clinic", provider="intime", region="SE", url=base_url,
-                         credentials=dict(SANDBOX_CREDENTIALS))
+    return AccountConfig(
+        name="clinic", provider="intime", region="SE", url=base_url, credentials=dict(SANDBOX_CREDENTIALS)
+    )
 
 
 @pytest.fixture
@@ -109,11 +110,16 @@ class Raw:
         self.base = base + "/"
         self.session = requests.Session()
 
-    def post(self, path: str, xml: str | bytes, *, auth: dict[str, str] | None = None,
-             declaration: bool = True) -> requests.Response:
+    def post(
+        self, path: str, xml: str | bytes, *, auth: dict[str, str] | None = None, declaration: bool = True
+    ) -> requests.Response:
         body = xml if isinstance(xml, bytes) else ((DECL if declaration else "") + xml).encode("iso-8859-1")
-        return self.session.post(self.base + path, params=SANDBOX_CREDENTIALS if auth is None else auth,
-                                 data=body, headers={"Content-Type": "text/xml; charset=iso-8859-1"})
+        return self.session.post(
+            self.base + path,
+            params=SANDBOX_CREDENTIALS if auth is None else auth,
+            data=body,
+            headers={"Content-Type": "text/xml; charset=iso-8859-1"},
+        )
 
     def get(self, path: str, *, auth: dict[str, str] | None = None, **params: str) -> requests.Response:
         query = {**(SANDBOX_CREDENTIALS if auth is None else auth), **params}

@@ -24,8 +24,12 @@ def test_empty_listings_are_empty_lists(client, emulator):
 def test_ids_come_back_in_input_order(client, emulator):
     """Comma-separated ids map to the items in the order they were sent."""
     ids = client.add_groups(["Staff", "Patients", "Åsa Öberg"])
-    assert {g["id"]: g["name"] for g in emulator.groups()} == dict(zip(ids, ["Staff", "Patients", "Åsa Öberg"]))
-    assert [(g.id, g.name) for g in client.list_groups()] == list(zip(ids, ["Staff", "Patients", "Åsa Öberg"]))
+    assert {g["id"]: g["name"] for g in emulator.groups()} == dict(
+        zip(ids, ["Staff", "Patients", "Åsa Öberg"], strict=True)
+    )
+    assert [(g.id, g.name) for g in client.list_groups()] == list(
+        zip(ids, ["Staff", "Patients", "Åsa Öberg"], strict=True)
+    )
 
 
 def test_request_is_latin1_xml_with_declaration(client, emulator):
@@ -57,8 +61,12 @@ def test_negative_edit_ids_are_reported_per_item(client, emulator):
     """A negative id from reminder/edit marks that reminder as inactive; the others succeed."""
     active = emulator.add_reminder("2026-12-01T08:30:00", "0709876543")
     inactive = emulator.add_reminder("2026-12-02T08:30:00", "0709876544", active=False)
-    results = client.edit_reminders([{"appointmentid": str(active), "attendant_lastname": "Lind"},
-                                     {"appointmentid": str(inactive), "attendant_lastname": "Berg"}])
+    results = client.edit_reminders(
+        [
+            {"appointmentid": str(active), "attendant_lastname": "Lind"},
+            {"appointmentid": str(inactive), "attendant_lastname": "Berg"},
+        ]
+    )
     assert [(r.id, r.ok, r.error) for r in results] == [(active, True, ""), (inactive, False, INACTIVE)]
     assert "inactive (InTime cannot edit inactive reminders)" in INACTIVE
 
@@ -70,7 +78,9 @@ def test_error_codes_say_what_they_mean_per_endpoint(client, emulator):
     with pytest.raises(ProviderError, match=r"3:ERROR1 \(invalid e-mail address\)"):
         client.add_contacts([ContactIn(type=2, email="nope")])
     with pytest.raises(ProviderError, match=r"1:ERROR2 \(the send date is in the past\)"):
-        client.create_message(sender="Klinik", body="Hej", send_date="2020-01-01T10:00:00", recipients=["+46701234567"])
+        client.create_message(
+            sender="Klinik", body="Hej", send_date="2020-01-01T10:00:00", recipients=["+46701234567"]
+        )
     with pytest.raises(NothingRemoved, match=r"2:ERROR2 \(unable to remove the message"):
         client.delete_message(123)
     with pytest.raises(NothingRemoved):
@@ -97,7 +107,9 @@ def test_text_outside_latin1_is_rejected_before_any_request(client, emulator):
 def test_deletes_are_retried_and_creates_are_not(client, emulator):
     """A 500 is retried for deletigroup (idempotent) but not for addgroup (may have been applied)."""
     gid = emulator.add_group("Old")
-    emulator.faults = type(emulator.faults).parse("error:path=deletigroup:times=1,error:path=addgroup:times=1")
+    emulator.faults = type(emulator.faults).parse(
+        "error:path=deletigroup:times=1,error:path=addgroup:times=1"
+    )
     assert client.delete_groups([gid]) == [gid]
     assert emulator.count("POST", "deletigroup") == 2
     with pytest.raises(TransportError, match="not retried"):
@@ -127,8 +139,13 @@ def test_hash_never_appears_in_errors_or_logs(base_url, server, emulator, caplog
     bad = IntimeClient(base_url, "demo", secret)  # wrong hash for demo
     lost = IntimeClient(base_url.replace("/api/1.0", "/nope"), "other", secret)
     emulator.faults = type(emulator.faults).parse("error:path=nix/list")
-    for call in (bad.list_groups, lost.list_groups, good.list_nix, lambda: good.add_nix(["12"]),
-                 lambda: good.create_message(sender="Klinik", body="😀", send_date=None)):
+    for call in (
+        bad.list_groups,
+        lost.list_groups,
+        good.list_nix,
+        lambda: good.add_nix(["12"]),
+        lambda: good.create_message(sender="Klinik", body="😀", send_date=None),
+    ):
         with pytest.raises((ProviderError, NotFound)) as info:
             call()
         errors.append(str(info.value))

@@ -7,18 +7,25 @@ import pytest
 from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 
 GROUP = '<addgroups><groups><group groupname="{}" /></groups></addgroups>'
-REMINDER = ("<reminderappointments><reminderappointment><appointmentdate>{date}</appointmentdate>"
-            "<organizer_title>Dr</organizer_title><organizer_lastname>Evertsson</organizer_lastname>"
-            "<attendant_firstname>Anna</attendant_firstname><attendant_mobile>{mobile}</attendant_mobile>"
-            "</reminderappointment></reminderappointments>")
+REMINDER = (
+    "<reminderappointments><reminderappointment><appointmentdate>{date}</appointmentdate>"
+    "<organizer_title>Dr</organizer_title><organizer_lastname>Evertsson</organizer_lastname>"
+    "<attendant_firstname>Anna</attendant_firstname><attendant_mobile>{mobile}</attendant_mobile>"
+    "</reminderappointment></reminderappointments>"
+)
 
 
-def message(body: str = "Hej", title: str = "Klinik", senddate: str | None = "2027-01-10T09:00:00",
-            recipients: str = "<recipients><recipient>+46701234567</recipient></recipients>",
-            extra: str = "") -> str:
+def message(
+    body: str = "Hej",
+    title: str = "Klinik",
+    senddate: str | None = "2027-01-10T09:00:00",
+    recipients: str = "<recipients><recipient>+46701234567</recipient></recipients>",
+    extra: str = "",
+) -> str:
     date = f"<senddate>{senddate}</senddate>" if senddate is not None else ""
-    return (f"<message>{extra}{date}<sendertitle>{title}</sendertitle><body>{body}</body>"
-            f"{recipients}</message>")
+    return (
+        f"<message>{extra}{date}<sendertitle>{title}</sendertitle><body>{body}</body>{recipients}</message>"
+    )
 
 
 def test_missing_credentials_answer_0_error1(raw):
@@ -39,13 +46,16 @@ def test_empty_body_answers_0_error2(raw):
     assert raw.post("contacts/addgroup.ashx", b"").text == "0:ERROR2"
 
 
-@pytest.mark.parametrize("xml", [
-    "<addgroups><groups><group groupname='A'></groups>",  # not well-formed
-    "<addgroup><groups><group groupname='A' /></groups></addgroup>",  # wrong root
-    "<addgroups><Groups><group groupname='A' /></Groups></addgroups>",  # names are case-sensitive
-    "<addgroups><groups><group groupname='' /></groups></addgroups>",  # empty name
-    '<!DOCTYPE x [<!ENTITY e "boom">]><addgroups><groups><group groupname="&e;" /></groups></addgroups>',
-])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        "<addgroups><groups><group groupname='A'></groups>",  # not well-formed
+        "<addgroup><groups><group groupname='A' /></groups></addgroup>",  # wrong root
+        "<addgroups><Groups><group groupname='A' /></Groups></addgroups>",  # names are case-sensitive
+        "<addgroups><groups><group groupname='' /></groups></addgroups>",  # empty name
+        '<!DOCTYPE x [<!ENTITY e "boom">]><addgroups><groups><group groupname="&e;" /></groups></addgroups>',
+    ],
+)
 def test_invalid_xml_answers_1_error1(raw, xml):
     """Malformed XML, wrong element names, empty group names and DTD entities fail with 1:ERROR1."""
     assert raw.post("contacts/addgroup.ashx", xml).text == "1:ERROR1"
@@ -90,8 +100,10 @@ def test_deletigroup_spelling_and_cascade(raw, emulator):
     staff, patients = emulator.add_group("Staff"), emulator.add_group("Patients")
     emulator.add_contact("0701234567", groups=[staff])
     emulator.add_contact("0701234568", groups=[patients])
-    body = ('<deletigroups><groups><group groupid="{}" deletecontacts="false" />'
-            '<group groupid="999" /></groups></deletigroups>')
+    body = (
+        '<deletigroups><groups><group groupid="{}" deletecontacts="false" />'
+        '<group groupid="999" /></groups></deletigroups>'
+    )
     assert raw.post("contacts/deletigroup.ashx", body.format(staff)).text == str(staff)
     assert len(emulator.contacts()) == 2
     assert raw.post("contacts/deletigroup.ashx", body.format(staff)).text == "2:ERROR1"
@@ -103,21 +115,37 @@ def test_deletigroup_spelling_and_cascade(raw, emulator):
     assert emulator.groups() == []
 
 
-@pytest.mark.parametrize(("title", "ok"), [
-    ("Klinik", True), ("Tandlakare.1", False), ("Tand-lak +1", True), ("123456789012345", True),
-    ("1234567890123456", False), ("Åsa", False), ("A_B", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("title", "ok"),
+    [
+        ("Klinik", True),
+        ("Tandlakare.1", False),
+        ("Tand-lak +1", True),
+        ("123456789012345", True),
+        ("1234567890123456", False),
+        ("Åsa", False),
+        ("A_B", False),
+        ("", False),
+    ],
+)
 def test_sender_title_rules(raw, title, ok):
     """Sender titles: at most 11 of A-Z a-z 0-9 space . - +, or at most 15 digits."""
     answer = raw.post("message/create.ashx", message(title=title)).text
     assert answer.isdigit() if ok else answer == "1:ERROR1"
 
 
-@pytest.mark.parametrize(("length", "flags", "ok"), [
-    (160, "", True), (161, "", False), (161, "<multisms>1</multisms>", True),
-    (804, "<multisms>1</multisms>", True), (805, "<multisms>1</multisms>", False),
-    (161, "<flash>1</flash><multisms>1</multisms>", False), (160, "<flash>1</flash>", True),
-])
+@pytest.mark.parametrize(
+    ("length", "flags", "ok"),
+    [
+        (160, "", True),
+        (161, "", False),
+        (161, "<multisms>1</multisms>", True),
+        (804, "<multisms>1</multisms>", True),
+        (805, "<multisms>1</multisms>", False),
+        (161, "<flash>1</flash><multisms>1</multisms>", False),
+        (160, "<flash>1</flash>", True),
+    ],
+)
 def test_body_length_limits(raw, length, flags, ok):
     """Bodies: 160 characters, 804 with multisms, 160 for flash."""
     answer = raw.post("message/create.ashx", message(body="x" * length, extra=flags)).text
@@ -136,8 +164,12 @@ def test_message_create_errors(raw, emulator):
     no_transid = message(extra="<statusurl>http://example.test/s</statusurl>")
     assert raw.post("message/create.ashx", no_transid).text == "1:ERROR1"
     empty = emulator.add_group("Empty")
-    assert raw.post("message/create.ashx", message(recipients=f'<groups><group groupid="{empty}" /></groups>')
-                    ).text == "2:ERROR2"
+    assert (
+        raw.post(
+            "message/create.ashx", message(recipients=f'<groups><group groupid="{empty}" /></groups>')
+        ).text
+        == "2:ERROR2"
+    )
     assert emulator.messages() == []
 
 
@@ -147,8 +179,10 @@ def test_checknix_skips_blocked_group_members(raw, emulator):
     emulator.add_contact("0701234567", groups=[gid])
     emulator.add_nix("+46701234567")
     groups = f'<groups><group groupid="{gid}" /></groups>'
-    assert raw.post("message/create.ashx", message(recipients=groups, extra="<checknix>1</checknix>")
-                    ).text == "2:ERROR2"
+    assert (
+        raw.post("message/create.ashx", message(recipients=groups, extra="<checknix>1</checknix>")).text
+        == "2:ERROR2"
+    )
     assert raw.post("message/create.ashx", message(recipients=groups)).text.isdigit()
 
 
@@ -170,14 +204,22 @@ def test_scheduled_message_is_sent_at_its_time(raw, emulator, clock):
 def test_contacts_add_validation_is_all_or_nothing(raw, emulator):
     """Invalid mobile 3:ERROR2 and e-mail 3:ERROR1 fail the whole batch; unknown group 2:ERROR1."""
     gid = emulator.add_group("Staff")
-    good = f'<contact><type>1</type><mobile>070-123 45 67</mobile><groups><group groupid="{gid}" /></groups></contact>'
+    good = (
+        f'<contact><type>1</type><mobile>070-123 45 67</mobile><groups><group groupid="{gid}" /></groups>'
+        "</contact>"
+    )
     bad_mobile = "<contact><type>1</type><mobile>12345</mobile></contact>"
     bad_email = "<contact><type>3</type><mobile>+46701234568</mobile><email>nope</email></contact>"
-    no_group = '<contact><type>1</type><mobile>0701234569</mobile><groups><group groupid="77" /></groups></contact>'
+    no_group = (
+        '<contact><type>1</type><mobile>0701234569</mobile><groups><group groupid="77" /></groups></contact>'
+    )
     assert raw.post("contacts/add.ashx", f"<contacts>{good}{bad_mobile}</contacts>").text == "3:ERROR2"
     assert raw.post("contacts/add.ashx", f"<contacts>{good}{bad_email}</contacts>").text == "3:ERROR1"
     assert raw.post("contacts/add.ashx", f"<contacts>{good}{no_group}</contacts>").text == "2:ERROR1"
-    assert raw.post("contacts/add.ashx", "<contacts><contact><type>2</type></contact></contacts>").text == "3:ERROR1"
+    assert (
+        raw.post("contacts/add.ashx", "<contacts><contact><type>2</type></contact></contacts>").text
+        == "3:ERROR1"
+    )
     assert emulator.contacts() == []
     email_only = "<contact><type>2</type><email>a@b.se</email><extrafield>Reception</extrafield></contact>"
     ids = raw.post("contacts/add.ashx", f"<contacts>{good}{email_only}</contacts>").text.split(",")
@@ -205,11 +247,16 @@ def test_reminder_list_output_and_derived_fields(raw, emulator):
     """reminder/list uses camelCase names, `yyyy-MM-dd HH:mm` dates and derived message fields."""
     rid = raw.post("reminder/add.ashx", REMINDER.format(date="2026-12-01T08:30:00", mobile="0709876543")).text
     listing = raw.get("reminder/list.ashx", id=rid).content.decode("iso-8859-1")
-    for fragment in (f"<appointmentId>{rid}</appointmentId>", "<appointmentDate>2026-12-01 08:30</appointmentDate>",
-                     "<userAlias>InTime Demo</userAlias>", "<active>true</active>",
-                     "<messageDate>2026-11-30 10:00</messageDate>", "<userIdentity></userIdentity>",
-                     "<organizer><title>Dr</title><firstname></firstname><lastname>Evertsson</lastname></organizer>",
-                     "<attendant><firstname>Anna</firstname><lastname></lastname><mobile>0709876543</mobile>"):
+    for fragment in (
+        f"<appointmentId>{rid}</appointmentId>",
+        "<appointmentDate>2026-12-01 08:30</appointmentDate>",
+        "<userAlias>InTime Demo</userAlias>",
+        "<active>true</active>",
+        "<messageDate>2026-11-30 10:00</messageDate>",
+        "<userIdentity></userIdentity>",
+        "<organizer><title>Dr</title><firstname></firstname><lastname>Evertsson</lastname></organizer>",
+        "<attendant><firstname>Anna</firstname><lastname></lastname><mobile>0709876543</mobile>",
+    ):
         assert fragment in listing
     assert "Hej Anna!" in emulator.reminders()[0]["message_text"]
     assert raw.get("reminder/list.ashx", id="999").text == "2:ERROR1"
@@ -217,35 +264,53 @@ def test_reminder_list_output_and_derived_fields(raw, emulator):
 
 def test_reminder_add_requires_date_and_valid_mobile(raw, emulator):
     """reminder/add needs appointmentdate in the input format and a valid attendant mobile."""
-    assert raw.post("reminder/add.ashx", REMINDER.format(date="2026-12-01 08:30", mobile="0701")).text == "1:ERROR1"
-    assert raw.post("reminder/add.ashx", REMINDER.format(date="2026-12-01T08:30:00", mobile="12")).text == "2:ERROR1"
-    camel = REMINDER.format(date="2026-12-01T08:30:00", mobile="0709876543").replace("appointmentdate", "appointmentDate")
+    assert (
+        raw.post("reminder/add.ashx", REMINDER.format(date="2026-12-01 08:30", mobile="0701")).text
+        == "1:ERROR1"
+    )
+    assert (
+        raw.post("reminder/add.ashx", REMINDER.format(date="2026-12-01T08:30:00", mobile="12")).text
+        == "2:ERROR1"
+    )
+    camel = REMINDER.format(date="2026-12-01T08:30:00", mobile="0709876543").replace(
+        "appointmentdate", "appointmentDate"
+    )
     assert raw.post("reminder/add.ashx", camel).text == "1:ERROR1"
     assert emulator.reminders() == []
 
 
 def test_reminder_edit_is_partial_and_negative_for_inactive_or_unknown(raw, emulator):
     """Edit changes only the sent elements; inactive and unknown ids come back negative."""
-    active = emulator.add_reminder("2026-12-01T08:30:00", "0709876543", attendant_firstname="Anna",
-                                   attendant_lastname="Lind")
+    active = emulator.add_reminder(
+        "2026-12-01T08:30:00", "0709876543", attendant_firstname="Anna", attendant_lastname="Lind"
+    )
     inactive = emulator.add_reminder("2026-12-02T08:30:00", "0709876544", active=False)
-    edit = ("<reminderappointments>"
-            "<reminderappointment><appointmentid>{}</appointmentid><attendant_lastname>Berg</attendant_lastname>"
-            "</reminderappointment><reminderappointment><appointmentid>{}</appointmentid><active>true</active>"
-            "</reminderappointment><reminderappointment><appointmentid>4242</appointmentid></reminderappointment>"
-            "</reminderappointments>")
+    edit = (
+        "<reminderappointments>"
+        "<reminderappointment><appointmentid>{}</appointmentid><attendant_lastname>Berg</attendant_lastname>"
+        "</reminderappointment><reminderappointment><appointmentid>{}</appointmentid><active>true</active>"
+        "</reminderappointment><reminderappointment><appointmentid>4242</appointmentid></reminderappointment>"
+        "</reminderappointments>"
+    )
     assert raw.post("reminder/edit.ashx", edit.format(active, inactive)).text == f"{active},-{inactive},-4242"
     first, second = emulator.reminders()
     assert (first["attendant_firstname"], first["attendant_lastname"]) == ("Anna", "Berg")
     assert second["active"] is False
-    only_unknown = "<reminderappointments><reminderappointment><appointmentid>4242</appointmentid>" \
-                   "<active>false</active></reminderappointment></reminderappointments>"
+    only_unknown = (
+        "<reminderappointments><reminderappointment><appointmentid>4242</appointmentid>"
+        "<active>false</active></reminderappointment></reminderappointments>"
+    )
     assert raw.post("reminder/edit.ashx", only_unknown).text == "2:ERROR1"
     deactivate = only_unknown.replace("4242", str(active))
     assert raw.post("reminder/edit.ashx", deactivate).text == str(active)
     assert raw.post("reminder/edit.ashx", deactivate).text == f"-{active}"
-    assert raw.post("reminder/edit.ashx", deactivate.replace("<appointmentid>", "<x>").replace(
-        "</appointmentid>", "</x>")).text == "1:ERROR1"
+    assert (
+        raw.post(
+            "reminder/edit.ashx",
+            deactivate.replace("<appointmentid>", "<x>").replace("</appointmentid>", "</x>"),
+        ).text
+        == "1:ERROR1"
+    )
 
 
 def test_throttle_answers_503_too_many_requests(raw, emulator):

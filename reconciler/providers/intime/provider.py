@@ -1,0 +1,540 @@
+"""The InTime provider: translates resources and changes to InTime calls (../shared/providers/intime.md).
+
+InTime can list groups, the block list and reminders; contacts and scheduled messages can only be
+created (and messages removed while scheduled), so their ids live in the state file. Groups and
+block-list entries are keyed by name and E.164 number; reminders and campaigns by the user's
+``name``, mapped to their AppointmentId / MessageId through the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from reconciler.changes import Action, Change
+from reconciler.config.types import AccountConfig
+from reconciler.errors import Problem, ProviderError, UnsupportedFeature
+from reconciler.model import InvalidNumber, Resource, get_path, local_time, normalize_attrs, normalize_number
+from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.intime.capabilities import CAPABILITIES, INFO
+from reconciler.providers.intime.client import ContactIn, IntimeClient, NothingRemoved
+
+log = logging.getLogger(__name__)
+
+# Reminder attribute paths -> reminder/add and reminder/edit input elements (section 7.2).
+REMINDER_ELEMENTS = {
+    "appointment": "appointmentdate",
+    "organizer.title": "organizer_title",
+    "organizer.first_name": "organizer_firstname",
+    "organizer.last_name": "organizer_lastname",
+    "attendant.first_name": "attendant_firstname",
+    "attendant.last_name": "attendant_lastname",
+    "attendant.mobile": "attendant_mobile",
+}
+INACTIVE_REASON = "the reminder is inactive; InTime cannot edit it, so a new reminder is added"
+CAMPAIGN_REASON = "InTime cannot edit a scheduled message: it is removed and created again"
+
+
+def _names(keys: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _aware(now: datetime) -> datetime:
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
+
+
+def _desired(change: Change, base: Mapping[str, Any]) -> dict[str, Any]:
+    """The full desired attrs of an update: ``extra["desired"]``, else ``base`` with ``after`` merged."""
+    if change.extra.get("desired"):
+        return dict(change.extra["desired"])
+    merged: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
+    for path, value in (change.after or {}).items():
+        *parents, last = path.split(".")
+        target = merged
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return merged
+
+
+def _changed_value(change: Change, path: str) -> Any:
+    """The new value of ``path`` in an update (full desired attrs first, then ``after``)."""
+    desired = change.extra.get("desired")
+    if desired:
+        return get_path(desired, path)
+    after = change.after or {}
+    return after[path] if path in after else get_path(after, path)
+
+
+class IntimeProvider(Provider):
+    """One InTime Messenger account (``user`` + ``hash`` credentials)."""
+
+    name: ClassVar[str] = "intime"
+    default_url: ClassVar[str] = INFO.default_url
+    capabilities = CAPABILITIES
+
+    def __init__(self, account: AccountConfig, *, clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(account)
+        missing = [key for key in INFO.credentials if not account.credentials.get(key)]
+        if missing:
+            msg = (
+                f"intime: account {account.name}: missing credential(s) {', '.join(missing)} "
+                "(set them under credentials in reconciler.yaml, e.g. hash: ${INTIME_HASH})"
+            )
+            raise ProviderError(msg)
+        self.client = IntimeClient(
+            self.url, account.credentials["user"], account.credentials["hash"], rate_limit=account.rate_limit
+        )
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._group_ids: dict[str, int] | None = None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _normalize(self, type_: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return normalize_attrs(type_, raw, self.account.region, INFO.timezone)
+
+    def _resource(self, type_: str, key: str, attrs: dict[str, Any], ident: str) -> Resource:
+        return Resource(self.account.name, type_, key, attrs, ident=ident)
+
+    # -- read ------------------------------------------------------------------------------------
+    def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
+        """Groups, block list and reminders (contacts and campaigns cannot be listed)."""
+        live: LiveState = {}
+        if "groups" in types:
+            live["groups"] = self._read_groups()
+        if "blocklist" in types:
+            live["blocklist"] = self._read_blocklist()
+        if "reminders" in types:
+            live["reminders"] = self._read_reminders(state.get("reminders") or {})
+        return live
+
+    def _read_groups(self) -> list[Resource]:
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for group in self.client.list_groups():
+            by_name[self._normalize("groups", {"name": group.name})["name"]].append(group.id)
+        duplicates = {name: ids for name, ids in by_name.items() if len(ids) > 1}
+        if duplicates:
+            named = "; ".join(
+                f"{name!r} (ids {', '.join(map(str, ids))})" for name, ids in duplicates.items()
+            )
+            raise ProviderError(
+                f"intime: read groups: several live groups share a name: {named}; the tool keys "
+                "groups by name, so delete or rename the extra ones in the InTime web UI"
+            )
+        self._group_ids = {name: ids[0] for name, ids in by_name.items()}
+        return [self._resource("groups", name, {"name": name}, str(ids[0])) for name, ids in by_name.items()]
+
+    def _groups(self, refresh: bool = False) -> dict[str, int]:
+        if self._group_ids is None or refresh:
+            self._read_groups()
+        assert self._group_ids is not None
+        return self._group_ids
+
+    def _group_id(self, name: str, what: str) -> int:
+        ids = self._groups()
+        if name not in ids:
+            ids = self._groups(refresh=True)
+        if name not in ids:
+            raise ProviderError(
+                f"intime: {what}: group {name!r} does not exist on InTime "
+                "(declare it under groups in the same account)"
+            )
+        return ids[name]
+
+    def _read_blocklist(self) -> list[Resource]:
+        """Entries keyed by E.164; the ident is the number as InTime stores it (the list has no ids)."""
+        out: dict[str, Resource] = {}
+        for entry in self.client.list_nix():
+            try:
+                attrs = self._normalize("blocklist", {"mobile": entry.mobile})
+            except ValueError as exc:
+                log.warning("intime: read blocklist: keeping %r as written: %s", entry.mobile, exc)
+                attrs = {"mobile": entry.mobile}
+            out.setdefault(attrs["mobile"], self._resource("blocklist", attrs["mobile"], attrs, entry.mobile))
+        return list(out.values())
+
+    def _read_reminders(self, state: Mapping[str, Any]) -> list[Resource]:
+        keys = {str(record.get("id")): key for key, record in state.items() if isinstance(record, Mapping)}
+        out = []
+        for reminder in self.client.list_reminders():
+            raw: dict[str, Any] = {
+                "appointment": reminder.appointment,
+                "organizer": dict(reminder.organizer),
+                "attendant": dict(reminder.attendant),
+                "active": reminder.active,
+                "message_date": local_time(reminder.message_date) if reminder.message_date else "",
+                "message_text": reminder.message_text,
+                "user_alias": reminder.user_alias,
+            }
+            key = keys.get(str(reminder.id))
+            if key is not None:
+                raw["name"] = key
+            mobile = raw["attendant"].pop("mobile", "")
+            attrs = self._normalize("reminders", raw)
+            try:  # an odd number typed in the InTime UI must not break the whole read
+                attrs["attendant"]["mobile"] = normalize_number(mobile, self.account.region) if mobile else ""
+            except InvalidNumber as exc:
+                log.warning(
+                    "intime: read reminders: reminder %s: keeping the attendant mobile as written: %s",
+                    reminder.id,
+                    exc,
+                )
+                attrs["attendant"]["mobile"] = mobile
+            out.append(self._resource("reminders", key or f"#{reminder.id}", attrs, str(reminder.id)))
+        return out
+
+    # -- refine (plan time, pure) ----------------------------------------------------------------
+    @classmethod
+    def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
+        """Sent campaigns cannot change; inactive reminders are replaced; campaign updates are replaces."""
+        if change.type == "campaigns":
+            return cls._refine_campaign(change, live, _aware(now))
+        if (
+            change.type == "reminders"
+            and change.action is Action.UPDATE
+            and live is not None
+            and live.attrs.get("active") is False
+        ):
+            derived = CAPABILITIES["reminders"].derived_fields
+            before = {k: v for k, v in live.attrs.items() if k not in derived}
+            desired = _desired(change, before)
+            if desired.get("active") is False:
+                return Problem(
+                    "the reminder is inactive on InTime and declared inactive; "
+                    "InTime cannot edit inactive reminders, so its other changes cannot be applied "
+                    "(declare active: true to add a new reminder instead)",
+                    severity="warning",
+                )
+            return dataclasses.replace(
+                change, action=Action.REPLACE, before=before, after=desired, fields=(), reason=INACTIVE_REASON
+            )
+        return change
+
+    @classmethod
+    def _refine_campaign(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
+        if live is None or change.action is Action.CREATE:
+            return change
+        send_at = live.attrs.get("send_at")
+        if not send_at:
+            return Problem(
+                "campaign already sent when it was created (send_now); it cannot change", severity="warning"
+            )
+        if _instant(str(send_at)) <= now:
+            return Problem(f"campaign already sent at {send_at}; it cannot change", severity="warning")
+        if change.action is Action.UPDATE:
+            before = dict(live.attrs)
+            return dataclasses.replace(
+                change,
+                action=Action.REPLACE,
+                before=before,
+                after=_desired(change, before),
+                fields=(),
+                reason=CAMPAIGN_REASON,
+            )
+        return change
+
+    # -- check (plan time, may read) ---------------------------------------------------------------
+    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+        """Warn about campaign numbers on the block list: InTime filters only group members."""
+        blocked = {item.key for item in live.get("blocklist", ())} | set(desired.get("blocklist", {}))
+        problems = []
+        for campaign in desired.get("campaigns", {}).values():
+            numbers = sorted(set(get_path(campaign.attrs, "to.numbers") or ()) & blocked)
+            if numbers:
+                problems.append(
+                    Problem(
+                        f"{self.account.name}/campaigns/{campaign.key}: {_names(numbers)} on the blocklist; "
+                        "InTime filters the blocklist for group recipients only, so direct numbers still get "
+                        "the SMS",
+                        path=campaign.origin.path if campaign.origin else "",
+                        line=campaign.origin.line if campaign.origin else 0,
+                        severity="warning",
+                    )
+                )
+        return problems
+
+    # -- apply -----------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Apply one batch (same type and action), in order; one Outcome per change."""
+        if not changes:
+            return []
+        type_, action = changes[0].type, changes[0].action
+        handlers: dict[tuple[str, Action], Callable[[Sequence[Change]], list[Outcome]]] = {
+            ("groups", Action.CREATE): self._create_groups,
+            ("groups", Action.DELETE): self._delete_groups,
+            ("contacts", Action.CREATE): self._create_contacts,
+            ("blocklist", Action.CREATE): self._create_blocklist,
+            ("blocklist", Action.DELETE): self._delete_blocklist,
+            ("reminders", Action.CREATE): self._create_reminders,
+            ("reminders", Action.UPDATE): self._update_reminders,
+            ("reminders", Action.DELETE): self._delete_reminders,
+            ("reminders", Action.REPLACE): self._replace_reminders,
+            ("campaigns", Action.CREATE): self._create_campaigns,
+            ("campaigns", Action.DELETE): self._delete_campaigns,
+            ("campaigns", Action.REPLACE): self._replace_campaigns,
+        }
+        handler = handlers.get((type_, action))
+        if handler is None:
+            capability = CAPABILITIES.get(type_)
+            support = getattr(capability, action.value, None) if capability else None
+            reason = getattr(support, "reason", "") or "InTime's API has no call for it"
+            raise UnsupportedFeature(f"intime: cannot {action.value} {type_}: {reason}")
+        return handler(changes)
+
+    # groups
+    def _create_groups(self, changes: Sequence[Change]) -> list[Outcome]:
+        names = [str((c.after or {}).get("name") or c.key) for c in changes]
+        ids = self.client.add_groups(names, what=f"create groups {_names(names)}")
+        group_ids = self._groups()
+        group_ids.update(zip(names, ids, strict=True))
+        return [
+            Outcome(str(gid), dict(c.after or {"name": name}))
+            for c, name, gid in zip(changes, names, ids, strict=True)
+        ]
+
+    def _delete_groups(self, changes: Sequence[Change]) -> list[Outcome]:
+        ids = [int(str(c.ident)) for c in changes]
+        what = f"delete groups {_names([c.key for c in changes])}"
+        try:
+            removed = set(self.client.delete_groups(ids, delete_contacts=False, what=what))
+        except NothingRemoved:
+            removed = set()
+        if removed != set(ids):  # skipped ids must be gone already; otherwise InTime refused them
+            left = sorted({g.id for g in self.client.list_groups()} & (set(ids) - removed))
+            if left:
+                raise ProviderError(
+                    f"intime: {what}: InTime did not remove group id(s) {', '.join(map(str, left))}"
+                )
+        if self._group_ids is not None:
+            self._group_ids = {name: gid for name, gid in self._group_ids.items() if gid not in ids}
+        return [Outcome(None) for _ in changes]
+
+    # contacts
+    def _create_contacts(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Every contact of the batch in ONE contacts/add call, with its group memberships."""
+        what = f"create contacts {_names([c.key for c in changes])}"
+        contacts = []
+        for change in changes:
+            attrs = change.after or {}
+            mobile, email = str(attrs.get("mobile") or ""), str(attrs.get("email") or "")
+            contacts.append(
+                ContactIn(
+                    type=3 if mobile and email else 1 if mobile else 2,
+                    mobile=mobile,
+                    email=email,
+                    first_name=str(attrs.get("first_name") or ""),
+                    last_name=str(attrs.get("last_name") or ""),
+                    extrafield=str(attrs.get("description") or ""),
+                    group_ids=tuple(
+                        self._group_id(name, f"create contact {change.key}")
+                        for name in attrs.get("groups") or ()
+                    ),
+                )
+            )
+        ids = self.client.add_contacts(contacts, what=what)
+        return [Outcome(str(cid), dict(c.after or {})) for c, cid in zip(changes, ids, strict=True)]
+
+    # blocklist
+    def _create_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
+        mobiles = [str((c.after or {}).get("mobile") or c.key) for c in changes]
+        self.client.add_nix(mobiles, what=f"add to blocklist {_names(mobiles)}")
+        return [
+            Outcome(mobile, dict(c.after or {"mobile": mobile}))
+            for c, mobile in zip(changes, mobiles, strict=True)
+        ]
+
+    def _delete_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
+        mobiles = [str(c.ident or c.key) for c in changes]
+        what = f"delete from blocklist {_names([c.key for c in changes])}"
+        try:
+            removed = len(self.client.delete_nix(mobiles, what=what))
+        except NothingRemoved:
+            removed = 0
+        if removed < len(mobiles):  # numbers not on the list are skipped: check none is left
+            keys = {c.key for c in changes}
+            left = sorted(r.key for r in self._read_blocklist() if r.key in keys)
+            if left:
+                raise ProviderError(f"intime: {what}: InTime did not remove {_names(left)}")
+        return [Outcome(None) for _ in changes]
+
+    # reminders
+    @staticmethod
+    def _reminder_elements(
+        attrs: Mapping[str, Any], paths: Collection[str] = tuple(REMINDER_ELEMENTS)
+    ) -> dict[str, str]:
+        elements = {}
+        for path in paths:
+            value = get_path(attrs, path)
+            if value is not None:
+                elements[REMINDER_ELEMENTS[path]] = str(value)
+        return elements
+
+    def _add_reminders(self, attrs_list: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[int]:
+        """reminder/add, then deactivate the ones declared ``active: false``."""
+        ids = self.client.add_reminders(
+            [self._reminder_elements(a) for a in attrs_list], what=f"create reminders {_names(list(keys))}"
+        )
+        inactive = [
+            (rid, key)
+            for rid, attrs, key in zip(ids, attrs_list, keys, strict=True)
+            if attrs.get("active") is False
+        ]
+        if inactive:
+            self._deactivate([rid for rid, _ in inactive], [key for _, key in inactive], strict=True)
+        return ids
+
+    def _deactivate(self, ids: Sequence[int], keys: Sequence[str], *, strict: bool) -> list[bool]:
+        results = self.client.edit_reminders(
+            [{"appointmentid": str(rid), "active": "false"} for rid in ids],
+            what=f"deactivate reminders {_names(list(keys))}",
+        )
+        failed = [f"{key} (id {r.id}): {r.error}" for key, r in zip(keys, results, strict=True) if not r.ok]
+        if strict and failed:
+            raise ProviderError(f"intime: deactivate reminders: {'; '.join(failed)}")
+        return [r.ok for r in results]
+
+    def _create_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+        ids = self._add_reminders([c.after or {} for c in changes], [c.key for c in changes])
+        return [Outcome(str(rid), dict(c.after or {})) for c, rid in zip(changes, ids, strict=True)]
+
+    def _update_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+        """reminder/edit sending only the changed elements of each reminder."""
+        items, edited = [], []
+        for change in changes:
+            paths = {
+                p
+                for f in change.fields
+                for p in (
+                    [f]
+                    if f in REMINDER_ELEMENTS or f == "active"
+                    else [p for p in REMINDER_ELEMENTS if p.startswith(f + ".")]
+                )
+            }
+            item = {
+                REMINDER_ELEMENTS[p]: str(v)
+                for p in sorted(paths - {"active"})
+                if (v := _changed_value(change, p)) is not None
+            }
+            if "active" in paths and _changed_value(change, "active") is not None:
+                item["active"] = "true" if _changed_value(change, "active") else "false"
+            if item:
+                items.append({"appointmentid": str(change.ident), **item})
+                edited.append(change)
+        results = (
+            self.client.edit_reminders(items, what=f"edit reminders {_names([c.key for c in edited])}")
+            if items
+            else []
+        )
+        failed = [f"{c.key} (id {r.id}): {r.error}" for c, r in zip(edited, results, strict=True) if not r.ok]
+        outcomes = [Outcome(str(c.ident), _desired(c, {})) for c in changes]
+        if failed:
+            done = len(edited) - len(failed)
+            err = ProviderError(
+                f"intime: edit reminders: {'; '.join(failed)}"
+                + (f" ({done} other reminder(s) of the batch were updated)" if done else "")
+            )
+            ok = {c.key for c, r in zip(edited, results, strict=True) if r.ok}
+            err.outcomes = [
+                o if c.key in ok or c not in edited else None  # type: ignore[attr-defined]
+                for c, o in zip(changes, outcomes, strict=True)
+            ]
+            raise err
+        return outcomes
+
+    def _delete_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+        """InTime has no delete: deactivate (``active=false``); already inactive is fine."""
+        oks = self._deactivate([int(str(c.ident)) for c in changes], [c.key for c in changes], strict=False)
+        return [
+            Outcome(
+                None, warnings=() if ok else (f"reminder {c.ident} was already inactive (or gone) on InTime",)
+            )
+            for c, ok in zip(changes, oks, strict=True)
+        ]
+
+    def _replace_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+        """Add a new reminder; the old one stays (or is made) inactive, never silently active."""
+        still_active = [c for c in changes if (c.before or {}).get("active") is not False]
+        if still_active:
+            self._deactivate(
+                [int(str(c.ident)) for c in still_active], [c.key for c in still_active], strict=False
+            )
+        ids = self._add_reminders([c.after or {} for c in changes], [c.key for c in changes])
+        return [
+            Outcome(str(rid), dict(c.after or {}), (f"the old reminder {c.ident} stays inactive on InTime",))
+            for c, rid in zip(changes, ids, strict=True)
+        ]
+
+    # campaigns
+    def _create_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
+        return [
+            Outcome(str(self._create_campaign(c.key, c.after or {})), dict(c.after or {})) for c in changes
+        ]
+
+    def _create_campaign(self, key: str, attrs: Mapping[str, Any]) -> int:
+        what = f"create campaign {key}"
+        send_at = attrs.get("send_at")
+        if not send_at and attrs.get("send_now") is not True:
+            raise ProviderError(
+                f"intime: {what}: no send_at and send_now is not true; the tool never sends a "
+                "campaign immediately unless it says send_now: true"
+            )
+        send_date = None
+        if send_at:
+            send_date = (
+                _instant(str(send_at)).astimezone(ZoneInfo(INFO.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+            )
+        text = str(attrs.get("text") or "")
+        to = attrs.get("to") or {}
+        return self.client.create_message(
+            sender=str(attrs.get("sender") or ""),
+            body=text,
+            send_date=send_date,
+            recipients=list(to.get("numbers") or ()),
+            group_ids=[self._group_id(name, what) for name in to.get("groups") or ()],
+            flash=bool(attrs.get("flash")),
+            multisms=bool(attrs.get("multisms")) or len(text) > 160,
+            checknix=True,
+            what=what,
+        )
+
+    def _remove_message(self, change: Change, *, replacing: bool) -> tuple[str, ...]:
+        """message/delete; an id InTime no longer has scheduled is fine while its send time is ahead."""
+        what = f"{'replace' if replacing else 'delete'} campaign {change.key}"
+        try:
+            self.client.delete_message(int(str(change.ident)), what=what)
+        except NothingRemoved:
+            send_at = (change.before or {}).get("send_at")
+            if send_at and _instant(str(send_at)) > self.clock():
+                return (f"InTime no longer had message {change.ident} scheduled (removed outside the tool)",)
+            if replacing:
+                raise ProviderError(
+                    f"intime: {what}: message {change.ident} could not be removed (already sent?); "
+                    "no new message was created"
+                ) from None
+            return (f"message {change.ident} was already sent or removed on InTime",)
+        return ()
+
+    def _delete_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
+        return [Outcome(None, warnings=self._remove_message(c, replacing=False)) for c in changes]
+
+    def _replace_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
+        outcomes = []
+        for change in changes:
+            warnings = self._remove_message(change, replacing=True)
+            new_id = self._create_campaign(change.key, change.after or {})
+            outcomes.append(Outcome(str(new_id), dict(change.after or {}), warnings))
+        return outcomes
+
+
+PROVIDER = IntimeProvider
