@@ -18,7 +18,6 @@ from reconciler.errors import NotFound, Problem, ProviderError
 from reconciler.model import (
     MEMBERSHIPS,
     InvalidNumber,
-    InvalidValue,
     Resource,
     clean,
     key_of,
@@ -102,6 +101,7 @@ class IntouchProvider(Provider):
             rate_limit=account.rate_limit,
         )
         self._user: Json | None = None
+        self._numbering: tuple[str, int] | None = None  # NUMBER_PREFIX, NUMBER_LENGTH from /user
         self.group_ids: dict[str, int] = {}  # group name -> GroupId
         self.contact_ids: dict[str, int] = {}  # contact key -> ContactId
         self._contact_keys: dict[int, str] = {}  # ContactId -> contact key
@@ -115,9 +115,6 @@ class IntouchProvider(Provider):
         if self._user is None:
             self._user = self.client.user()
         return self._user
-
-    def settings(self) -> dict[str, str]:
-        return {str(s.get("Name")): str(s.get("Value")) for s in self.user().get("Settings") or ()}
 
     def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
         """Read groups, contacts and memberships (memberships need the other two read as well)."""
@@ -136,28 +133,14 @@ class IntouchProvider(Provider):
         log.info("read: account=%s %s", self.account.name, " ".join(f"{t}={len(v)}" for t, v in out.items()))
         return out
 
-    def _resource(self, type_: str, raw: Mapping[str, Any], ident: str) -> Resource:
-        try:
-            attrs = normalize_attrs(type_, raw, self.account.region, INFO.timezone)
-        except InvalidValue as exc:  # a live value no config could hold: compare it as written
-            log.warning("read: intouch %s %s: %s: %s; compared as written", type_, ident, exc.path, exc)
-            attrs = normalize_attrs(
-                type_, {k: v for k, v in raw.items() if k != exc.path}, self.account.region, INFO.timezone
-            )
-            attrs[exc.path] = clean(raw.get(exc.path))
-        key = (
-            membership_key(attrs["group"], attrs["contact"]) if type_ == MEMBERSHIPS else key_of(type_, attrs)
-        )
-        return Resource(self.account.name, type_, key, attrs, ident=ident)
-
     def _read_groups(self) -> list[Resource]:
         self.group_ids = {}
         found = []
         for group in self.client.groups():
             gid = int(group["GroupId"])
-            item = self._resource(
-                "groups", {"name": group.get("Name") or "", "description": group.get("Description")}, str(gid)
-            )
+            raw = {"name": group.get("Name") or "", "description": group.get("Description")}
+            attrs = normalize_attrs("groups", raw, self.account.region, INFO.timezone)
+            item = Resource(self.account.name, "groups", key_of("groups", attrs), attrs, ident=str(gid))
             self._refuse_duplicate("groups named", item.key, self.group_ids.get(item.key), gid)
             self.group_ids[item.key] = gid
             found.append(item)
@@ -167,8 +150,8 @@ class IntouchProvider(Provider):
         self.contact_ids, self._contact_keys = {}, {}
         found = []
         for contact in self.client.contacts():
+            item = self.contact_resource(contact)
             cid = int(contact["ContactId"])
-            item = self._resource("contacts", self.contact_attrs(contact), str(cid))
             self._refuse_duplicate("contacts numbered", item.key, self.contact_ids.get(item.key), cid)
             self.contact_ids[item.key] = cid
             self._contact_keys[cid] = item.key
@@ -180,34 +163,41 @@ class IntouchProvider(Provider):
         for name, gid in self.group_ids.items():
             for contact in self.client.members(gid):
                 cid = int(contact["ContactId"])
-                key = (
-                    self._contact_keys.get(cid)
-                    or self._resource("contacts", self.contact_attrs(contact), "").key
+                key = self._contact_keys.get(cid) or self.contact_resource(contact).key
+                attrs = {"group": name, "contact": key}
+                found.append(
+                    Resource(
+                        self.account.name, MEMBERSHIPS, membership_key(name, key), attrs, ident=f"{gid}:{cid}"
+                    )
                 )
-                found.append(self._resource(MEMBERSHIPS, {"group": name, "contact": key}, f"{gid}:{cid}"))
         return found
 
-    def contact_attrs(self, contact: Mapping[str, Any]) -> dict[str, Any]:
-        """A wire Contact as reconciler attributes (no groups: memberships are their own type)."""
-        attrs: dict[str, Any] = {attr: contact.get(field) for attr, field in CONTACT_FIELDS.items()}
-        attrs["mobile"] = self.mobile_from_api(contact.get("PhoneNumber"))
-        return attrs
+    def contact_resource(self, contact: Mapping[str, Any]) -> Resource:
+        """A wire Contact as a live contact (no groups: memberships are their own type)."""
+        raw = {attr: contact.get(field) for attr, field in CONTACT_FIELDS.items()}
+        attrs = normalize_attrs("contacts", raw, self.account.region, INFO.timezone)
+        attrs["mobile"] = self.mobile_from_api(contact.get("PhoneNumber"), contact.get("ContactId"))
+        return Resource(
+            self.account.name,
+            "contacts",
+            key_of("contacts", attrs),
+            attrs,
+            ident=str(contact.get("ContactId")),
+        )
 
-    def mobile_from_api(self, raw: Any) -> str | None:
-        """E.164 for a stored PhoneNumber; an unreadable one is kept as written (and logged)."""
+    def mobile_from_api(self, raw: Any, contact_id: Any = None) -> str | None:
+        """E.164 for a stored PhoneNumber; one that is no phone number is kept as written (logged)."""
         if raw in (None, ""):
             return None
-        settings = self.settings()
-        length = settings.get("NUMBER_LENGTH", "")
+        if self._numbering is None:
+            settings = {str(s.get("Name")): str(s.get("Value")) for s in self.user().get("Settings") or ()}
+            length = settings.get("NUMBER_LENGTH", "")
+            self._numbering = (settings.get("NUMBER_PREFIX", ""), int(length) if length.isdigit() else 0)
         try:
-            return number_from_api(
-                str(raw),
-                self.account.region,
-                settings.get("NUMBER_PREFIX", ""),
-                int(length) if length.isdigit() else 0,
-            )
-        except InvalidNumber:
-            return str(clean(raw))  # _resource logs it and keeps it as written
+            return number_from_api(str(raw), self.account.region, *self._numbering)
+        except InvalidNumber as exc:
+            log.warning("read: intouch contact %s: %s; compared as written", contact_id, exc)
+            return str(clean(raw))
 
     def _refuse_duplicate(self, what: str, key: str, first: int | None, second: int) -> None:
         if first is not None:
