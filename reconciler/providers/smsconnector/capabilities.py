@@ -46,7 +46,8 @@ CAPABILITIES = {
         delete=yes("SMSConnector cannot delete campaigns: a removed campaign is stopped"),
         replace=yes("SMSConnector cannot edit a campaign: the old one is stopped and a new one created"),
         fields=frozenset({"name", "text", "sender", "brand", "folder", "send_at", "to", "status"}),
-        immutable_fields=frozenset({"text", "sender", "brand", "folder", "send_at", "to.numbers", "to.groups"}),
+        immutable_fields=frozenset({"text", "sender", "brand", "folder", "send_at", "to.numbers",
+                                    "to.groups"}),
         tracked=True,
     ),
 }
@@ -70,11 +71,12 @@ def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]
     else:
         units, limit = text_length(text)
         if units > limit:
+            parts = f"{MAX_PARTS} SMS parts" + ("" if limit == MAX_PARTS * GSM_PART else " of UCS-2")
             problems.append(("text", f"text is {units} characters long; SMSConnector campaigns allow {limit} "
-                                     f"({MAX_PARTS} SMS parts{'' if limit == MAX_PARTS * GSM_PART else ' of UCS-2'}): "
-                                     "shorten it"))
+                                     f"({parts}): shorten it"))
     if not attrs.get("sender"):
-        problems.append(("sender", "a campaign needs a sender (one of the company's headers, e.g. \"82830\")"))
+        problems.append(("sender", "a campaign needs a sender (one of the company's headers, "
+                                   "e.g. \"82830\")"))
     if not attrs.get("send_at"):
         problems.append(("send_at", "SMSConnector campaigns need send_at (the launch time)"))
     status = attrs.get("status", "scheduled")

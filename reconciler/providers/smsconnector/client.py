@@ -80,7 +80,8 @@ class SmsConnectorClient(HttpClient):
             route, how = "api/Security/Login", f"log in as {self.username!r}"
             fix = "check the account's username and password credentials"
         elif self._reusable:
-            body, route, how = self._reusable, "api/Security/LoginWithReusableToken", "log in with the reusable token"
+            body, route = self._reusable, "api/Security/LoginWithReusableToken"
+            how = "log in with the reusable token"
             fix = "request a new reusable token in the 82830 portal and update the reusable_token credential"
         else:
             msg = "smsconnector: the account's credentials need a password or a reusable_token"
@@ -90,7 +91,8 @@ class SmsConnectorClient(HttpClient):
         token = data.get("Token") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("Status") != "Success" or not token:
             status = data.get("Status") if isinstance(data, dict) else "no LogonResult"
-            raise Unauthorized(f"smsconnector: {how}: {route.removeprefix('api/')} answered {status!r} ({fix})")
+            endpoint = route.removeprefix("api/")
+            raise Unauthorized(f"smsconnector: {how}: {endpoint} answered {status!r} ({fix})")
         secrets.register(str(token))
         self._token = str(token)
         self.logins += 1
@@ -127,11 +129,13 @@ class SmsConnectorClient(HttpClient):
         self.login()
         return self._send(method, route, segments, params, body, idempotent, what)
 
-    def _send(self, method: str, route: str, segments: tuple[str | int, ...], params: Mapping[str, str] | None,
-              body: Mapping[str, Any] | None, idempotent: bool, what: str) -> Any:
+    def _send(self, method: str, route: str, segments: tuple[str | int, ...],
+              params: Mapping[str, str] | None, body: Mapping[str, Any] | None, idempotent: bool,
+              what: str) -> Any:
         token = self._token or ""
         if method == "GET" or (method == "DELETE" and body is None):
-            path = "/".join(["api", route, quote(token, safe=""), *(quote(str(s), safe="") for s in segments)])
+            parts = [token, *(str(s) for s in segments)]
+            path = "/".join(["api", route, *(quote(part, safe="") for part in parts)])
             kwargs: dict[str, Any] = {"params": params}
         else:
             path = f"api/{route}"
@@ -150,7 +154,8 @@ class SmsConnectorClient(HttpClient):
         try:
             return response.json()
         except ValueError:
-            raise TransportError(f"smsconnector: {what}: {route} answered with something that is not JSON") from None
+            msg = f"smsconnector: {what}: {route} answered with something that is not JSON"
+            raise TransportError(msg) from None
 
     def _unwrap(self, response: requests.Response, route: str, what: str) -> Any:
         """The envelope's ``Result``; raises on a non-200 answer or a non-zero ``StatusEnum``."""
@@ -184,8 +189,8 @@ class SmsConnectorClient(HttpClient):
     def lists(self, folder: int = 0) -> list[dict[str, Any]]:
         """PhoneListInfo of every list in ``folder`` (0 = root)."""
         segments = (folder,) if folder else ()
-        return list(self._call("GET", "Phonelists/GetLists", *segments, what=f"read phone lists in folder {folder}")
-                    or ())
+        what = f"read phone lists in folder {folder}"
+        return list(self._call("GET", "Phonelists/GetLists", *segments, what=what) or ())
 
     def numbers(self, list_id: int) -> list[str]:
         """The numbers of one list, as stored."""
@@ -200,8 +205,9 @@ class SmsConnectorClient(HttpClient):
     def add_entries(self, list_id: int, numbers: Sequence[str], what: str) -> int:
         """AddMultipleEntries of ``numbers`` (API form) in one call; returns the stored count."""
         entries = [{"PhoneNumber": number} for number in numbers]
-        return int(self._call("POST", "Phonelists/AddMultipleEntries", body={"ListID": list_id, "ListEntries": entries},
-                              idempotent=False, what=what) or 0)
+        body = {"ListID": list_id, "ListEntries": entries}
+        stored = self._call("POST", "Phonelists/AddMultipleEntries", body=body, idempotent=False, what=what)
+        return int(stored or 0)
 
     # -- campaigns --------------------------------------------------------------------------------
     def create_campaign(self, fields: Mapping[str, Any], what: str) -> int:
@@ -209,8 +215,8 @@ class SmsConnectorClient(HttpClient):
         return int(self._call("POST", "Campaigns/CreateCampaign", body=fields, idempotent=False, what=what))
 
     def link(self, campaign: int, list_id: int, what: str) -> None:
-        self._call("POST", "Campaigns/LinkCampaignAndPhonelist", body={"CampaignID": campaign, "ListID": list_id},
-                   what=what)
+        body = {"CampaignID": campaign, "ListID": list_id}
+        self._call("POST", "Campaigns/LinkCampaignAndPhonelist", body=body, what=what)
 
     def unlink(self, campaign: int, list_id: int, what: str) -> None:
         self._call("DELETE", "Campaigns/UnlinkCampaignAndPhonelist",

@@ -41,8 +41,9 @@ SANDBOX_CREDENTIALS = {"username": "demo", "password": "sandbox-smsconnector-pas
 UK = ZoneInfo("Europe/London")
 STATUS_NAMES = ("Success", "InvalidSession", "InvalidParameters", "NotFound", "NotPermitted", "Failed")
 SUCCESS, INVALID_SESSION, INVALID_PARAMETERS, NOT_FOUND, NOT_PERMITTED, FAILED = range(6)
-ENTRY_FIELDS = ("PhoneNumber", "Title", "FirstName", "Surname", "Address1", "Address2", "Address3", "City",
-                "County", "Postcode", "Gender", "DateOfBirth", "Reference", "Email", "User1", "User2", "User3")
+ENTRY_FIELDS = ("PhoneNumber", "Title", "FirstName", "Surname", "Address1", "Address2", "Address3",
+                "City", "County", "Postcode", "Gender", "DateOfBirth", "Reference", "Email", "User1",
+                "User2", "User3")
 SEED_HEADERS = ("82830", "ACMELTD")
 SEED_BRANDS = ("Acme",)
 SEED_FOLDER = "Marketing"
@@ -114,9 +115,10 @@ class _Route:
     default: Any = None  # Result on failure
 
 
-def _r(methods: str, handler: str, nargs: tuple[int, ...] = (0,), session: str = "", default: Any = None) -> _Route:
-    return _Route(tuple(methods.split()), handler, nargs, session or ("body" if "POST" in methods else "path"),
-                  default)
+def _r(methods: str, handler: str, nargs: tuple[int, ...] = (0,), session: str = "",
+       default: Any = None) -> _Route:
+    session = session or ("body" if "POST" in methods else "path")
+    return _Route(tuple(methods.split()), handler, nargs, session, default)
 
 
 ROUTES: dict[str, _Route] = {
@@ -255,14 +257,16 @@ class SmsConnectorEmulator(Emulator):
                     self.db.execute("DELETE FROM sessions WHERE token = ?", (token,))
             except _Fail as fail:
                 default = route.default if fail.default is None else fail.default
-                return _json({"StatusEnum": fail.status, "Status": STATUS_NAMES[fail.status], "Result": default})
+                return _json({"StatusEnum": fail.status, "Status": STATUS_NAMES[fail.status],
+                              "Result": default})
             return _json({"StatusEnum": SUCCESS, "Status": "Success", "Result": result})
         except _Framework as exc:
             return _json({"Message": str(exc)}, exc.code)
 
     def _route(self, request: Request) -> tuple[_Route, list[str]]:
         parts = [p for p in request.path.split("/") if p]
-        not_found = _Framework(404, f"No HTTP resource was found that matches the request URI '{request.url}'.")
+        not_found = _Framework(404, "No HTTP resource was found that matches the request URI "
+                                    f"'{request.url}'.")
         if not parts or parts[0].lower() != "api":
             raise not_found
         lowered = [p.lower() for p in parts[1:]]
@@ -275,7 +279,8 @@ class SmsConnectorEmulator(Emulator):
             if len(args) - wants_token not in route.nargs:
                 raise not_found
             if request.method not in route.methods:
-                raise _Framework(405, f"The requested resource does not support http method '{request.method}'.")
+                raise _Framework(405, "The requested resource does not support http method "
+                                      f"'{request.method}'.")
             return route, args
         raise not_found
 
@@ -283,7 +288,8 @@ class SmsConnectorEmulator(Emulator):
     def _body(request: Request) -> Any:
         mimetype = request.mimetype or "application/json"
         if "xml" in mimetype or "form" in mimetype:
-            raise _Framework(415, f"The request entity's media type '{mimetype}' is not supported for this resource.")
+            raise _Framework(415, f"The request entity's media type '{mimetype}' is not supported "
+                                  "for this resource.")
         text = request.get_data(as_text=True)
         if not text.strip():
             return None
@@ -324,7 +330,8 @@ class SmsConnectorEmulator(Emulator):
 
     def _reusable_user(self, call: _Call) -> str | None:
         token = call.body if isinstance(call.body, str) else call.get("token") or call.get("reusabletoken")
-        row = self.db.execute("SELECT username FROM reusable_tokens WHERE token = ?", (str(token or ""),)).fetchone()
+        row = self.db.execute("SELECT username FROM reusable_tokens WHERE token = ?",
+                              (str(token or ""),)).fetchone()
         return str(row["username"]) if row else None
 
     def _login_with_reusable_token(self, call: _Call) -> dict[str, Any]:
@@ -344,7 +351,8 @@ class SmsConnectorEmulator(Emulator):
 
     # -- company and users (section 4) -----------------------------------------------------------
     def _company(self, kind: str) -> list[str]:
-        return [r["value"] for r in self.db.execute("SELECT value FROM company WHERE kind = ? ORDER BY rowid", (kind,))]
+        rows = self.db.execute("SELECT value FROM company WHERE kind = ? ORDER BY rowid", (kind,))
+        return [r["value"] for r in rows]
 
     def _get_headers(self, call: _Call) -> list[str]:
         return self._company("header")
@@ -387,14 +395,16 @@ class SmsConnectorEmulator(Emulator):
     def _list_info(self, list_id: int) -> dict[str, Any]:
         row = self.db.execute("SELECT l.*, (SELECT count(*) FROM entries e WHERE e.list_id = l.id) AS n "
                               "FROM lists l WHERE id = ?", (list_id,)).fetchone()
-        return {"ListID": row["id"], "ListName": row["name"], "Folder": row["folder"], "NumberCount": row["n"]}
+        return {"ListID": row["id"], "ListName": row["name"], "Folder": row["folder"],
+                "NumberCount": row["n"]}
 
     def _create_list(self, call: _Call) -> int:
         name = call.get("listname") or call.get("name")  # section 10.1: ListName, or Name
         if not isinstance(name, str) or not name.strip():
             raise _Fail(INVALID_PARAMETERS)
         folder = self._folder(call.get("folder"))
-        return int(self.db.execute("INSERT INTO lists (name, folder) VALUES (?, ?)", (name, folder)).lastrowid or 0)
+        cur = self.db.execute("INSERT INTO lists (name, folder) VALUES (?, ?)", (name, folder))
+        return int(cur.lastrowid or 0)
 
     def _store_entry(self, list_id: int, entry: Any) -> bool:
         fields = {str(k).lower(): v for k, v in entry.items()} if isinstance(entry, dict) else {}
@@ -405,8 +415,9 @@ class SmsConnectorEmulator(Emulator):
         updated = self.db.execute("UPDATE entries SET phone = ?, fields = ? WHERE list_id = ? AND number = ?",
                                   (str(fields["phonenumber"]), data, list_id, number)).rowcount
         if not updated:  # section 5.3: re-adding a number upserts and keeps its place
-            self.db.execute("INSERT INTO entries VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM entries "
-                            "WHERE list_id = ?), ?, ?)", (list_id, number, list_id, str(fields["phonenumber"]), data))
+            self.db.execute("INSERT INTO entries VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 "
+                            "FROM entries WHERE list_id = ?), ?, ?)",
+                            (list_id, number, list_id, str(fields["phonenumber"]), data))
         return True
 
     def _add_single_entry(self, call: _Call) -> int:
@@ -463,7 +474,8 @@ class SmsConnectorEmulator(Emulator):
         brand, sender = call.get("brand") or None, str(call.get("fromnumber") or "")
         if not (isinstance(title, str) and title.strip() and isinstance(text, str) and text.strip()):
             raise _Fail(INVALID_PARAMETERS)
-        if sender not in self._company("header") or (brand is not None and brand not in self._company("brand")):
+        unknown_brand = brand is not None and brand not in self._company("brand")
+        if sender not in self._company("header") or unknown_brand:
             raise _Fail(INVALID_PARAMETERS)
         try:
             launch_at = parse_when(call.get("launchat"))
@@ -471,9 +483,10 @@ class SmsConnectorEmulator(Emulator):
             raise _Fail(INVALID_PARAMETERS) from None
         folder = self._folder(call.get("folder"))
         lease = call.get("lease")
-        cur = self.db.execute("INSERT INTO campaigns (title, text, folder, brand, from_number, launch_at, lease) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)", (title, text, folder, brand, sender, launch_at,
-                                                               lease if isinstance(lease, int) else None))
+        cur = self.db.execute("INSERT INTO campaigns (title, text, folder, brand, from_number, launch_at, "
+                              "lease) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (title, text, folder, brand, sender, launch_at,
+                               lease if isinstance(lease, int) else None))
         return int(cur.lastrowid or 0)
 
     def _campaign(self, call: _Call) -> Any:
@@ -492,12 +505,14 @@ class SmsConnectorEmulator(Emulator):
 
     def _unlink(self, call: _Call) -> bool:
         campaign, list_id = self._campaign(call)["id"], self._list(call.get("listid"))
-        self.db.execute("DELETE FROM campaign_lists WHERE campaign_id = ? AND list_id = ?", (campaign, list_id))
+        self.db.execute("DELETE FROM campaign_lists WHERE campaign_id = ? AND list_id = ?",
+                        (campaign, list_id))
         return True
 
     def _launch(self, call: _Call) -> bool:
         row = self._campaign(call)
-        linked = self.db.execute("SELECT 1 FROM campaign_lists WHERE campaign_id = ?", (row["id"],)).fetchone()
+        linked = self.db.execute("SELECT 1 FROM campaign_lists WHERE campaign_id = ?",
+                                 (row["id"],)).fetchone()
         if linked is None or row["launch_at"] <= self.clock():
             raise _Fail(INVALID_PARAMETERS)
         self.db.execute("UPDATE campaigns SET armed = 1 WHERE id = ?", (row["id"],))
@@ -519,7 +534,8 @@ class SmsConnectorEmulator(Emulator):
         return (today - timedelta(days=1)).timestamp()
 
     def _events(self, kind: str, since: float = float("-inf")) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM events WHERE kind = ? AND at >= ? ORDER BY at, seq", (kind, since))
+        rows = self.db.execute("SELECT * FROM events WHERE kind = ? AND at >= ? ORDER BY at, seq",
+                               (kind, since))
         return [{"PhoneNumber": r["number"], "Date": format_when(r["at"])} for r in rows]
 
     def _all_stops(self, call: _Call) -> list[dict[str, Any]]:
@@ -606,8 +622,9 @@ class SmsConnectorEmulator(Emulator):
             raise _Fail(INVALID_PARAMETERS) from None
         if end < start or end - start > 7 * 86400:  # "time difference is limited to one week"
             raise _Fail(INVALID_PARAMETERS)
-        rows = self.db.execute("SELECT DISTINCT number FROM textins WHERE text_in_id = ? AND at BETWEEN ? AND ? "
-                               "ORDER BY number", (self._int(call.args[0], NOT_FOUND), start, end))
+        rows = self.db.execute("SELECT DISTINCT number FROM textins WHERE text_in_id = ? "
+                               "AND at BETWEEN ? AND ? ORDER BY number",
+                               (self._int(call.args[0], NOT_FOUND), start, end))
         return [r["number"] for r in rows]
 
     def _test(self, call: _Call) -> str:
@@ -635,7 +652,8 @@ class SmsConnectorEmulator(Emulator):
     def add_folder(self, name: str, parent: int | None = None) -> int:
         """Create a folder; returns its id."""
         with self.transaction() as db:
-            return int(db.execute("INSERT INTO folders (name, parent) VALUES (?, ?)", (name, parent)).lastrowid or 0)
+            cur = db.execute("INSERT INTO folders (name, parent) VALUES (?, ?)", (name, parent))
+            return int(cur.lastrowid or 0)
 
     def _add_event(self, kind: str, number: str, when: Any) -> None:
         digits = normalize_uk(number)
@@ -687,7 +705,8 @@ class SmsConnectorEmulator(Emulator):
     def lists(self) -> list[dict[str, Any]]:
         """Every phone list as PhoneListInfo, in id order."""
         with self.lock:
-            return [self._list_info(r["id"]) for r in self.db.execute("SELECT id FROM lists ORDER BY id").fetchall()]
+            rows = self.db.execute("SELECT id FROM lists ORDER BY id").fetchall()
+            return [self._list_info(r["id"]) for r in rows]
 
     def numbers(self, list_id: int) -> list[str]:
         """The numbers of one list as stored, in insertion order."""
@@ -700,11 +719,12 @@ class SmsConnectorEmulator(Emulator):
             now = self.clock()
             out = []
             for row in self.db.execute("SELECT * FROM campaigns ORDER BY id").fetchall():
-                lists = [r["list_id"] for r in self.db.execute(
-                    "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", (row["id"],))]
-                out.append({"id": row["id"], "title": row["title"], "text": row["text"], "folder": row["folder"],
-                            "brand": row["brand"], "from_number": row["from_number"],
+                links = self.db.execute("SELECT list_id FROM campaign_lists WHERE campaign_id = ? "
+                                        "ORDER BY list_id", (row["id"],))
+                armed = bool(row["armed"])
+                out.append({"id": row["id"], "title": row["title"], "text": row["text"],
+                            "folder": row["folder"], "brand": row["brand"], "from_number": row["from_number"],
                             "launch_at": format_when(row["launch_at"]), "lease": row["lease"],
-                            "armed": bool(row["armed"]), "sent": bool(row["armed"]) and row["launch_at"] <= now,
-                            "lists": lists})
+                            "armed": armed, "sent": armed and row["launch_at"] <= now,
+                            "lists": [r["list_id"] for r in links]})
             return out

@@ -23,7 +23,8 @@ from reconciler.model import (InvalidNumber, Resource, get_path, key_of, mask_nu
                               normalize_number)
 from reconciler.providers.base import LiveState, Outcome, Provider
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
-from reconciler.providers.smsconnector.client import FAILED, ApiStatusError, NotFoundStatus, SmsConnectorClient
+from reconciler.providers.smsconnector.client import (FAILED, ApiStatusError, NotFoundStatus,
+                                                      SmsConnectorClient)
 
 log = logging.getLogger(__name__)
 UK = ZoneInfo(INFO.timezone)
@@ -126,16 +127,17 @@ class SmsConnectorProvider(Provider):
             for info in self.client.lists(folder_id):
                 name, list_id = str(info.get("ListName") or ""), int(info["ListID"])
                 if name in self._lists:
-                    msg = (f"smsconnector: read phone lists: two lists are named {name!r} (ids {self._lists[name]} "
-                           f"and {list_id}); rename one in the 82830 portal so the tool can tell them apart")
+                    msg = (f"smsconnector: read phone lists: two lists are named {name!r} (ids "
+                           f"{self._lists[name]} and {list_id}); rename one in the 82830 portal so the tool "
+                           "can tell them apart")
                     raise ProviderError(msg)
                 self._lists[name] = list_id
                 raw: dict[str, Any] = {"name": name, "numbers": self._numbers(list_id, name)}
                 if names[folder_id]:
                     raw["folder"] = names[folder_id]
                 attrs = normalize_attrs("phone_lists", raw, self.account.region, INFO.timezone)
-                resources.append(Resource(self.account.name, "phone_lists", key_of("phone_lists", attrs), attrs,
-                                          ident=str(list_id)))
+                key = key_of("phone_lists", attrs)
+                resources.append(Resource(self.account.name, "phone_lists", key, attrs, ident=str(list_id)))
         log.info("read: smsconnector phone_lists=%d", len(resources))
         return resources
 
@@ -165,8 +167,8 @@ class SmsConnectorProvider(Provider):
         for change in changes:
             handler = getattr(self, f"_{change.type}_{change.action.value}", None)
             if handler is None:
-                raise ProviderError(f"smsconnector: cannot {change.action.value} {change.type} ({change.address}): "
-                                    "the API has no way to do it")
+                raise ProviderError(f"smsconnector: cannot {change.action.value} {change.type} "
+                                    f"({change.address}): the API has no way to do it")
             outcomes.append(handler(change))
         return outcomes
 
@@ -178,13 +180,14 @@ class SmsConnectorProvider(Provider):
             what = f"add {len(batch)} numbers to phone list {name!r} (batch {index + 1}/{batches})"
             stored = self.client.add_entries(list_id, batch, what)
             if stored != len(batch):
-                raise ProviderError(f"smsconnector: {what}: only {stored} were stored; the others were rejected "
-                                    "as invalid numbers")
+                raise ProviderError(f"smsconnector: {what}: only {stored} were stored; the others were "
+                                    "rejected as invalid numbers")
 
     def _phone_lists_create(self, change: Change) -> Outcome:
         after = dict(change.after or {})
         name = str(after["name"])
-        list_id = self.client.create_list(name, self._folder_id(after.get("folder"), f"create phone list {name!r}"))
+        folder = self._folder_id(after.get("folder"), f"create phone list {name!r}")
+        list_id = self.client.create_list(name, folder)
         if self._lists is not None:
             self._lists[name] = list_id
         self._add_numbers(list_id, name, after.get("numbers") or ())
@@ -193,8 +196,9 @@ class SmsConnectorProvider(Provider):
     def _phone_lists_update(self, change: Change) -> Outcome:
         other = [f for f in change.fields if f != "numbers"]
         if other or change.ident is None:
-            raise ProviderError(f"smsconnector: update {change.address}: only numbers can be added to a phone "
-                                f"list (asked to change {', '.join(other) or 'a list without id'})")
+            asked = ", ".join(other) or "a list without id"
+            raise ProviderError(f"smsconnector: update {change.address}: only numbers can be added to a "
+                                f"phone list (asked to change {asked})")
         before = set(_changed(change.before, "numbers") or ())
         added = sorted(set(_changed(change.after, "numbers") or ()) - before)
         self._add_numbers(int(change.ident), change.key, added)
@@ -205,7 +209,8 @@ class SmsConnectorProvider(Provider):
         what = f"create campaign {change.key!r}"
         fields: dict[str, Any] = {
             "Title": str(after.get("name") or change.key), "Text": after.get("text"),
-            "Folder": self._folder_id(after.get("folder"), what), "FromNumber": str(after.get("sender") or ""),
+            "Folder": self._folder_id(after.get("folder"), what),
+            "FromNumber": str(after.get("sender") or ""),
             "LaunchAt": launch_at_to_api(str(after["send_at"])),
         }
         if after.get("brand"):
@@ -214,12 +219,13 @@ class SmsConnectorProvider(Provider):
         campaign = self.client.create_campaign(fields, what)
         try:
             for name, list_id in zip(get_path(after, "to.phone_lists") or (), lists, strict=True):
-                self.client.link(campaign, list_id, f"link campaign {change.key!r} (id {campaign}) to {name!r}")
+                self.client.link(campaign, list_id,
+                                 f"link campaign {change.key!r} (id {campaign}) to {name!r}")
             if after.get("status", "scheduled") == "scheduled":
                 self.client.launch(campaign, f"launch campaign {change.key!r} (id {campaign})")
         except ProviderError as exc:
-            msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched: stop or "
-                   "finish it in the 82830 portal")
+            msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched: "
+                   "stop or finish it in the 82830 portal")
             raise ProviderError(msg) from exc
         return campaign
 
@@ -242,7 +248,8 @@ class SmsConnectorProvider(Provider):
             for name in sorted(new - old):
                 self.client.link(campaign, self._list_id(name, f"link {label}"), f"link {label} to {name!r}")
             for name in sorted(old - new):
-                self.client.unlink(campaign, self._list_id(name, f"unlink {label}"), f"unlink {label} from {name!r}")
+                list_id = self._list_id(name, f"unlink {label}")
+                self.client.unlink(campaign, list_id, f"unlink {label} from {name!r}")
         if status == "scheduled":
             self.client.launch(campaign, f"launch {label}")
         return Outcome(change.ident, desired or dict(change.after or {}))
@@ -268,7 +275,8 @@ class SmsConnectorProvider(Provider):
 
     def _campaigns_delete(self, change: Change) -> Outcome:
         note = self._stop_old(change)
-        warning = note or f"campaign {change.ident} was stopped; SMSConnector cannot delete it, it stays in the portal"
+        warning = note or (f"campaign {change.ident} was stopped; SMSConnector cannot delete it, "
+                           "it stays in the portal")
         return Outcome(None, None, warnings=(warning,))
 
     # -- plan time --------------------------------------------------------------------------------
@@ -278,20 +286,22 @@ class SmsConnectorProvider(Provider):
         if change.type != "campaigns":
             return change
         if change.action in (Action.UPDATE, Action.REPLACE) and live is not None and _sent(live.attrs, now):
-            return Problem(f"{change.address}: campaign {live.ident or ''} was sent at {live.attrs.get('send_at')}; "
-                           "SMSConnector campaigns cannot change after sending, so this change is skipped "
-                           "(give the campaign a new name to send another one)", severity="warning")
+            return Problem(f"{change.address}: campaign {live.ident or ''} was sent at "
+                           f"{live.attrs.get('send_at')}; SMSConnector campaigns cannot change after "
+                           "sending, so this change is skipped (give the campaign a new name to send "
+                           "another one)", severity="warning")
         if change.action is Action.DELETE and live is not None and _sent(live.attrs, now):
-            return dataclasses.replace(change, reason="already sent: nothing to stop, the record is dropped from state")
+            why = "already sent: nothing to stop, the record is dropped from state"
+            return dataclasses.replace(change, reason=why)
         desired = change.extra.get("desired") or change.after or {}
         launching = change.action in (Action.CREATE, Action.REPLACE) or (
             change.action is Action.UPDATE and _changed(change.after, "status") == "scheduled")
         if launching and desired.get("send_at") and desired.get("status", "scheduled") == "scheduled":
             when = now if now.tzinfo else now.replace(tzinfo=UTC)
             if _instant(str(desired["send_at"])) <= when:
-                return Problem(f"{change.address}: send_at {desired['send_at']} is in the past; SMSConnector can "
-                               "only launch a campaign before its send time: move send_at into the future or "
-                               "set status: stopped", severity="warning")
+                return Problem(f"{change.address}: send_at {desired['send_at']} is in the past; "
+                               "SMSConnector can only launch a campaign before its send time: move send_at "
+                               "into the future or set status: stopped", severity="warning")
         return change
 
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
@@ -319,11 +329,13 @@ class SmsConnectorProvider(Provider):
         for item in campaigns.values():
             sender, brand = item.attrs.get("sender"), item.attrs.get("brand")
             if sender is not None and str(sender) not in headers:
-                problems.append(self._problem(item, f"campaign {item.key!r}: sender {str(sender)!r} is not one of "
-                                                    f"the company's headers: {', '.join(headers) or 'none'}"))
+                choices = ", ".join(headers) or "none"
+                problems.append(self._problem(item, f"campaign {item.key!r}: sender {str(sender)!r} is not "
+                                                    f"one of the company's headers: {choices}"))
             if brand and str(brand) not in brands:
-                problems.append(self._problem(item, f"campaign {item.key!r}: brand {str(brand)!r} is not one of "
-                                                    f"the company's brands: {', '.join(brands) or 'none'}"))
+                choices = ", ".join(brands) or "none"
+                problems.append(self._problem(item, f"campaign {item.key!r}: brand {str(brand)!r} is not "
+                                                    f"one of the company's brands: {choices}"))
         return problems
 
     def _check_folders(self, items: Iterable[Resource]) -> list[Problem]:
@@ -332,8 +344,8 @@ class SmsConnectorProvider(Provider):
             return []
         folders = self.folders()
         choices = ", ".join(sorted(n for n in folders if n)) or "none"
-        return [self._problem(item, f"{item.type} {item.key!r}: folder {item.attrs['folder']!r} does not exist "
-                                    f"(folders: {choices}); create it in the 82830 portal")
+        return [self._problem(item, f"{item.type} {item.key!r}: folder {item.attrs['folder']!r} does not "
+                                    f"exist (folders: {choices}); create it in the 82830 portal")
                 for item in wanted if item.attrs["folder"] not in folders]
 
     def _check_lost_state(self, campaigns: Mapping[str, Resource], live: LiveState) -> list[Problem]:
@@ -345,13 +357,16 @@ class SmsConnectorProvider(Provider):
         if not campaigns or self._recorded is None or self._recorded:
             return []
         existing = {item.key for item in live.get("phone_lists") or ()}
-        return [self._problem(item, (
-            f"campaign {item.key!r} is not in the state file, yet its phone lists already exist in SMSConnector; "
-            "SMSConnector cannot list campaigns, so if an earlier apply created it and the state file was lost, "
-            "applying creates a second campaign: restore the state file, or stop the old campaign in the 82830 "
-            "portal before applying"), "warning")
-            for item in campaigns.values()
-            if get_path(item.attrs, "to.phone_lists") and set(get_path(item.attrs, "to.phone_lists")) <= existing]
+        problems = []
+        for item in campaigns.values():
+            targets = set(get_path(item.attrs, "to.phone_lists") or ())
+            if targets and targets <= existing:
+                problems.append(self._problem(item, (
+                    f"campaign {item.key!r} is not in the state file, yet its phone lists already exist "
+                    "in SMSConnector; SMSConnector cannot list campaigns, so if an earlier apply created it "
+                    "and the state file was lost, applying creates a second campaign: restore the state "
+                    "file, or stop the old campaign in the 82830 portal before applying"), "warning"))
+        return problems
 
     def opted_out(self) -> dict[str, str]:
         """Numbers currently opted out (E.164) -> date of their last STOP ('' when undated).
@@ -373,10 +388,15 @@ class SmsConnectorProvider(Provider):
                 if seen is None or (at is not None and (seen[0] is None or at >= seen[0])):
                     latest[index][number] = (at, when)
         stops, starts = latest
-        return {number: when for number, (at, when) in stops.items()
-                if number not in starts or (at is not None and starts[number][0] is not None and at > starts[number][0])}
+        opted = {}
+        for number, (at, when) in stops.items():
+            started = starts.get(number)
+            if started is None or (at is not None and started[0] is not None and at > started[0]):
+                opted[number] = when
+        return opted
 
-    def _check_opt_outs(self, campaigns: Mapping[str, Resource], lists: Mapping[str, Resource]) -> list[Problem]:
+    def _check_opt_outs(self, campaigns: Mapping[str, Resource],
+                        lists: Mapping[str, Resource]) -> list[Problem]:
         opted = self.opted_out()
         if not opted:
             return []
@@ -392,14 +412,15 @@ class SmsConnectorProvider(Provider):
                     continue
                 since = f" on {opted[number][:10]}" if opted[number] else ""
                 masked = mask_number(number)
+                stopped = f"phone list {item.key!r}: {masked} texted STOP{since} and not START since"
                 if item.key in users:
                     problems.append(self._problem(item, (
-                        f"phone list {item.key!r}: {masked} texted STOP{since} and not START since; campaign(s) "
-                        f"{', '.join(sorted(users[item.key]))} would target it: remove the number from the list")))
+                        f"{stopped}; campaign(s) {', '.join(sorted(users[item.key]))} would target it: "
+                        "remove the number from the list")))
                 else:
                     problems.append(self._problem(item, (
-                        f"phone list {item.key!r}: {masked} texted STOP{since} and not START since; no scheduled "
-                        "campaign uses this list yet, remove the number before one does"), "warning"))
+                        f"{stopped}; no scheduled campaign uses this list yet, remove the number before "
+                        "one does"), "warning"))
         return problems
 
 
