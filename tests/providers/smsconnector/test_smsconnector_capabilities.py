@@ -36,7 +36,8 @@ def test_text_limits():
 
 def test_required_fields_and_status():
     """text, sender and send_at are required; status is scheduled or stopped; targets are phone lists."""
-    problems = dict(validate_item("campaigns", {"name": "x", "status": "paused", "to": {"numbers": ["+447700900001"]}}))
+    item = {"name": "x", "status": "paused", "to": {"numbers": ["+447700900001"]}}
+    problems = dict(validate_item("campaigns", item))
     assert set(problems) == {"text", "sender", "send_at", "status", "to.numbers"}
     assert "scheduled, stopped" in problems["status"]
     [(path, _)] = validate_item("campaigns", {**GOOD, "to": {}})

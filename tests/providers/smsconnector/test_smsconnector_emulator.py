@@ -13,7 +13,8 @@ from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsC
 
 def test_login_returns_logon_result_with_hex_token(api):
     """Security/Login answers a LogonResult whose Token is 32 hex characters."""
-    data = api.call("POST", "api/Security/Login", {"Username": "demo", "Password": SANDBOX_CREDENTIALS["password"]}).json()
+    body = {"Username": "demo", "Password": SANDBOX_CREDENTIALS["password"]}
+    data = api.call("POST", "api/Security/Login", body).json()
     assert data["Status"] == "Success"
     assert re.fullmatch(r"[0-9a-f]{32}", data["Token"])
     assert {"Firstname", "Surname", "PhoneNumber", "Company"} <= set(data)
@@ -49,11 +50,13 @@ def test_framework_errors(api):
     missing = api.call("GET", f"api/Nothing/Here/{token}")
     assert missing.status_code == 404 and "No HTTP resource" in missing.json()["Message"]
     wrong_verb = api.call("POST", f"api/Company/GetHeaders/{token}")
-    assert wrong_verb.status_code == 405 and "does not support http method 'POST'" in wrong_verb.json()["Message"]
+    assert wrong_verb.status_code == 405
+    assert "does not support http method 'POST'" in wrong_verb.json()["Message"]
     bad_json = api.call("POST", "api/Phonelists/CreateList", data="{not json",
                         headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and bad_json.json() == {"Message": "The request is invalid."}
-    xml = api.call("POST", "api/Phonelists/CreateList", data="<x/>", headers={"Content-Type": "application/xml"})
+    xml = api.call("POST", "api/Phonelists/CreateList", data="<x/>",
+                   headers={"Content-Type": "application/xml"})
     assert xml.status_code == 415
 
 
@@ -102,7 +105,8 @@ def test_reusable_token_login_and_verify(api):
     data = api.call("POST", "api/Security/LoginWithReusableToken", reusable).json()
     assert data["Status"] == "Success"
     assert api.ok("GET", f"api/Users/GetCurrentUserInfo/{data['Token']}")["Username"] == "demo"
-    assert api.call("POST", "api/Security/LoginWithReusableToken", "bogus").json()["Status"] == "InvalidCredentials"
+    bogus = api.call("POST", "api/Security/LoginWithReusableToken", "bogus").json()
+    assert bogus["Status"] == "InvalidCredentials"
 
 
 def test_folders_seeded(api):
@@ -120,7 +124,8 @@ def test_phone_lists_create_upsert_order_and_navigation(api):
     second = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "Name": "B", "Folder": 1})
     assert api.ok("GET", f"api/Phonelists/GetLists/{token}") == [
         {"ListID": first, "ListName": "A", "Folder": 0, "NumberCount": 0}]
-    assert [x["ListName"] for x in api.ok("GET", f"api/Phonelists/GetLists/{token}", params={"Folder": 1})] == ["B"]
+    in_folder = api.ok("GET", f"api/Phonelists/GetLists/{token}", params={"Folder": 1})
+    assert [x["ListName"] for x in in_folder] == ["B"]
     assert api.ok("GET", f"api/Phonelists/GetList/{token}/{second}")["ListName"] == "B"
     entries = [{"PhoneNumber": "447700900003"}, {"PhoneNumber": "07700 900001"}, {"PhoneNumber": "12"}]
     assert api.ok("POST", "api/Phonelists/AddMultipleEntries",
@@ -156,8 +161,8 @@ def test_add_multiple_entries_batch_limit(emulator, api):
                     {"SessionToken": token, "ListID": list_id, "ListEntries": entries}).json()
     assert (data["StatusEnum"], data["Status"]) == (2, "InvalidParameters")
     assert emulator.numbers(list_id) == []
-    assert api.ok("POST", "api/Phonelists/AddMultipleEntries",
-                  {"SessionToken": token, "ListID": list_id, "ListEntries": entries[:-1]}) == ADD_ENTRIES_LIMIT
+    body = {"SessionToken": token, "ListID": list_id, "ListEntries": entries[:-1]}
+    assert api.ok("POST", "api/Phonelists/AddMultipleEntries", body) == ADD_ENTRIES_LIMIT
 
 
 def _campaign(api, token, **fields):
@@ -187,7 +192,8 @@ def test_campaign_lifecycle(emulator, api, clock):
     ids["SessionToken"] = token
     assert emulator.campaigns()[0]["sent"] is True
     for route in ("LinkCampaignAndPhonelist", "LaunchCampaign", "StopCampaign"):
-        assert api.call("POST", f"api/Campaigns/{route}", {**ids, "ListID": list_id}).json()["StatusEnum"] == 5
+        answer = api.call("POST", f"api/Campaigns/{route}", {**ids, "ListID": list_id}).json()
+        assert answer["StatusEnum"] == 5
     assert api.call("DELETE", "api/Campaigns/UnlinkCampaignAndPhonelist",
                     {**ids, "ListID": list_id}).json()["StatusEnum"] == 5
 
@@ -231,7 +237,8 @@ def test_messages_and_text_ins(emulator, api):
     token = api.login()
     send = {"SessionToken": token, "FromNumber": "82830", "ToNumber": "07700900123", "Message": "Hi"}
     assert api.ok("POST", "api/Messages/SendInstantMessage", send) == ""
-    assert api.call("POST", "api/Messages/SendInstantMessage", {**send, "FromNumber": "1"}).json()["StatusEnum"] == 2
+    refused = api.call("POST", "api/Messages/SendInstantMessage", {**send, "FromNumber": "1"}).json()
+    assert refused["StatusEnum"] == 2
     assert re.fullmatch(r"\d{6}", api.ok("POST", "api/Messages/SendTwoFactorToken", send))
     emulator.add_inbound("07700900123", "82830", "Thanks")
     assert api.ok("GET", f"api/Messages/GetAllInboundMessages/{token}")[0]["Message"] == "Thanks"
@@ -247,9 +254,10 @@ def test_messages_and_text_ins(emulator, api):
 def test_send_needs_permission(emulator, api):
     """A user without the Send Message permission gets StatusEnum 4 NotPermitted."""
     emulator.add_user("viewer", "viewer-password", can_send=False)
-    token = api.call("POST", "api/Security/Login", {"username": "viewer", "password": "viewer-password"}).json()["Token"]
-    data = api.call("POST", "api/Messages/SendInstantMessage",
-                    {"SessionToken": token, "FromNumber": "82830", "ToNumber": "07700900123", "Message": "Hi"}).json()
+    login = {"username": "viewer", "password": "viewer-password"}  # binding is case-insensitive
+    token = api.call("POST", "api/Security/Login", login).json()["Token"]
+    send = {"SessionToken": token, "FromNumber": "82830", "ToNumber": "07700900123", "Message": "Hi"}
+    data = api.call("POST", "api/Messages/SendInstantMessage", send).json()
     assert (data["StatusEnum"], data["Status"]) == (4, "NotPermitted")
 
 

@@ -62,7 +62,8 @@ def test_create_list_with_1000_numbers_batches(emulator, provider):
     provider.read(["phone_lists"], {})
     [outcome] = provider.apply([create(item)])
     assert emulator.count("POST", "AddMultipleEntries") == math.ceil(1000 / ADD_ENTRIES_LIMIT)
-    assert emulator.lists()[0] == {"ListID": int(outcome.ident), "ListName": "Big", "Folder": 1, "NumberCount": 1000}
+    assert emulator.lists()[0] == {"ListID": int(outcome.ident), "ListName": "Big", "Folder": 1,
+                                   "NumberCount": 1000}
     [live] = provider.read(["phone_lists"], {})["phone_lists"]
     assert live.attrs == item.attrs
 
@@ -74,7 +75,8 @@ def test_adding_1000_numbers_to_a_list(emulator, client, provider):
     [live] = provider.read(["phone_lists"], {})["phone_lists"]
     want = sorted(numbers(1003))
     change = Change("uk", "phone_lists", "VIP", Action.UPDATE, {"numbers": live.attrs["numbers"]},
-                    {"numbers": want}, ("numbers",), ident=live.ident, extra={"desired": {"name": "VIP", "numbers": want}})
+                    {"numbers": want}, ("numbers",), ident=live.ident,
+                    extra={"desired": {"name": "VIP", "numbers": want}})
     emulator.reset_counts()
     [outcome] = provider.apply([change])
     assert emulator.count("POST", "AddMultipleEntries") == math.ceil(1000 / ADD_ENTRIES_LIMIT)
@@ -109,15 +111,17 @@ def test_campaign_update_status_and_lists(emulator, client, provider):
     vip, leads = client.create_list("VIP", 0), client.create_list("Leads", 0)
     item = desired("campaigns", **CAMPAIGN)
     [outcome] = provider.apply([create(item)])
-    stop = Change("uk", "campaigns", "spring", Action.UPDATE, {"status": "scheduled", "to.phone_lists": ["VIP"]},
+    stop = Change("uk", "campaigns", "spring", Action.UPDATE,
+                  {"status": "scheduled", "to.phone_lists": ["VIP"]},
                   {"status": "stopped", "to.phone_lists": ["Leads"]}, ("status", "to.phone_lists"),
                   ident=outcome.ident, extra={"desired": {**item.attrs, "status": "stopped"}})
     [after] = provider.apply([stop])
     assert after.attrs["status"] == "stopped"
     [campaign] = emulator.campaigns()
     assert (campaign["armed"], campaign["lists"]) == (False, [leads])
-    launch = Change("uk", "campaigns", "spring", Action.UPDATE, {"status": "stopped"}, {"status": "scheduled"},
-                    ("status",), ident=outcome.ident, extra={"desired": dict(item.attrs)})
+    launch = Change("uk", "campaigns", "spring", Action.UPDATE, {"status": "stopped"},
+                    {"status": "scheduled"}, ("status",), ident=outcome.ident,
+                    extra={"desired": dict(item.attrs)})
     provider.apply([launch])
     assert emulator.campaigns()[0]["armed"] is True
     assert vip not in emulator.campaigns()[0]["lists"]
@@ -142,7 +146,8 @@ def test_campaign_delete_stops(emulator, client, provider):
     """Deleting a campaign stops it; a campaign the API no longer knows is only a warning."""
     client.create_list("VIP", 0)
     [old] = provider.apply([create(desired("campaigns", **CAMPAIGN))])
-    [outcome] = provider.apply([Change("uk", "campaigns", "spring", Action.DELETE, {}, None, ident=old.ident)])
+    [outcome] = provider.apply([Change("uk", "campaigns", "spring", Action.DELETE, {}, None,
+                                       ident=old.ident)])
     assert outcome.ident is None and emulator.campaigns()[0]["armed"] is False
     [gone] = provider.apply([Change("uk", "campaigns", "other", Action.DELETE, {}, None, ident="999")])
     assert "no longer exists" in gone.warnings[0]
@@ -163,7 +168,8 @@ def test_phone_list_delete_is_refused(provider):
 
 
 def live_campaign(**attrs) -> Resource:
-    return Resource("uk", "campaigns", "spring", normalize_attrs("campaigns", {**CAMPAIGN, **attrs}, "GB"), ident="7")
+    norm = normalize_attrs("campaigns", {**CAMPAIGN, **attrs}, "GB")
+    return Resource("uk", "campaigns", "spring", norm, ident="7")
 
 
 def test_refine_sent_campaign_is_immutable():
@@ -184,8 +190,8 @@ def test_refine_sent_campaign_is_immutable():
 def test_refine_delete_of_sent_campaign_keeps_the_change():
     """Removing a sent campaign stays a delete (dropped from state) with a reason."""
     live = live_campaign(send_at="2026-11-01T09:00:00Z")
-    refined = SmsConnectorProvider.refine(Change("uk", "campaigns", "spring", Action.DELETE, {}, None, ident="7"),
-                                          live, NOW)
+    delete = Change("uk", "campaigns", "spring", Action.DELETE, {}, None, ident="7")
+    refined = SmsConnectorProvider.refine(delete, live, NOW)
     assert isinstance(refined, Change) and "already sent" in refined.reason
 
 
@@ -194,7 +200,8 @@ def test_refine_create_in_the_past():
     item = desired("campaigns", **{**CAMPAIGN, "send_at": "2026-01-01T09:00:00Z"})
     refined = SmsConnectorProvider.refine(create(item), None, NOW)
     assert isinstance(refined, Problem) and "in the past" in refined.message
-    assert SmsConnectorProvider.refine(create(desired("campaigns", **CAMPAIGN)), None, NOW).action is Action.CREATE
+    future = SmsConnectorProvider.refine(create(desired("campaigns", **CAMPAIGN)), None, NOW)
+    assert future.action is Action.CREATE
 
 
 def test_check_invalid_sender_and_brand(provider):
