@@ -279,7 +279,7 @@ class Server:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self.host = host
         self.port = self._server.port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"emulator:{self.port}", daemon=True)
 
     @property
     def url(self) -> str:

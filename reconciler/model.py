@@ -9,6 +9,7 @@ provider reads live state, both through the functions here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +65,22 @@ class InvalidNumber(ValueError):
     """A phone number that cannot be read as a valid number for the region."""
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _normalize_cached(text: str, region: str) -> str:
+    return _normalize(text, region)
+
+
 def normalize_number(raw: str | int, region: str) -> str:
     """Return ``raw`` as E.164 (``+46701234567``), reading national forms with ``region``.
 
     ``00`` international prefixes and digits-only numbers that already carry a country code
     (``4712345678``, as some APIs store them) are understood. Raises :class:`InvalidNumber`.
+    Results are cached: the same number is read once per process, whether desired or live.
     """
+    return _normalize_cached(str(raw).strip(), region or "")
+
+
+def _normalize(raw: str, region: str) -> str:
     text = str(raw).strip()
     if not text:
         raise InvalidNumber("empty phone number")
