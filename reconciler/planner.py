@@ -48,6 +48,7 @@ class _Collector:
     changes: list[Change] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
     adoptions: list[dict[str, str]] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
 
     def warn(self, account: str, type_: str, key: str, message: str) -> None:
         self.warnings.append(Warning_(account, type_, key, message))
@@ -73,7 +74,7 @@ def diff(
     for target in targets:
         _plan_account(target, desired, live, state.get(target.account, {}), now, out)
     changes = sorted(out.changes, key=_order)
-    plan_errors = tuple(e for e in errors if e.severity == "error")
+    plan_errors = tuple(e for e in errors if e.severity == "error") + tuple(out.errors)
     warnings = [Warning_("", "", "", str(e)) for e in errors if e.severity != "error"]
     return Plan(
         changes=tuple(changes),
@@ -293,7 +294,10 @@ def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: 
 def _emit(target: Target, change: Change, live: Resource | None, now: datetime, out: _Collector) -> None:
     refined = target.refine(change, live, now) if change.action is not Action.UNSUPPORTED else change
     if isinstance(refined, Problem):
-        out.warn(change.account, change.type, change.key, refined.message)
+        if refined.severity == "error":
+            out.errors.append(Problem(f"{change.address}: {refined.message}"))
+        else:
+            out.warn(change.account, change.type, change.key, refined.message)
         return
     cap = target.capabilities[refined.type]
     if refined.action is Action.DELETE and cap.delete_warning:
