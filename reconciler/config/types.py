@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.errors import Problem
 from reconciler.model import Origin, Resource
 
 
@@ -37,7 +38,9 @@ class Config:
     """A loaded, validated config repository.
 
     ``desired`` maps (account, type) -> key -> Resource; ``fingerprint`` is a hash of every
-    config file's bytes (used to detect stale saved plans).
+    config file's bytes (used to detect stale saved plans); ``files`` are those files' paths
+    relative to ``root``. ``warnings`` are problems of severity "warning" found while loading
+    (the CLI shows them; they do not stop a run).
     """
 
     root: Path
@@ -47,3 +50,4 @@ class Config:
     state_path: Path = Path(".reconciler/state.json")
     fingerprint: str = ""
     files: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()

@@ -1,0 +1,198 @@
+"""Semantic checks of ``reconciler.yaml``: accounts, credentials, regions, safety and state.
+
+Runs after the schema check, on whatever parts of the file are well-typed. ``${NAME}`` is
+expanded from the environment in ``url`` and ``credentials`` only; every credential value is
+registered as a secret before any problem is built, and no problem ever quotes one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from reconciler import secrets
+from reconciler.config.schema import where
+from reconciler.config.types import AccountConfig, Safety
+from reconciler.config.yamlfile import Document, locate
+from reconciler.errors import Problem
+from reconciler.model import MEMBERSHIPS, USER_TYPES, Origin
+from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
+
+DEFAULT_REGION = "SE"
+DEFAULT_STATE = ".reconciler/state.json"
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Common mistakes for ISO 3166 codes, with the code meant.
+_REGION_HINTS = {"UK": "GB", "EN": "GB"}
+
+
+def supported_types(info: ProviderInfo) -> list[str]:
+    """Resource types a user may declare for ``info``'s provider (memberships are internal)."""
+    return sorted(set(info.capabilities) - {MEMBERSHIPS})
+
+
+@dataclass
+class Settings:
+    """What ``reconciler.yaml`` declares, as far as it is valid."""
+
+    accounts: dict[str, AccountConfig] = field(default_factory=dict)
+    infos: dict[str, ProviderInfo] = field(default_factory=dict)  # by account name
+    declared: set[str] = field(default_factory=set)  # every account name, valid or not
+    safety: Safety = Safety()
+    state_path: str = DEFAULT_STATE
+    region: str = DEFAULT_REGION
+
+
+class _Reader:
+    def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
+        assert doc.node is not None
+        self.doc, self.node, self.env = doc, doc.node, env
+        self.problems: list[Problem] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        line, col = locate(self.node, path, key=key)
+        self.problems.append(Problem(message, self.doc.path, line, col))
+
+    def region(self, path: tuple[str | int, ...], value: Any, fallback: str) -> str:
+        if not isinstance(value, str) or not re.fullmatch("[A-Za-z]{2}", value):
+            return fallback  # absent, or already reported by the schema
+        code = value.upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            meant = _REGION_HINTS.get(code)
+            hint = f"did you mean {meant}? " if meant else ""
+            self.problem(path, f"{where(path)}: '{value}' is not a known country code ({hint}write an ISO 3166 "
+                               "code such as SE, NO, GB)")
+            return fallback
+        return code
+
+    def expand(self, path: tuple[str | int, ...], value: str) -> str | None:
+        """``value`` with ``${NAME}`` replaced from the environment; ``None`` (and a problem per
+        missing name) when a variable is not set."""
+        missing = [name for name in _ENV.findall(value) if name not in self.env]
+        for name in dict.fromkeys(missing):
+            self.problem(path, f"{where(path)}: environment variable {name} is not set "
+                               f"(export {name}=... before running reconciler)")
+        return None if missing else _ENV.sub(lambda m: self.env[m.group(1)], value)
+
+
+def read_settings(doc: Document, env: Mapping[str, str], broken: set[tuple[str | int, ...]]) -> tuple[Settings, list[Problem]]:
+    """Accounts and settings of a schema-checked ``reconciler.yaml`` and the problems found."""
+    settings = Settings()
+    if doc.value is None or doc.node is None:
+        return settings, []
+    reader = _Reader(doc, env)
+    value = doc.value
+    defaults = value.get("defaults")
+    if isinstance(defaults, dict):
+        settings.region = reader.region(("defaults", "region"), defaults.get("region"), DEFAULT_REGION)
+    safety = value.get("safety")
+    if isinstance(safety, dict) and ("safety",) not in broken:
+        base = Safety()
+        settings.safety = Safety(
+            max_update_percent=float(safety.get("max_update_percent", base.max_update_percent)),
+            max_delete_percent=float(safety.get("max_delete_percent", base.max_delete_percent)),
+            min_existing=int(safety.get("min_existing", base.min_existing)),
+        )
+    state = value.get("state")
+    if isinstance(state, dict) and isinstance(state.get("path"), str) and state["path"].strip():
+        settings.state_path = state["path"].strip()
+    accounts = value.get("accounts")
+    if isinstance(accounts, dict):
+        settings.declared = set(accounts)
+        for name, spec in accounts.items():
+            if isinstance(spec, dict):
+                _read_account(reader, settings, name, spec)
+    return settings, reader.problems
+
+
+def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str, Any]) -> None:
+    base = ("accounts", name)
+    credentials = spec.get("credentials")
+    expanded: dict[str, str] = {}
+    unset: set[str] = set()
+    if isinstance(credentials, dict):
+        for key, raw in credentials.items():
+            if isinstance(raw, str):
+                value = reader.expand(base + ("credentials", key), raw)
+                if value is None:
+                    unset.add(key)
+                expanded[key] = value or ""
+                secrets.register(expanded[key])
+    provider = spec.get("provider")
+    if not isinstance(provider, str) or provider not in REGISTRY:
+        return  # the schema reported it
+    info = provider_info(provider)
+    if isinstance(credentials, dict):
+        _check_credentials(reader, base, info, expanded, unset)
+    url = spec.get("url")
+    if isinstance(url, str):
+        url = reader.expand(base + ("url",), url)
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = secrets.redact_url(url)
+            reader.problem(base + ("url",), f"{where(base + ('url',))}: '{shown}' is not an http(s) URL "
+                                            "(write https://host/path, or remove url for the provider's default)")
+    region = reader.region(base + ("region",), spec.get("region"), settings.region)
+    supported = supported_types(info)
+    prune = spec.get("prune")
+    pruned: set[str] = set()
+    if isinstance(prune, list):
+        for index, type_ in enumerate(prune):
+            if type_ in supported:
+                pruned.add(type_)
+            elif type_ in USER_TYPES:  # other values were reported by the schema
+                reader.problem(base + ("prune", index),
+                               f"{where(base + ('prune', index))}: provider {provider} does not support "
+                               f"{type_}, so it cannot be pruned (prune only: {', '.join(supported)})")
+    rate = spec.get("rate_limit")
+    line, col = locate(reader.node, base, key=True)
+    settings.infos[name] = info
+    settings.accounts[name] = AccountConfig(
+        name=name,
+        provider=provider,
+        region=region,
+        url=url if isinstance(url, str) else None,
+        credentials=expanded,
+        prune=frozenset(pruned),
+        rate_limit=rate if isinstance(rate, int) and not isinstance(rate, bool) and rate > 0 else None,
+        origin=Origin(reader.doc.path, line, col),
+    )
+
+
+def _check_credentials(reader: _Reader, base: tuple[str | int, ...], info: ProviderInfo,
+                       expanded: Mapping[str, str], unset: set[str]) -> None:
+    """Required keys present, no unknown keys; optional keys are alternatives (one is needed)."""
+    path = base + ("credentials",)
+    keys = list(info.credentials)
+    for key in expanded:
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            reader.problem(path + (key,), f"{where(path)}: unknown key '{key}' for provider {info.name} "
+                                          f"({hint}expected: {', '.join(keys)})", key=True)
+    required = [key for key in keys if key not in info.optional_credentials]
+    for key in required:
+        if key not in expanded:
+            reader.problem(path, f"{where(path)} is missing '{key}' (provider {info.name} needs: "
+                                 f"{', '.join(required)}; write {key}: ${{ENV_VAR}})", key=True)
+    options = info.optional_credentials
+    if options and not any(key in expanded for key in options):
+        reader.problem(path, f"{where(path)} needs one of {' or '.join(options)} for provider {info.name} "
+                             f"(add {options[0]}: ${{ENV_VAR}})", key=True)
+    for key, value in expanded.items():
+        if key in keys and key not in unset and not value.strip():
+            reader.problem(path + (key,), f"{where(path + (key,))} is empty (give it a value, "
+                                          "e.g. from ${ENV_VAR})")
+
+
+def state_path(root: Path, settings: Settings) -> Path:
+    """The state file location, resolved against the config root when relative."""
+    path = Path(settings.state_path).expanduser()
+    return path if path.is_absolute() else root / path

@@ -1,0 +1,124 @@
+"""Load a config repository: discover files, parse YAML, validate, build the desired resources.
+
+``load_config`` is the one entry point (the CLI and the planner call it). It reads
+``reconciler.yaml`` and every resource file, checks them against the JSON Schemas in ``schemas/``
+and then semantically (see :mod:`reconciler.config.accounts` and :mod:`reconciler.config.validate`),
+and either returns a :class:`Config` or raises :class:`ConfigError` listing every problem, sorted
+by file, line and column. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.config.accounts import read_settings, state_path
+from reconciler.config.repo import ROOT_FILE, Repo
+from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
+from reconciler.config.types import Config
+from reconciler.config.validate import Resources
+from reconciler.config.yamlfile import Document, parse
+from reconciler.errors import ConfigError, Problem
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading creates millions of small acyclic objects, and
+    collections triggered by them cost more than the parse itself (7 s instead of 1.6 s for 100,000
+    contacts). Nothing built here holds reference cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: datetime | None = None) -> Config:
+    """Load and validate the config repository at ``root``.
+
+    ``env`` supplies ``${NAME}`` values for ``url`` and ``credentials`` (default: ``os.environ``);
+    ``now`` is the time past campaigns and reminders are judged against (default: the current time).
+    Raises :class:`ConfigError` with every problem found; returns warnings in ``Config.warnings``.
+    Credential values are registered with :mod:`reconciler.secrets` before any problem is built.
+    """
+    started = time.perf_counter()
+    root = Path(root)
+    with _gc_paused():
+        config = _load(root, os.environ if env is None else env, now or datetime.now(UTC))
+    log.info("load: files=%s resources=%s seconds=%.2f", len(config.files),
+             sum(len(items) for items in config.desired.values()), time.perf_counter() - started)
+    return config
+
+
+def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
+    repo = Repo(root)
+    root_path = repo.display(ROOT_FILE)
+    if not root.is_dir():
+        raise ConfigError([Problem(f"config directory {repo.shown} does not exist (pass the directory that "
+                                   "holds reconciler.yaml)", str(repo.shown))])
+    try:
+        data = repo.read(ROOT_FILE)
+    except FileNotFoundError:
+        raise ConfigError([Problem(f"no {ROOT_FILE} in {repo.shown} (create it with version: 1 and accounts:, "
+                                   "or pass the config directory)", root_path)]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read {ROOT_FILE}: {exc.strerror} (check its permissions)",
+                                   root_path)]) from None
+    problems: list[Problem] = []
+    root_doc, broken = _parse(data, root_path, ROOT_FILE, ROOT_SCHEMA, problems)
+    if root_doc.value is None and not problems:
+        problems.append(Problem(f"{ROOT_FILE} is empty (start it with version: 1 and accounts:)", root_path, 1, 1))
+    settings, found = read_settings(root_doc, env, broken)
+    problems.extend(found)
+    docs: list[tuple[Document, set[Steps]]] = []
+    for rel in repo.discover():
+        path = repo.display(rel)
+        try:
+            data = repo.read(rel)
+        except OSError as exc:
+            problems.append(Problem(f"cannot read file: {exc.strerror} (check its permissions)", path))
+            continue
+        docs.append(_parse(data, path, rel, RESOURCES_SCHEMA, problems))
+    resources = Resources(settings, repo, now)
+    # Without a readable reconciler.yaml every account would look unknown: check files alone then.
+    desired = resources.check(docs) if root_doc.value is not None else {}
+    problems.extend(resources.problems)
+    errors = sorted((p for p in problems if p.severity == "error"), key=_order)
+    if errors:
+        raise ConfigError(errors)
+    return Config(
+        root=root,
+        accounts=dict(settings.accounts),
+        desired=desired,
+        safety=settings.safety,
+        state_path=state_path(root, settings),
+        fingerprint=repo.fingerprint(),
+        files=tuple(sorted(repo.files)),
+        warnings=tuple(sorted((p for p in problems if p.severity != "error"), key=_order)),
+    )
+
+
+def _parse(data: bytes, path: str, rel: str, schema: str, problems: list[Problem]) -> tuple[Document, set[Steps]]:
+    """Parse one file and check it against ``schema``; problems are appended to ``problems``."""
+    checker = validator(schema)
+    doc, found = parse(data, path, rel, checker.spec)
+    problems.extend(found)
+    if doc.value is None:
+        return doc, set()
+    found, broken = checker.problems(doc)
+    problems.extend(found)
+    return doc, broken
+
+
+def _order(problem: Problem) -> tuple[str, int, int, str]:
+    return problem.path, problem.line, problem.col, problem.message

@@ -1,0 +1,296 @@
+"""Semantic checks of resource files, producing the desired resources.
+
+Runs after the schema check. Per file: the account exists; per type: the account's provider
+supports it; per item: the provider supports each field, values normalize (numbers with the
+account's region, date-times), the key is unique for the account across all files, referenced
+groups and phone lists are declared for the account, and the provider's own rules
+(``ProviderInfo.validate_item``, given ``now=`` when its signature takes it) hold. Groups and phone lists of every file are read before the
+items that refer to them, so every check is a dict lookup and loading stays linear.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from yaml.nodes import Node
+
+from reconciler.config.accounts import Settings, supported_types
+from reconciler.config.csvsource import Row, read_rows
+from reconciler.config.repo import Repo
+from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
+from reconciler.config.yamlfile import Document, child, line_col, locate
+from reconciler.errors import Problem
+from reconciler.model import (
+    INSTANT_FIELDS,
+    KEY_FIELDS,
+    LOCAL_TIME_FIELDS,
+    NUMBER_FIELDS,
+    NUMBER_SET_FIELDS,
+    InvalidNumber,
+    InvalidValue,
+    Origin,
+    Resource,
+    get_path,
+    instant,
+    key_of,
+    local_time,
+    normalize_attrs,
+    normalize_number,
+)
+from reconciler.providers.base import ProviderInfo
+
+# Types whose items others refer to are read first, in every file, then the rest.
+PASSES: tuple[tuple[str, ...], ...] = (("groups", "phone_lists"), ("contacts", "blocklist", "reminders", "campaigns"))
+# (attribute path holding names, type those names must be declared as)
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "contacts": (("groups", "groups"),),
+    "campaigns": (("to.groups", "groups"), ("to.phone_lists", "phone_lists")),
+}
+NUMBER_HINT = "write it with + and the country code, or check the account's region"
+
+Desired = dict[tuple[str, str], dict[str, Resource]]
+
+
+class Site:
+    """Where one item was declared (a YAML item node or a CSV row) and how to point into it."""
+
+    __slots__ = ("origin", "label", "node", "row")
+
+    def __init__(self, origin: Origin, label: str, node: Node | None = None, row: Row | None = None) -> None:
+        self.origin, self.label, self.node, self.row = origin, label, node, row
+
+    def at(self, steps: Steps = (), *, key: bool = False) -> tuple[int, int]:
+        """Line and column of the attribute at ``steps`` (the item itself when empty)."""
+        if steps and self.node is not None:
+            return locate(self.node, steps, key=key)
+        if steps and self.row is not None:
+            return self.row.line, self.row.column(str(steps[0]))
+        return self.origin.line, self.origin.col
+
+    def name(self, steps: Steps = ()) -> str:
+        """``contacts[2].groups[0]`` for YAML, ``groups in row 7`` for CSV."""
+        if not steps:
+            return self.label
+        if self.row is not None:
+            return f"{steps[0]} in {self.label}"
+        return where((self.label, *steps))
+
+
+def _steps(path: str) -> Steps:
+    return tuple(path.split("."))
+
+
+class Resources:
+    """Collects desired resources and problems from resource documents (see module docstring)."""
+
+    def __init__(self, settings: Settings, repo: Repo, now: datetime) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        self.fields = item_fields(RESOURCES_SCHEMA)
+        self.desired: Desired = {}
+        self.problems: list[Problem] = []
+        self._rules: dict[str, Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]] = {}
+
+    def problem(self, site: Site, steps: Steps, message: str, *, key: bool = False, severity: str = "error") -> None:
+        line, col = site.at(steps, key=key)
+        self.problems.append(Problem(message, site.origin.path, line, col, severity))
+
+    def check(self, docs: Iterable[tuple[Document, set[Steps]]]) -> Desired:
+        """Check every document (with the schema's ``broken`` parts) and return the desired resources."""
+        usable = []
+        for doc, broken in docs:
+            account = self._account(doc, broken)
+            if account is not None:
+                usable.append((doc, broken, account))
+        for types in PASSES:
+            for doc, broken, account in usable:
+                assert doc.value is not None
+                for type_ in types:
+                    if type_ in doc.value and (type_,) not in broken:
+                        self._type(doc, broken, account, type_)
+        return self.desired
+
+    def _account(self, doc: Document, broken: set[Steps]) -> str | None:
+        if doc.value is None:
+            message = "file declares nothing (add account: and resources, or delete the file)"
+            self.problems.append(Problem(message, doc.path, 1, 1, "warning"))
+            return None
+        account = doc.value.get("account")
+        if () in broken or not isinstance(account, str) or doc.node is None:
+            return None
+        if account not in self.settings.declared:
+            names = sorted(self.settings.declared)
+            close = difflib.get_close_matches(account, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            line, col = locate(doc.node, ("account",))
+            message = (f"account: unknown account '{account}' ({hint}accounts in reconciler.yaml: "
+                       f"{', '.join(names) or 'none'})")
+            self.problems.append(Problem(message, doc.path, line, col))
+            return None
+        return account if account in self.settings.accounts else None  # else reconciler.yaml is reported
+
+    def _type(self, doc: Document, broken: set[Steps], account: str, type_: str) -> None:
+        assert doc.value is not None and doc.node is not None
+        info = self.settings.infos[account]
+        key_node, seq = child(doc.node, type_)
+        supported = supported_types(info)
+        if type_ not in supported:
+            line, col = line_col(key_node or doc.node)
+            message = (f"{type_}: account {account} uses provider {info.name}, which does not support {type_} "
+                       f"(supported: {', '.join(supported)}; remove {type_} from this file or use another account)")
+            self.problems.append(Problem(message, doc.path, line, col))
+            return
+        allowed = self.fields[type_]
+        offered = info.capabilities[type_].fields
+        for index, raw in enumerate(doc.value[type_]):
+            if (type_, index) in broken or not isinstance(raw, dict) or seq is None:
+                continue
+            node = seq.value[index]
+            line, col = line_col(node)
+            site = Site(Origin(doc.path, line, col), where((type_, index)), node=node)
+            if type_ == "contacts" and "from_csv" in raw:
+                self._csv(doc, account, info, raw, site)
+                continue
+            attrs = {}
+            for name, value in raw.items():
+                if name not in allowed:
+                    continue  # the schema reported it
+                if name not in offered:
+                    self.problem(site, (name,), f"{site.name((name,))}: provider {info.name} does not support "
+                                                f"field '{name}' for {type_} (supported: {', '.join(sorted(offered))}; "
+                                                "remove it)", key=True)
+                    continue
+                attrs[name] = value
+            self._item(account, info, type_, attrs, site)
+
+    def _csv(self, doc: Document, account: str, info: ProviderInfo, raw: Mapping[str, Any], site: Site) -> None:
+        if len(raw) > 1:
+            others = ", ".join(sorted(set(raw) - {"from_csv"}))
+            self.problem(site, (), f"{site.label}: a from_csv entry takes no other fields, found {others} "
+                                   "(put them in CSV columns)")
+        target = str(raw["from_csv"])
+        rel = self.repo.inside(doc.rel, target)
+        if rel is None:
+            self.problem(site, ("from_csv",), f"{site.name(('from_csv',))}: '{target}' is outside the config "
+                                              "directory (keep CSV files inside it)")
+            return
+        try:
+            data = self.repo.read(rel)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            self.problem(site, ("from_csv",), f"{site.name(('from_csv',))}: cannot read '{target}': {reason} "
+                                              "(the path is relative to this YAML file)")
+            return
+        shown = self.repo.display(rel)
+        allowed = self.fields["contacts"] - {"from_csv"}
+        offered = info.capabilities["contacts"].fields
+        header, rows, problems = read_rows(data, shown, allowed)
+        self.problems.extend(problems)
+        keep = set()
+        for name in header.header if header else ():
+            if name in allowed and name not in offered:
+                col = header.column(name) if header else 1
+                message = (f"column '{name}': provider {info.name} does not support field '{name}' for contacts "
+                           f"(supported: {', '.join(sorted(offered))}; remove the column)")
+                self.problems.append(Problem(message, shown, 1, col))
+            elif name in allowed:
+                keep.add(name)
+        for row in rows:
+            attrs = {name: value for name, value in row.attrs.items() if name in keep}
+            row_site = Site(Origin(shown, row.line, 1), f"row {row.line}", row=row)
+            self._item(account, info, "contacts", attrs, row_site)
+
+    def _item(self, account: str, info: ProviderInfo, type_: str, attrs: dict[str, Any], site: Site) -> None:
+        region = self.settings.accounts[account].region
+        try:
+            normal = normalize_attrs(type_, attrs, region, info.timezone)
+        except InvalidValue as exc:
+            self._value_problems(type_, attrs, site, region, info.timezone, exc)
+            return
+        key = key_of(type_, normal)
+        if not key:
+            field = KEY_FIELDS[type_]
+            what = "neither mobile nor email (add one of them)" if type_ == "contacts" else (
+                f"an empty {field} (give it a {field})")
+            self.problem(site, (), f"{site.name()} has {what}")
+            return
+        bucket = self.desired.setdefault((account, type_), {})
+        first = bucket.get(key)
+        if first is not None:
+            self.problem(site, (), f"{site.name()}: duplicate {type_} key '{key}' for account {account} "
+                                   f"(also declared at {first.origin}; remove one)")
+            return
+        bucket[key] = Resource(account, type_, key, normal, None, site.origin)
+        for path, target in REFERENCES.get(type_, ()):
+            names = get_path(normal, path)
+            if names:
+                declared = self.desired.get((account, target), {})
+                for name in names:
+                    if name not in declared:
+                        self._undeclared(account, info, site, attrs, path, target, name)
+        if info.validate_item is not None:
+            for attr, message in self._provider_rules(info)(type_, normal):
+                steps = _steps(attr)
+                self.problem(site, steps, f"{site.name(steps)}: {message}")
+
+    def _provider_rules(self, info: ProviderInfo) -> Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]:
+        """``info.validate_item``, given ``now`` when it takes one (so date rules follow load_config's now)."""
+        rules = self._rules.get(info.name)
+        if rules is None:
+            hook = info.validate_item
+            assert hook is not None
+            takes_now = "now" in inspect.signature(hook).parameters
+            rules = functools.partial(hook, now=self.now) if takes_now else hook
+            self._rules[info.name] = rules
+        return rules
+
+    def _undeclared(self, account: str, info: ProviderInfo, site: Site, attrs: Mapping[str, Any], path: str,
+                    target: str, name: str) -> None:
+        steps = _steps(path)
+        raw = get_path(attrs, path)
+        if isinstance(raw, list) and site.node is not None:
+            index = next((i for i, item in enumerate(raw) if str(item).strip() == name), None)
+            steps = steps if index is None else (*steps, index)
+        if target not in supported_types(info):
+            fix = f"provider {info.name} has no {target}; remove the reference"
+        else:
+            fix = f"declare it under {target}: for account {account}, or fix the name"
+        singular = "group" if target == "groups" else "phone list"
+        self.problem(site, steps, f"{site.name(steps)}: {singular} '{name}' is not declared ({fix})")
+
+    def _value_problems(self, type_: str, attrs: Mapping[str, Any], site: Site, region: str, tz: str,
+                        exc: InvalidValue) -> None:
+        """Report every unreadable number and date-time of an item (normalization stops at the first)."""
+        before = len(self.problems)
+        for path in NUMBER_FIELDS.get(type_, ()):
+            raw = get_path(attrs, path)
+            if raw not in (None, ""):
+                self._try(site, _steps(path), normalize_number, raw, region, hint=NUMBER_HINT)
+        for path in NUMBER_SET_FIELDS.get(type_, ()):
+            raw = get_path(attrs, path)
+            for index, number in enumerate(raw if isinstance(raw, list) else ()):
+                self._try(site, (*_steps(path), index), normalize_number, number, region, hint=NUMBER_HINT)
+        for path in LOCAL_TIME_FIELDS.get(type_, ()):
+            raw = get_path(attrs, path)
+            if raw is not None:
+                self._try(site, _steps(path), local_time, raw)
+        for path in INSTANT_FIELDS.get(type_, ()):
+            raw = get_path(attrs, path)
+            if raw is not None:
+                self._try(site, _steps(path), instant, raw, tz)
+        if len(self.problems) == before:
+            steps = _steps(exc.path)
+            self.problem(site, steps, f"{site.name(steps)}: {exc}")
+
+    def _try(self, site: Site, steps: Steps, read: Any, *args: Any, hint: str = "") -> None:
+        try:
+            read(*args)
+        except (InvalidNumber, ValueError) as exc:
+            suffix = f" ({hint})" if hint else ""
+            self.problem(site, steps, f"{site.name(steps)}: {exc}{suffix}")
