@@ -55,7 +55,9 @@ CAPABILITIES = {
             "InTime cannot edit an inactive reminder: a new one is added and the old one stays inactive"
         ),
         fields=frozenset({"name", "appointment", "organizer", "attendant", "active"}),
-        derived_fields=frozenset({"message_date", "message_text", "user_alias"}),
+        # InTime derives the message fields; `name` is the user's key (kept in state, unknown to
+        # InTime, so an adopted reminder has none): none of them is compared.
+        derived_fields=frozenset({"name", "message_date", "message_text", "user_alias"}),
         batch_size=100,
         tracked=True,
         adopt_by=("attendant.mobile", "appointment"),

@@ -539,7 +539,8 @@ class IntimeEmulator(Emulator):
     def _list_reminders(self, user: str, request: Request) -> Response:
         sql, args = "SELECT * FROM reminders WHERE user = ?", [user]
         if "id" in request.args:
-            sql, args = sql + " AND id = ?", [user, _int(request.args["id"], "2:ERROR1")]
+            sql = sql + " AND id = ?"
+            args.append(str(_int(request.args["id"], "2:ERROR1")))
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
         if not rows:
             raise _Fail("2:ERROR1")
@@ -648,7 +649,7 @@ class IntimeEmulator(Emulator):
                 results.append(str(-rid))
                 continue
             if active is False:
-                values = {**values, "active": 0}
+                values = {**values, "active": "0"}
             if values:
                 assignments = ", ".join(f"{column} = ?" for column in values)
                 self.db.execute(f"UPDATE reminders SET {assignments} WHERE id = ?", [*values.values(), rid])

@@ -97,6 +97,7 @@ class IntimeProvider(Provider):
         )
         self.clock = clock or (lambda: datetime.now(UTC))
         self._group_ids: dict[str, int] | None = None
+        self._state: Mapping[str, Mapping[str, Any]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -110,6 +111,7 @@ class IntimeProvider(Provider):
     # -- read ------------------------------------------------------------------------------------
     def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
         """Groups, block list and reminders (contacts and campaigns cannot be listed)."""
+        self._state = state
         live: LiveState = {}
         if "groups" in types:
             live["groups"] = self._read_groups()
@@ -231,7 +233,14 @@ class IntimeProvider(Provider):
                 "campaign already sent when it was created (send_now); it cannot change", severity="warning"
             )
         if _instant(str(send_at)) <= now:
-            return Problem(f"campaign already sent at {send_at}; it cannot change", severity="warning")
+            hint = (
+                f"run `reconciler state rm {change.address}` to forget it"
+                if change.action is Action.DELETE
+                else "give the campaign a new name to send another one"
+            )
+            return Problem(
+                f"campaign already sent at {send_at}; it cannot change ({hint})", severity="warning"
+            )
         if change.action is Action.UPDATE:
             before = dict(live.attrs)
             return dataclasses.replace(
@@ -246,9 +255,9 @@ class IntimeProvider(Provider):
 
     # -- check (plan time, may read) ---------------------------------------------------------------
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
-        """Warn about campaign numbers on the block list: InTime filters only group members."""
+        """Warnings: blocked numbers addressed directly by a campaign; a state file that looks lost."""
         blocked = {item.key for item in live.get("blocklist", ())} | set(desired.get("blocklist", {}))
-        problems = []
+        problems = self._check_lost_state(desired, live)
         for campaign in desired.get("campaigns", {}).values():
             numbers = sorted(set(get_path(campaign.attrs, "to.numbers") or ()) & blocked)
             if numbers:
@@ -263,6 +272,27 @@ class IntimeProvider(Provider):
                     )
                 )
         return problems
+
+    def _check_lost_state(
+        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState
+    ) -> list[Problem]:
+        """Contacts and campaigns cannot be listed: without their state records they would be created
+        again. Warn when none is recorded although the account already holds declared groups or reminders."""
+        unrecorded = [t for t in ("contacts", "campaigns") if desired.get(t) and not self._state.get(t)]
+        declared_groups = set(desired.get("groups", {}))
+        known = [r for r in live.get("groups", ()) if r.key in declared_groups] + list(
+            live.get("reminders", ())
+        )
+        if not unrecorded or not known:
+            return []
+        return [
+            Problem(
+                f"{self.account.name}: the state file records no {' or '.join(unrecorded)}, but the account "
+                "already has declared groups or reminders; if the state file was lost, apply will create "
+                f"these {' and '.join(unrecorded)} again (InTime cannot list them): restore the state file first",
+                severity="warning",
+            )
+        ]
 
     # -- apply -----------------------------------------------------------------------------------
     def apply(self, changes: Sequence[Change]) -> list[Outcome]:
@@ -437,20 +467,13 @@ class IntimeProvider(Provider):
             else []
         )
         failed = [f"{c.key} (id {r.id}): {r.error}" for c, r in zip(edited, results, strict=True) if not r.ok]
-        outcomes = [Outcome(str(c.ident), _desired(c, {})) for c in changes]
         if failed:
             done = len(edited) - len(failed)
-            err = ProviderError(
+            raise ProviderError(
                 f"intime: edit reminders: {'; '.join(failed)}"
                 + (f" ({done} other reminder(s) of the batch were updated)" if done else "")
             )
-            ok = {c.key for c, r in zip(edited, results, strict=True) if r.ok}
-            err.outcomes = [
-                o if c.key in ok or c not in edited else None  # type: ignore[attr-defined]
-                for c, o in zip(changes, outcomes, strict=True)
-            ]
-            raise err
-        return outcomes
+        return [Outcome(str(c.ident), _desired(c, {})) for c in changes]
 
     def _delete_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
         """InTime has no delete: deactivate (``active=false``); already inactive is fine."""

@@ -116,7 +116,7 @@ def test_fifty_contacts_reach_the_emulator_in_one_request(provider, emulator):
     ]
     emulator.reset_counts()
     outcomes = provider.apply(changes)
-    assert emulator.count("POST", "contacts/add") == 1 and emulator.count() == 1
+    assert emulator.count("POST", "contacts/add.ashx") == 1 and emulator.count() == 1
     stored = emulator.contacts()
     assert [o.ident for o in outcomes] == [str(c["id"]) for c in stored]
     assert [c["mobile"] for c in stored] == [f"+467012345{i:02d}" for i in range(50)]
@@ -141,7 +141,7 @@ def test_contact_with_unknown_group_fails_before_sending(provider, emulator):
     """A contact naming a group InTime does not have raises without calling contacts/add."""
     with pytest.raises(ProviderError, match="group 'Ghosts' does not exist"):
         provider.apply([create("contacts", {"mobile": "0701234567", "groups": ["Ghosts"]})])
-    assert emulator.count("POST", "contacts/add") == 0
+    assert emulator.count("POST", "contacts/add.ashx") == 0
 
 
 def test_contacts_cannot_be_updated_or_deleted(provider):
@@ -351,7 +351,7 @@ def test_refine_campaigns(provider, clock):
     for action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
         problem = IntimeProvider.refine(change("campaigns", "flu-shots", action, ident="900001"), live, later)
         assert problem.severity == "warning"
-        assert problem.message == "campaign already sent at 2027-03-01T08:00:00Z; it cannot change"
+        assert problem.message.startswith("campaign already sent at 2027-03-01T08:00:00Z; it cannot change")
     create_ = create("campaigns", CAMPAIGN)
     assert IntimeProvider.refine(create_, None, later) is create_
 
