@@ -289,7 +289,8 @@ class IntimeProvider(Provider):
             Problem(
                 f"{self.account.name}: the state file records no {' or '.join(unrecorded)}, but the account "
                 "already has declared groups or reminders; if the state file was lost, apply will create "
-                f"these {' and '.join(unrecorded)} again (InTime cannot list them): restore the state file first",
+                f"these {' and '.join(unrecorded)} again (InTime cannot list them): restore the state file "
+                "first",
                 severity="warning",
             )
         ]
