@@ -4,8 +4,9 @@ Runs after the schema check. Per file: the account exists; per type: the account
 supports it; per item: the provider supports each field, values normalize (numbers with the
 account's region, date-times), the key is unique for the account across all files, referenced
 groups and phone lists are declared for the account, and the provider's own rules
-(``ProviderInfo.validate_item``, given ``now=`` when its signature takes it) hold. Groups and phone lists of every file are read before the
-items that refer to them, so every check is a dict lookup and loading stays linear.
+(``ProviderInfo.validate_item``, given ``now=`` when its signature takes it) hold. Groups and
+phone lists of every file are read before the items that refer to them, so every check is a dict
+lookup and loading stays linear.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from yaml.nodes import Node
 
@@ -45,7 +46,10 @@ from reconciler.model import (
 from reconciler.providers.base import ProviderInfo
 
 # Types whose items others refer to are read first, in every file, then the rest.
-PASSES: tuple[tuple[str, ...], ...] = (("groups", "phone_lists"), ("contacts", "blocklist", "reminders", "campaigns"))
+PASSES: tuple[tuple[str, ...], ...] = (
+    ("groups", "phone_lists"),
+    ("contacts", "blocklist", "reminders", "campaigns"),
+)
 # (attribute path holding names, type those names must be declared as)
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "contacts": (("groups", "groups"),),
@@ -59,7 +63,7 @@ Desired = dict[tuple[str, str], dict[str, Resource]]
 class Site:
     """Where one item was declared (a YAML item node or a CSV row) and how to point into it."""
 
-    __slots__ = ("origin", "label", "node", "row")
+    __slots__ = ("label", "node", "origin", "row")
 
     def __init__(self, origin: Origin, label: str, node: Node | None = None, row: Row | None = None) -> None:
         self.origin, self.label, self.node, self.row = origin, label, node, row
@@ -97,7 +101,9 @@ class Resources:
         self.problems: list[Problem] = []
         self._rules: dict[str, Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]] = {}
 
-    def problem(self, site: Site, steps: Steps, message: str, *, key: bool = False, severity: str = "error") -> None:
+    def problem(
+        self, site: Site, steps: Steps, message: str, *, key: bool = False, severity: str = "error"
+    ) -> None:
         line, col = site.at(steps, key=key)
         self.problems.append(Problem(message, site.origin.path, line, col, severity))
 
@@ -129,8 +135,10 @@ class Resources:
             close = difflib.get_close_matches(account, names, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'? " if close else ""
             line, col = locate(doc.node, ("account",))
-            message = (f"account: unknown account '{account}' ({hint}accounts in reconciler.yaml: "
-                       f"{', '.join(names) or 'none'})")
+            message = (
+                f"account: unknown account '{account}' ({hint}accounts in reconciler.yaml: "
+                f"{', '.join(names) or 'none'})"
+            )
             self.problems.append(Problem(message, doc.path, line, col))
             return None
         return account if account in self.settings.accounts else None  # else reconciler.yaml is reported
@@ -142,8 +150,10 @@ class Resources:
         supported = supported_types(info)
         if type_ not in supported:
             line, col = line_col(key_node or doc.node)
-            message = (f"{type_}: account {account} uses provider {info.name}, which does not support {type_} "
-                       f"(supported: {', '.join(supported)}; remove {type_} from this file or use another account)")
+            message = (
+                f"{type_}: account {account} uses provider {info.name}, which does not support {type_} "
+                f"(supported: {', '.join(supported)}; remove {type_} from this file or use another account)"
+            )
             self.problems.append(Problem(message, doc.path, line, col))
             return
         allowed = self.fields[type_]
@@ -162,30 +172,49 @@ class Resources:
                 if name not in allowed:
                     continue  # the schema reported it
                 if name not in offered:
-                    self.problem(site, (name,), f"{site.name((name,))}: provider {info.name} does not support "
-                                                f"field '{name}' for {type_} (supported: {', '.join(sorted(offered))}; "
-                                                "remove it)", key=True)
+                    self.problem(
+                        site,
+                        (name,),
+                        f"{site.name((name,))}: provider {info.name} does not support "
+                        f"field '{name}' for {type_} (supported: {', '.join(sorted(offered))}; "
+                        "remove it)",
+                        key=True,
+                    )
                     continue
                 attrs[name] = value
             self._item(account, info, type_, attrs, site)
 
-    def _csv(self, doc: Document, account: str, info: ProviderInfo, raw: Mapping[str, Any], site: Site) -> None:
+    def _csv(
+        self, doc: Document, account: str, info: ProviderInfo, raw: Mapping[str, Any], site: Site
+    ) -> None:
         if len(raw) > 1:
             others = ", ".join(sorted(set(raw) - {"from_csv"}))
-            self.problem(site, (), f"{site.label}: a from_csv entry takes no other fields, found {others} "
-                                   "(put them in CSV columns)")
+            self.problem(
+                site,
+                (),
+                f"{site.label}: a from_csv entry takes no other fields, found {others} "
+                "(put them in CSV columns)",
+            )
         target = str(raw["from_csv"])
         rel = self.repo.inside(doc.rel, target)
         if rel is None:
-            self.problem(site, ("from_csv",), f"{site.name(('from_csv',))}: '{target}' is outside the config "
-                                              "directory (keep CSV files inside it)")
+            self.problem(
+                site,
+                ("from_csv",),
+                f"{site.name(('from_csv',))}: '{target}' is outside the config "
+                "directory (keep CSV files inside it)",
+            )
             return
         try:
             data = self.repo.read(rel)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            self.problem(site, ("from_csv",), f"{site.name(('from_csv',))}: cannot read '{target}': {reason} "
-                                              "(the path is relative to this YAML file)")
+            self.problem(
+                site,
+                ("from_csv",),
+                f"{site.name(('from_csv',))}: cannot read '{target}': {reason} "
+                "(the path is relative to this YAML file)",
+            )
             return
         shown = self.repo.display(rel)
         allowed = self.fields["contacts"] - {"from_csv"}
@@ -196,8 +225,10 @@ class Resources:
         for name in header.header if header else ():
             if name in allowed and name not in offered:
                 col = header.column(name) if header else 1
-                message = (f"column '{name}': provider {info.name} does not support field '{name}' for contacts "
-                           f"(supported: {', '.join(sorted(offered))}; remove the column)")
+                message = (
+                    f"column '{name}': provider {info.name} does not support field '{name}' for contacts "
+                    f"(supported: {', '.join(sorted(offered))}; remove the column)"
+                )
                 self.problems.append(Problem(message, shown, 1, col))
             elif name in allowed:
                 keep.add(name)
@@ -216,15 +247,22 @@ class Resources:
         key = key_of(type_, normal)
         if not key:
             field = KEY_FIELDS[type_]
-            what = "neither mobile nor email (add one of them)" if type_ == "contacts" else (
-                f"an empty {field} (give it a {field})")
+            what = (
+                "neither mobile nor email (add one of them)"
+                if type_ == "contacts"
+                else (f"an empty {field} (give it a {field})")
+            )
             self.problem(site, (), f"{site.name()} has {what}")
             return
         bucket = self.desired.setdefault((account, type_), {})
         first = bucket.get(key)
         if first is not None:
-            self.problem(site, (), f"{site.name()}: duplicate {type_} key '{key}' for account {account} "
-                                   f"(also declared at {first.origin}; remove one)")
+            self.problem(
+                site,
+                (),
+                f"{site.name()}: duplicate {type_} key '{key}' for account {account} "
+                f"(also declared at {first.origin}; remove one)",
+            )
             return
         bucket[key] = Resource(account, type_, key, normal, None, site.origin)
         for path, target in REFERENCES.get(type_, ()):
@@ -239,19 +277,29 @@ class Resources:
                 steps = _steps(attr)
                 self.problem(site, steps, f"{site.name(steps)}: {message}")
 
-    def _provider_rules(self, info: ProviderInfo) -> Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]:
-        """``info.validate_item``, given ``now`` when it takes one (so date rules follow load_config's now)."""
+    def _provider_rules(
+        self, info: ProviderInfo
+    ) -> Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]:
+        """``info.validate_item``, given ``now`` when it takes one (date rules follow load_config's)."""
         rules = self._rules.get(info.name)
         if rules is None:
             hook = info.validate_item
             assert hook is not None
             takes_now = "now" in inspect.signature(hook).parameters
-            rules = functools.partial(hook, now=self.now) if takes_now else hook
+            rules = functools.partial(cast(Any, hook), now=self.now) if takes_now else hook
             self._rules[info.name] = rules
         return rules
 
-    def _undeclared(self, account: str, info: ProviderInfo, site: Site, attrs: Mapping[str, Any], path: str,
-                    target: str, name: str) -> None:
+    def _undeclared(
+        self,
+        account: str,
+        info: ProviderInfo,
+        site: Site,
+        attrs: Mapping[str, Any],
+        path: str,
+        target: str,
+        name: str,
+    ) -> None:
         steps = _steps(path)
         raw = get_path(attrs, path)
         if isinstance(raw, list) and site.node is not None:
@@ -264,8 +312,9 @@ class Resources:
         singular = "group" if target == "groups" else "phone list"
         self.problem(site, steps, f"{site.name(steps)}: {singular} '{name}' is not declared ({fix})")
 
-    def _value_problems(self, type_: str, attrs: Mapping[str, Any], site: Site, region: str, tz: str,
-                        exc: InvalidValue) -> None:
+    def _value_problems(
+        self, type_: str, attrs: Mapping[str, Any], site: Site, region: str, tz: str, exc: InvalidValue
+    ) -> None:
         """Report every unreadable number and date-time of an item (normalization stops at the first)."""
         before = len(self.problems)
         for path in NUMBER_FIELDS.get(type_, ()):

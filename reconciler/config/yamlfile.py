@@ -25,7 +25,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Problem
 
 _TAG = "tag:yaml.org,2002:"
-STR, NULL, BOOL, INT, FLOAT, TIMESTAMP = (_TAG + t for t in ("str", "null", "bool", "int", "float", "timestamp"))
+STR, NULL, BOOL, INT, FLOAT, TIMESTAMP = (
+    _TAG + t for t in ("str", "null", "bool", "int", "float", "timestamp")
+)
 MAP, SEQ = _TAG + "map", _TAG + "seq"
 _SCALAR_TAGS = frozenset({STR, NULL, BOOL, INT, FLOAT, TIMESTAMP})
 _CONSTRUCTOR = SafeConstructor()
@@ -126,7 +128,9 @@ def _anchor_problem(text: str, path: str) -> Problem | None:
         return None  # composing reports the syntax error with its position
     if not anchors:
         return None
-    more = f"; {len(anchors)} anchors and {aliases} aliases in this file" if len(anchors) > 1 or aliases else ""
+    more = (
+        f"; {len(anchors)} anchors and {aliases} aliases in this file" if len(anchors) > 1 or aliases else ""
+    )
     message = (
         f"YAML anchors and aliases are not supported: anchor '&{anchors[0].value}'{more} "
         "(write each value out in full)"
@@ -214,9 +218,9 @@ def parse(data: bytes, path: str, rel: str, spec: Spec = None) -> tuple[Document
         if not loader.check_node():
             return empty, []
         node = loader.get_node()
-        if loader.check_node():
-            mark = loader.peek_event().start_mark
-            line, col = mark.line + 1, mark.column + 1
+        following = loader.peek_event()  # the next document's start, or the end of the stream
+        if not isinstance(following, yaml.StreamEndEvent):
+            line, col = following.start_mark.line + 1, following.start_mark.column + 1
             message = "several YAML documents in one file (keep one per file: split it into several files)"
             return empty, [Problem(message, path, line, col)]
     except yaml.YAMLError as exc:
@@ -254,7 +258,9 @@ def child(node: Node | None, step: str | int) -> tuple[Node | None, Node | None]
     return None, None
 
 
-def locate(node: Node, path: tuple[str | int, ...] | list[str | int], *, key: bool = False) -> tuple[int, int]:
+def locate(
+    node: Node, path: tuple[str | int, ...] | list[str | int], *, key: bool = False
+) -> tuple[int, int]:
     """Line and column of the value at ``path`` below ``node`` (of its key with ``key=True``).
 
     Stops at the deepest node that exists, so a missing value points at its parent.
