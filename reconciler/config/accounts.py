@@ -44,7 +44,7 @@ class Settings:
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     infos: dict[str, ProviderInfo] = field(default_factory=dict)  # by account name
     declared: set[str] = field(default_factory=set)  # every account name, valid or not
-    safety: Safety = Safety()
+    safety: Safety = field(default_factory=Safety)
     state_path: str = DEFAULT_STATE
     region: str = DEFAULT_REGION
 
@@ -66,8 +66,11 @@ class _Reader:
         if code not in phonenumbers.SUPPORTED_REGIONS:
             meant = _REGION_HINTS.get(code)
             hint = f"did you mean {meant}? " if meant else ""
-            self.problem(path, f"{where(path)}: '{value}' is not a known country code ({hint}write an ISO 3166 "
-                               "code such as SE, NO, GB)")
+            self.problem(
+                path,
+                f"{where(path)}: '{value}' is not a known country code ({hint}write an ISO 3166 "
+                "code such as SE, NO, GB)",
+            )
             return fallback
         return code
 
@@ -76,12 +79,17 @@ class _Reader:
         missing name) when a variable is not set."""
         missing = [name for name in _ENV.findall(value) if name not in self.env]
         for name in dict.fromkeys(missing):
-            self.problem(path, f"{where(path)}: environment variable {name} is not set "
-                               f"(export {name}=... before running reconciler)")
+            self.problem(
+                path,
+                f"{where(path)}: environment variable {name} is not set "
+                f"(export {name}=... before running reconciler)",
+            )
         return None if missing else _ENV.sub(lambda m: self.env[m.group(1)], value)
 
 
-def read_settings(doc: Document, env: Mapping[str, str], broken: set[tuple[str | int, ...]]) -> tuple[Settings, list[Problem]]:
+def read_settings(
+    doc: Document, env: Mapping[str, str], broken: set[tuple[str | int, ...]]
+) -> tuple[Settings, list[Problem]]:
     """Accounts and settings of a schema-checked ``reconciler.yaml`` and the problems found."""
     settings = Settings()
     if doc.value is None or doc.node is None:
@@ -137,8 +145,11 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             shown = secrets.redact_url(url)
-            reader.problem(base + ("url",), f"{where(base + ('url',))}: '{shown}' is not an http(s) URL "
-                                            "(write https://host/path, or remove url for the provider's default)")
+            reader.problem(
+                base + ("url",),
+                f"{where(base + ('url',))}: '{shown}' is not an http(s) URL "
+                "(write https://host/path, or remove url for the provider's default)",
+            )
     region = reader.region(base + ("region",), spec.get("region"), settings.region)
     supported = supported_types(info)
     prune = spec.get("prune")
@@ -148,9 +159,11 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
             if type_ in supported:
                 pruned.add(type_)
             elif type_ in USER_TYPES:  # other values were reported by the schema
-                reader.problem(base + ("prune", index),
-                               f"{where(base + ('prune', index))}: provider {provider} does not support "
-                               f"{type_}, so it cannot be pruned (prune only: {', '.join(supported)})")
+                reader.problem(
+                    base + ("prune", index),
+                    f"{where(base + ('prune', index))}: provider {provider} does not support "
+                    f"{type_}, so it cannot be pruned (prune only: {', '.join(supported)})",
+                )
     rate = spec.get("rate_limit")
     line, col = locate(reader.node, base, key=True)
     settings.infos[name] = info
@@ -166,8 +179,13 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
     )
 
 
-def _check_credentials(reader: _Reader, base: tuple[str | int, ...], info: ProviderInfo,
-                       expanded: Mapping[str, str], unset: set[str]) -> None:
+def _check_credentials(
+    reader: _Reader,
+    base: tuple[str | int, ...],
+    info: ProviderInfo,
+    expanded: Mapping[str, str],
+    unset: set[str],
+) -> None:
     """Required keys present, no unknown keys; optional keys are alternatives (one is needed)."""
     path = base + ("credentials",)
     keys = list(info.credentials)
@@ -175,21 +193,34 @@ def _check_credentials(reader: _Reader, base: tuple[str | int, ...], info: Provi
         if key not in keys:
             close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            reader.problem(path + (key,), f"{where(path)}: unknown key '{key}' for provider {info.name} "
-                                          f"({hint}expected: {', '.join(keys)})", key=True)
+            reader.problem(
+                path + (key,),
+                f"{where(path)}: unknown key '{key}' for provider {info.name} "
+                f"({hint}expected: {', '.join(keys)})",
+                key=True,
+            )
     required = [key for key in keys if key not in info.optional_credentials]
     for key in required:
         if key not in expanded:
-            reader.problem(path, f"{where(path)} is missing '{key}' (provider {info.name} needs: "
-                                 f"{', '.join(required)}; write {key}: ${{ENV_VAR}})", key=True)
+            reader.problem(
+                path,
+                f"{where(path)} is missing '{key}' (provider {info.name} needs: "
+                f"{', '.join(required)}; write {key}: ${{ENV_VAR}})",
+                key=True,
+            )
     options = info.optional_credentials
     if options and not any(key in expanded for key in options):
-        reader.problem(path, f"{where(path)} needs one of {' or '.join(options)} for provider {info.name} "
-                             f"(add {options[0]}: ${{ENV_VAR}})", key=True)
+        reader.problem(
+            path,
+            f"{where(path)} needs one of {' or '.join(options)} for provider {info.name} "
+            f"(add {options[0]}: ${{ENV_VAR}})",
+            key=True,
+        )
     for key, value in expanded.items():
         if key in keys and key not in unset and not value.strip():
-            reader.problem(path + (key,), f"{where(path + (key,))} is empty (give it a value, "
-                                          "e.g. from ${ENV_VAR})")
+            reader.problem(
+                path + (key,), f"{where(path + (key,))} is empty (give it a value, e.g. from ${{ENV_VAR}})"
+            )
 
 
 def state_path(root: Path, settings: Settings) -> Path:

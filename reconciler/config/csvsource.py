@@ -62,17 +62,36 @@ def read_rows(data: bytes, path: str, fields: Collection[str]) -> tuple[Row | No
     except csv.Error as exc:
         return None, [], [Problem(f"unreadable CSV header: {exc} (fix the quoting)", path, 1, 1)]
     if not any(header):
-        return None, [], [Problem("CSV file has no header row (start it with the field names, e.g. "
-                                "mobile,first_name,last_name,groups)", path, 1, 1)]
+        return (
+            None,
+            [],
+            [
+                Problem(
+                    "CSV file has no header row (start it with the field names, e.g. "
+                    "mobile,first_name,last_name,groups)",
+                    path,
+                    1,
+                    1,
+                )
+            ],
+        )
     names = tuple(header)
     starts = cell_columns(lines[0])
     for index, name in enumerate(header):
         col = starts[index] if index < len(starts) else 1
         if name not in fields:
-            problems.append(Problem(f"unknown column '{name}' in the CSV header (allowed: "
-                                    f"{', '.join(sorted(fields))})", path, 1, col))
+            problems.append(
+                Problem(
+                    f"unknown column '{name}' in the CSV header (allowed: {', '.join(sorted(fields))})",
+                    path,
+                    1,
+                    col,
+                )
+            )
         elif name in header[:index]:
-            problems.append(Problem(f"column '{name}' appears twice in the CSV header (remove one)", path, 1, col))
+            problems.append(
+                Problem(f"column '{name}' appears twice in the CSV header (remove one)", path, 1, col)
+            )
     rows: list[Row] = []
     line_no = reader.line_num
     while True:
@@ -88,8 +107,10 @@ def read_rows(data: bytes, path: str, fields: Collection[str]) -> tuple[Row | No
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            message = (f"row has {len(cells)} cells but the header has {len(header)} "
-                       "(quote cells that contain commas)")
+            message = (
+                f"row has {len(cells)} cells but the header has {len(header)} "
+                "(quote cells that contain commas)"
+            )
             problems.append(Problem(message, path, start, 1))
             continue
         rows.append(Row(_attrs(header, cells), start, lines[start - 1], names))

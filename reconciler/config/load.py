@@ -55,8 +55,12 @@ def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: dateti
     root = Path(root)
     with _gc_paused():
         config = _load(root, os.environ if env is None else env, now or datetime.now(UTC))
-    log.info("load: files=%s resources=%s seconds=%.2f", len(config.files),
-             sum(len(items) for items in config.desired.values()), time.perf_counter() - started)
+    log.info(
+        "load: files=%s resources=%s seconds=%.2f",
+        len(config.files),
+        sum(len(items) for items in config.desired.values()),
+        time.perf_counter() - started,
+    )
     return config
 
 
@@ -64,20 +68,37 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
     repo = Repo(root)
     root_path = repo.display(ROOT_FILE)
     if not root.is_dir():
-        raise ConfigError([Problem(f"config directory {repo.shown} does not exist (pass the directory that "
-                                   "holds reconciler.yaml)", str(repo.shown))])
+        raise ConfigError(
+            [
+                Problem(
+                    f"config directory {repo.shown} does not exist (pass the directory that "
+                    "holds reconciler.yaml)",
+                    str(repo.shown),
+                )
+            ]
+        )
     try:
         data = repo.read(ROOT_FILE)
     except FileNotFoundError:
-        raise ConfigError([Problem(f"no {ROOT_FILE} in {repo.shown} (create it with version: 1 and accounts:, "
-                                   "or pass the config directory)", root_path)]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    f"no {ROOT_FILE} in {repo.shown} (create it with version: 1 and accounts:, "
+                    "or pass the config directory)",
+                    root_path,
+                )
+            ]
+        ) from None
     except OSError as exc:
-        raise ConfigError([Problem(f"cannot read {ROOT_FILE}: {exc.strerror} (check its permissions)",
-                                   root_path)]) from None
+        raise ConfigError(
+            [Problem(f"cannot read {ROOT_FILE}: {exc.strerror} (check its permissions)", root_path)]
+        ) from None
     problems: list[Problem] = []
     root_doc, broken = _parse(data, root_path, ROOT_FILE, ROOT_SCHEMA, problems)
     if root_doc.value is None and not problems:
-        problems.append(Problem(f"{ROOT_FILE} is empty (start it with version: 1 and accounts:)", root_path, 1, 1))
+        problems.append(
+            Problem(f"{ROOT_FILE} is empty (start it with version: 1 and accounts:)", root_path, 1, 1)
+        )
     settings, found = read_settings(root_doc, env, broken)
     problems.extend(found)
     docs: list[tuple[Document, set[Steps]]] = []
@@ -108,7 +129,9 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
     )
 
 
-def _parse(data: bytes, path: str, rel: str, schema: str, problems: list[Problem]) -> tuple[Document, set[Steps]]:
+def _parse(
+    data: bytes, path: str, rel: str, schema: str, problems: list[Problem]
+) -> tuple[Document, set[Steps]]:
     """Parse one file and check it against ``schema``; problems are appended to ``problems``."""
     checker = validator(schema)
     doc, found = parse(data, path, rel, checker.spec)

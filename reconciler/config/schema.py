@@ -28,18 +28,40 @@ ROOT_SCHEMA = "reconciler.schema.json"
 RESOURCES_SCHEMA = "resources.schema.json"
 
 # Keywords whose verdict depends only on an instance's shape (see _shape); minLength only up to 1.
-_STRUCTURAL = frozenset({
-    "type", "properties", "additionalProperties", "required", "items", "$ref", "title", "description",
-    "$comment", "minLength", "minProperties", "maxProperties", "minItems", "maxItems",
-})
+_STRUCTURAL = frozenset(
+    {
+        "type",
+        "properties",
+        "additionalProperties",
+        "required",
+        "items",
+        "$ref",
+        "title",
+        "description",
+        "$comment",
+        "minLength",
+        "minProperties",
+        "maxProperties",
+        "minItems",
+        "maxItems",
+    }
+)
 _KIND = {
-    "object": "a mapping (key: value pairs)", "array": "a list", "string": "a string",
-    "integer": "a whole number", "number": "a number", "boolean": "true or false", "null": "empty",
+    "object": "a mapping (key: value pairs)",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
 }
 _HINT = {
-    "array": "write [a, b] or one '- item' per line", "object": "write key: value pairs below it",
-    "string": "put the value in quotes", "boolean": "write true or false",
-    "integer": "write a whole number", "number": "write a number",
+    "array": "write [a, b] or one '- item' per line",
+    "object": "write key: value pairs below it",
+    "string": "put the value in quotes",
+    "boolean": "write true or false",
+    "integer": "write a whole number",
+    "number": "write a number",
 }
 
 Steps = tuple[str | int, ...]
@@ -187,8 +209,14 @@ def where(path: Sequence[str | int]) -> str:
 
 
 def _kind_of(value: Any) -> str:
-    for name, kind in (("true or false", bool), ("a whole number", int), ("a number", float),
-                       ("a string", str), ("a list", list), ("a mapping", dict)):
+    for name, kind in (
+        ("true or false", bool),
+        ("a whole number", int),
+        ("a number", float),
+        ("a string", str),
+        ("a list", list),
+        ("a mapping", dict),
+    ):
         if isinstance(value, kind):
             return name
     return "empty" if value is None else "a date"
@@ -244,7 +272,9 @@ def _message(error: ValidationError, path: Steps, at: str) -> str:
     if kind == "const":
         return f"{at} must be {value!r}, not {instance!r} (this reconciler reads version {value})"
     if kind == "pattern" and path and path[-1] == "region":
-        return f"{at}: '{instance}' is not a two-letter country code (write an ISO 3166 code such as SE, NO, GB)"
+        return (
+            f"{at}: '{instance}' is not a two-letter country code (write an ISO 3166 code such as SE, NO, GB)"
+        )
     if kind in ("minimum", "maximum"):
         bound = "at least" if kind == "minimum" else "at most"
         return f"{at} must be {bound} {value}, not {instance} (change the number)"

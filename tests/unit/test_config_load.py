@@ -220,3 +220,16 @@ def test_many_contacts_load_linearly(tmp_path: Path) -> None:
     config = load_config(tmp_path, {}, now=NOW)
     assert len(config.desired[("se", "contacts")]) == 20_000
     assert time.perf_counter() - started < 15
+
+
+def test_discovery_skips_hidden_and_state_directories(tmp_path: Path) -> None:
+    """.git/, .venv/, .reconciler/, hidden files and non-YAML files are never read as resource files."""
+    shutil.copytree(FIXTURES / "good", tmp_path / "repo")
+    repo = tmp_path / "repo"
+    for hidden in (".git/x.yaml", ".venv/lib/y.yml", ".reconciler/state.yaml", "se/.draft.yaml"):
+        (repo / hidden).parent.mkdir(parents=True, exist_ok=True)
+        (repo / hidden).write_text("not: [valid\n")
+    (repo / "readme.txt").write_text("not: [valid\n")
+    config = load_config(repo, ENV, now=NOW)
+    assert all(not part.startswith(".") for name in config.files for part in name.split("/"))
+    assert "readme.txt" not in config.files
