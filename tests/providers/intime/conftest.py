@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from reconciler import secrets
 from reconciler.config.types import AccountConfig
 from reconciler.emulator import Server
 from reconciler.providers.intime.client import IntimeClient
@@ -38,6 +39,13 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECONCILER_RETRY_SCALE", "0")
+
+
+@pytest.fixture(autouse=True)
+def _own_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loading a config registers every credential value (user "demo" too) in the process-wide
+    # registry; keep what these tests register from redacting other tests' messages.
+    monkeypatch.setattr(secrets, "_secrets", set(secrets._secrets))
 
 
 @pytest.fixture
