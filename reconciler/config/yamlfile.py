@@ -114,6 +114,10 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, path: str) -> Problem:
     return Problem(f"invalid YAML: {what} ({hint})", path, line, col)
 
 
+def _plural(count: int, one: str, many: str = "") -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def _anchor_problem(text: str, path: str) -> Problem | None:
     """A problem at the first anchor if the file defines any (scanned only when ``&`` occurs)."""
     anchors: list[yaml.Token] = []
@@ -128,12 +132,10 @@ def _anchor_problem(text: str, path: str) -> Problem | None:
         return None  # composing reports the syntax error with its position
     if not anchors:
         return None
-    more = (
-        f"; {len(anchors)} anchors and {aliases} aliases in this file" if len(anchors) > 1 or aliases else ""
-    )
+    counts = f"{_plural(len(anchors), 'anchor')} and {_plural(aliases, 'alias', 'aliases')} in this file"
     message = (
-        f"YAML anchors and aliases are not supported: anchor '&{anchors[0].value}'{more} "
-        "(write each value out in full)"
+        f"YAML anchors and aliases are not supported: anchor '&{anchors[0].value}' ({counts}; "
+        "write each value out in full)"
     )
     line, col = anchors[0].start_mark.line + 1, anchors[0].start_mark.column + 1
     return Problem(message, path, line, col)

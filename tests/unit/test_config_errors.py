@@ -22,118 +22,118 @@ ENV = {
 }
 
 EXPECTED: dict[str, list[str]] = {
-    'bad-alias-bomb': [
-        "bad-alias-bomb/groups.yaml:2:4: YAML anchors and aliases are not supported: anchor '&a'; 9 anchors and 72 aliases in this file (write each value out in full)",
+    "bad-alias-bomb": [
+        "bad-alias-bomb/groups.yaml:2:4: YAML anchors and aliases are not supported: anchor '&a' (9 anchors and 72 aliases in this file; write each value out in full)",
     ],
-    'bad-control-character': [
-        'bad-control-character/groups.yaml:3:17: character #x0001 is not allowed in YAML (remove it)',
+    "bad-control-character": [
+        "bad-control-character/groups.yaml:3:17: character #x0001 is not allowed in YAML (remove it)",
     ],
-    'bad-csv-row': [
-        'bad-csv-row/people/customers.csv:3:1: row has 3 cells but the header has 4 (quote cells that contain commas)',
+    "bad-csv-row": [
+        "bad-csv-row/people/customers.csv:3:1: row has 3 cells but the header has 4 (quote cells that contain commas)",
         "bad-csv-row/people/customers.csv:4:33: groups in row 4: group 'VIP' is not declared (declare it under groups: for account se-main, or fix the name)",
         "bad-csv-row/people/customers.csv:5:1: mobile in row 5: '070-1' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
     ],
-    'bad-date': [
+    "bad-date": [
         "bad-date/reminders.yaml:4:18: reminders[0].appointment: '2026-13-01T08:30:00' is not a date-time (write 2026-12-01T08:30:00)",
         "bad-date/reminders.yaml:9:14: campaigns[0].send_at: 'next friday' is not a date-time (write 2026-12-05T09:00:00+01:00)",
     ],
-    'bad-duplicate-key': [
+    "bad-duplicate-key": [
         "bad-duplicate-key/contacts.yaml:4:5: contacts[1]: duplicate contacts key '+46701234567' for account se-main (also declared at bad-duplicate-key/contacts.yaml:3:5; remove one)",
     ],
-    'bad-duplicate-key-across-files': [
+    "bad-duplicate-key-across-files": [
         "bad-duplicate-key-across-files/more/b.yaml:4:5: groups[1]: duplicate groups key 'Staff' for account se-main (also declared at bad-duplicate-key-across-files/a.yaml:3:5; remove one)",
     ],
-    'bad-duplicate-mapping-key': [
+    "bad-duplicate-mapping-key": [
         "bad-duplicate-mapping-key/contacts.yaml:5:5: duplicate key 'first_name' (first written on line 4; remove one)",
     ],
-    'bad-empty-resource-key': [
-        'bad-empty-resource-key/groups.yaml:3:5: groups[0] has an empty name (give it a name)',
-        'bad-empty-resource-key/groups.yaml:5:5: contacts[0] has neither mobile nor email (add one of them)',
+    "bad-empty-resource-key": [
+        "bad-empty-resource-key/groups.yaml:3:5: groups[0] has an empty name (give it a name)",
+        "bad-empty-resource-key/groups.yaml:5:5: contacts[0] has neither mobile nor email (add one of them)",
     ],
-    'bad-empty-root': [
-        'bad-empty-root/reconciler.yaml:1:1: reconciler.yaml is empty (start it with version: 1 and accounts:)',
+    "bad-empty-root": [
+        "bad-empty-root/reconciler.yaml:1:1: reconciler.yaml is empty (start it with version: 1 and accounts:)",
     ],
-    'bad-invalid-number': [
+    "bad-invalid-number": [
         "bad-invalid-number/numbers.yaml:4:13: contacts[1].mobile: '070-12' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
         "bad-invalid-number/numbers.yaml:6:13: blocklist[0].mobile: '12345678901234567' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
     ],
-    'bad-missing-credential': [
+    "bad-missing-credential": [
         "bad-missing-credential/reconciler.yaml:5:5: accounts.se-main.credentials is missing 'hash' (provider intime needs: user, hash; write hash: ${ENV_VAR})",
         "bad-missing-credential/reconciler.yaml:7:7: accounts.se-main.credentials: unknown key 'pasword' for provider intime (expected: user, hash)",
     ],
-    'bad-missing-env': [
-        'bad-missing-env/reconciler.yaml:5:10: accounts.se-main.url: environment variable INTIME_URL is not set (export INTIME_URL=... before running reconciler)',
+    "bad-missing-env": [
+        "bad-missing-env/reconciler.yaml:5:10: accounts.se-main.url: environment variable INTIME_URL is not set (export INTIME_URL=... before running reconciler)",
     ],
-    'bad-missing-root': [
-        'bad-missing-root/reconciler.yaml: no reconciler.yaml in bad-missing-root (create it with version: 1 and accounts:, or pass the config directory)',
+    "bad-missing-root": [
+        "bad-missing-root/reconciler.yaml: no reconciler.yaml in bad-missing-root (create it with version: 1 and accounts:, or pass the config directory)",
     ],
-    'bad-non-utf8': [
-        'bad-non-utf8/contacts.yaml:4:18: file is not valid UTF-8: byte 0xf6 cannot be read (save the file as UTF-8)',
+    "bad-non-utf8": [
+        "bad-non-utf8/contacts.yaml:4:18: file is not valid UTF-8: byte 0xf6 cannot be read (save the file as UTF-8)",
     ],
-    'bad-not-a-mapping': [
-        'bad-not-a-mapping/groups.yaml:1:1: the file must hold a mapping of keys (key: value), not a list (see the config reference)',
+    "bad-not-a-mapping": [
+        "bad-not-a-mapping/groups.yaml:1:1: the file must hold a mapping of keys (key: value), not a list (see the config reference)",
     ],
-    'bad-prune-type': [
-        'bad-prune-type/reconciler.yaml:5:26: accounts.uk.prune[1]: provider smsconnector does not support groups, so it cannot be pruned (prune only: campaigns, phone_lists)',
+    "bad-prune-type": [
+        "bad-prune-type/reconciler.yaml:5:26: accounts.uk.prune[1]: provider smsconnector does not support groups, so it cannot be pruned (prune only: campaigns, phone_lists)",
         "bad-prune-type/reconciler.yaml:5:34: accounts.uk.prune[2]: 'contact' is not a resource type (choose one of: groups, contacts, blocklist, phone_lists, reminders, campaigns)",
     ],
-    'bad-region': [
+    "bad-region": [
         "bad-region/reconciler.yaml:3:11: defaults.region: 'UK' is not a known country code (did you mean GB? write an ISO 3166 code such as SE, NO, GB)",
         "bad-region/reconciler.yaml:7:13: accounts.se-main.region: 'Sweden' is not a two-letter country code (write an ISO 3166 code such as SE, NO, GB)",
     ],
-    'bad-several-documents': [
-        'bad-several-documents/groups.yaml:4:1: several YAML documents in one file (keep one per file: split it into several files)',
+    "bad-several-documents": [
+        "bad-several-documents/groups.yaml:4:1: several YAML documents in one file (keep one per file: split it into several files)",
     ],
-    'bad-several-files': [
+    "bad-several-files": [
         "bad-several-files/blocklist.yaml:4:4: invalid YAML: did not find expected '-' indicator (check indentation, quotes and brackets)",
         "bad-several-files/groups.yaml:4:5: unknown field 'colour' in groups[0] (allowed: description, name)",
-        'bad-several-files/reconciler.yaml:7:23: safety.max_update_percent must be at most 100, not 150 (change the number)',
+        "bad-several-files/reconciler.yaml:7:23: safety.max_update_percent must be at most 100, not 150 (change the number)",
     ],
-    'bad-smsconnector-credentials': [
-        'bad-smsconnector-credentials/reconciler.yaml:5:5: accounts.uk.credentials needs one of password or reusable_token for provider smsconnector (add password: ${ENV_VAR})',
+    "bad-smsconnector-credentials": [
+        "bad-smsconnector-credentials/reconciler.yaml:5:5: accounts.uk.credentials needs one of password or reusable_token for provider smsconnector (add password: ${ENV_VAR})",
     ],
-    'bad-syntax': [
+    "bad-syntax": [
         "bad-syntax/contacts.yaml:3:1: invalid YAML: did not find expected ',' or ']' (check indentation, quotes and brackets)",
     ],
-    'bad-tab': [
-        'bad-tab/groups.yaml:4:1: tab character in indentation (YAML indents with spaces only)',
+    "bad-tab": [
+        "bad-tab/groups.yaml:4:1: tab character in indentation (YAML indents with spaces only)",
     ],
-    'bad-three-problems': [
+    "bad-three-problems": [
         "bad-three-problems/contacts.yaml:6:14: contacts[0].groups[0]: group 'Sales' is not declared (declare it under groups: for account se-main, or fix the name)",
         "bad-three-problems/contacts.yaml:7:13: contacts[1].mobile: 'not a number' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
         "bad-three-problems/contacts.yaml:9:5: unknown field 'lastname' in contacts[2] (did you mean 'last_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile)",
     ],
-    'bad-undeclared-group': [
+    "bad-undeclared-group": [
         "bad-undeclared-group/contacts.yaml:6:21: contacts[0].groups[1]: group 'Staf' is not declared (declare it under groups: for account se-main, or fix the name)",
     ],
-    'bad-undeclared-phone-list': [
+    "bad-undeclared-phone-list": [
         "bad-undeclared-phone-list/uk.yaml:10:29: campaigns[0].to.phone_lists[1]: phone list 'V.I.P.' is not declared (declare it under phone_lists: for account uk, or fix the name)",
     ],
-    'bad-unknown-account': [
+    "bad-unknown-account": [
         "bad-unknown-account/groups.yaml:1:10: account: unknown account 'se-mian' (did you mean 'se-main'? accounts in reconciler.yaml: se-main)",
     ],
-    'bad-unknown-field': [
+    "bad-unknown-field": [
         "bad-unknown-field/contacts.yaml:6:5: unknown field 'frist_name' in contacts[1] (did you mean 'first_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile)",
     ],
-    'bad-unknown-provider': [
+    "bad-unknown-provider": [
         "bad-unknown-provider/reconciler.yaml:4:15: accounts.se-main.provider: unknown provider 'twilio' (choose one of: intime, intouch, smsconnector)",
     ],
-    'bad-unknown-top-level-key': [
+    "bad-unknown-top-level-key": [
         "bad-unknown-top-level-key/groups.yaml:2:1: unknown top-level key 'group' (did you mean 'groups'? allowed: account, blocklist, campaigns, contacts, groups, phone_lists, reminders)",
     ],
-    'bad-unsupported-field': [
+    "bad-unsupported-field": [
         "bad-unsupported-field/contacts.yaml:4:5: contacts[0].description2: provider intime does not support field 'description2' for contacts (supported: description, email, first_name, groups, last_name, mobile; remove it)",
     ],
-    'bad-unsupported-type': [
-        'bad-unsupported-type/uk.yaml:2:1: groups: account uk uses provider smsconnector, which does not support groups (supported: campaigns, phone_lists; remove groups from this file or use another account)',
+    "bad-unsupported-type": [
+        "bad-unsupported-type/uk.yaml:2:1: groups: account uk uses provider smsconnector, which does not support groups (supported: campaigns, phone_lists; remove groups from this file or use another account)",
     ],
-    'bad-version': [
-        'bad-version/reconciler.yaml:1:10: version must be 1, not 2 (this reconciler reads version 1)',
+    "bad-version": [
+        "bad-version/reconciler.yaml:1:10: version must be 1, not 2 (this reconciler reads version 1)",
     ],
-    'bad-wrong-type': [
+    "bad-wrong-type": [
         "bad-wrong-type/contacts.yaml:6:13: contacts[0].groups must be a list, not a string (write [a, b] or one '- item' per line)",
     ],
-    'bad-yaml-tag': [
+    "bad-yaml-tag": [
         "bad-yaml-tag/groups.yaml:3:11: YAML tag '!!python/object:os.system' is not supported (remove it)",
     ],
 }
@@ -183,12 +183,16 @@ def test_three_problems_give_three_lines(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(problems_of("bad-several-files", monkeypatch)) == 3
 
 
-def test_absolute_root_outside_cwd_shows_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_absolute_root_outside_cwd_shows_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A root outside the current directory is shown as given (absolute)."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as caught:
         load_config(FIXTURES / "bad-version", ENV, now=NOW)
-    assert str(caught.value).startswith(f"{FIXTURES / 'bad-version' / 'reconciler.yaml'}:1:10: version must be 1")
+    assert str(caught.value).startswith(
+        f"{FIXTURES / 'bad-version' / 'reconciler.yaml'}:1:10: version must be 1"
+    )
 
 
 def test_missing_directory_is_one_clear_error(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import time
 from datetime import UTC, datetime
@@ -53,9 +54,17 @@ def test_good_config_loads_normalized_resources(good: Config) -> None:
     }
     assert contacts["+46701234599"] == {"mobile": "+46701234599", "first_name": "Ann"}
     assert contacts["only.email@example.com"] == {"email": "only.email@example.com"}
-    assert attrs(good, "se-main", "groups") == {"Staff": {"name": "Staff"}, "Customers": {"name": "Customers"}}
+    assert attrs(good, "se-main", "groups") == {
+        "Staff": {"name": "Staff"},
+        "Customers": {"name": "Customers"},
+    }
     assert attrs(good, "no-main", "contacts") == {
-        "+4791234567": {"mobile": "+4791234567", "first_name": "Kari", "description2": "VIP", "groups": ["Kunder"]}
+        "+4791234567": {
+            "mobile": "+4791234567",
+            "first_name": "Kari",
+            "description2": "VIP",
+            "groups": ["Kunder"],
+        }
     }
     assert attrs(good, "uk", "phone_lists")["VIP customers"]["numbers"] == ["+447700900123", "+447700900456"]
     assert attrs(good, "uk", "phone_lists")["VIP customers"]["folder"] == 12
@@ -91,7 +100,12 @@ def test_resources_carry_account_type_key_and_no_ident(good: Config) -> None:
     """Every desired Resource is keyed as in the map and has no provider id."""
     for (account, type_), items in good.desired.items():
         for key, resource in items.items():
-            assert (resource.account, resource.type, resource.key, resource.ident) == (account, type_, key, None)
+            assert (resource.account, resource.type, resource.key, resource.ident) == (
+                account,
+                type_,
+                key,
+                None,
+            )
             assert resource.origin is not None and resource.origin.line > 0
 
 
@@ -170,13 +184,17 @@ def test_credentials_are_registered_and_never_shown(tmp_path: Path) -> None:
     assert secrets.redact(f"x {secret} y") == "x *** y"
 
 
-def test_validate_item_problems_point_at_the_attribute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_validate_item_problems_point_at_the_attribute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Problems from ProviderInfo.validate_item are placed at the attribute's node, with now passed on."""
     seen: list[datetime] = []
 
     def rules(type_: str, item: Any, now: datetime) -> list[tuple[str, str]]:
         seen.append(now)
-        return [("organizer.title", "titles are not allowed here (remove it)")] if type_ == "reminders" else []
+        return (
+            [("organizer.title", "titles are not allowed here (remove it)")] if type_ == "reminders" else []
+        )
 
     info = dataclasses.replace(provider_info("intime"), validate_item=rules)
     monkeypatch.setattr(accounts_module, "provider_info", lambda name: info)
@@ -190,7 +208,10 @@ def test_validate_item_problems_point_at_the_attribute(monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as caught:
         load_config(Path("."), {}, now=NOW)
-    assert str(caught.value) == "r.yaml:6:14: reminders[0].organizer.title: titles are not allowed here (remove it)"
+    assert (
+        str(caught.value)
+        == "r.yaml:6:14: reminders[0].organizer.title: titles are not allowed here (remove it)"
+    )
     assert seen == [NOW]
 
 
@@ -200,7 +221,9 @@ def test_unquoted_numbers_keep_their_digits(tmp_path: Path) -> None:
         "version: 1\ndefaults: {region: NO}\naccounts:\n  no:\n    provider: intouch\n"
         "    credentials: {username: u, domain: d, password: 12345}\n"
     )
-    (tmp_path / "c.yaml").write_text("account: no\ncontacts:\n  - mobile: 0047 912 34 567\n  - mobile: 41234567\n")
+    (tmp_path / "c.yaml").write_text(
+        "account: no\ncontacts:\n  - mobile: 0047 912 34 567\n  - mobile: 41234567\n"
+    )
     config = load_config(tmp_path, {}, now=NOW)
     assert set(config.desired[("no", "contacts")]) == {"+4791234567", "+4741234567"}
     assert config.accounts["no"].region == "NO"
@@ -233,3 +256,18 @@ def test_discovery_skips_hidden_and_state_directories(tmp_path: Path) -> None:
     config = load_config(repo, ENV, now=NOW)
     assert all(not part.startswith(".") for name in config.files for part in name.split("/"))
     assert "readme.txt" not in config.files
+
+
+def test_examples_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every example repository loads, with placeholder values for the variables it uses."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    roots = sorted(path.parent for path in examples.glob("*/reconciler.yaml"))
+    for root in roots:
+        names = set()
+        for path in root.rglob("*.y*ml"):
+            names |= set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", path.read_text()))
+        env = {
+            name: "https://127.0.0.1:1" if name.endswith("URL") else f"placeholder-{name}" for name in names
+        }
+        config = load_config(root, env, now=NOW)
+        assert config.desired, root
