@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler import secrets
+
+
+@pytest.fixture(autouse=True)
+def _own_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets registered by one test (a config's credentials) don't redact another test's text."""
+    monkeypatch.setattr(secrets, "_secrets", set(secrets._secrets))
+
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
