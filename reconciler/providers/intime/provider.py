@@ -233,13 +233,15 @@ class IntimeProvider(Provider):
                 "campaign already sent when it was created (send_now); it cannot change", severity="warning"
             )
         if _instant(str(send_at)) <= now:
-            hint = (
-                f"run `reconciler state rm {change.address}` to forget it"
-                if change.action is Action.DELETE
-                else "give the campaign a new name to send another one"
-            )
+            if change.action is Action.DELETE:
+                # Removed from the YAML after it was sent: nothing to remove on InTime, only the record.
+                return dataclasses.replace(
+                    change, reason=f"sent at {send_at}; InTime keeps sent messages, so only the state record is dropped"
+                )
             return Problem(
-                f"campaign already sent at {send_at}; it cannot change ({hint})", severity="warning"
+                f"campaign already sent at {send_at}; it cannot change (give the campaign a new name to send "
+                "another one, or remove it from the YAML)",
+                severity="warning",
             )
         if change.action is Action.UPDATE:
             before = dict(live.attrs)
@@ -535,6 +537,9 @@ class IntimeProvider(Provider):
     def _remove_message(self, change: Change, *, replacing: bool) -> tuple[str, ...]:
         """message/delete; an id InTime no longer has scheduled is fine while its send time is ahead."""
         what = f"{'replace' if replacing else 'delete'} campaign {change.key}"
+        sent_at = (change.before or {}).get("send_at")
+        if not replacing and sent_at and _instant(str(sent_at)) <= self.clock():
+            return (f"message {change.ident} was sent at {sent_at}; only the state record was dropped",)
         try:
             self.client.delete_message(int(str(change.ident)), what=what)
         except NothingRemoved:

@@ -46,7 +46,7 @@ class Clinic:
         }
         self.send_at = (clock.datetime() + timedelta(days=30)).astimezone(STOCKHOLM).replace(tzinfo=None)
         self.edit(
-            "messages.yaml", "send_at: 2027-02-25T09:00:00", f"send_at: {self.send_at:%Y-%m-%dT%H:%M:00}"
+            "messages.yaml", "send_at: 2030-02-25T09:00:00", f"send_at: {self.send_at:%Y-%m-%dT%H:%M:00}"
         )
 
     def edit(self, name: str, old: str, new: str) -> None:
@@ -123,9 +123,9 @@ def test_fresh_apply_then_plan_is_empty(clinic, emulator):
     [
         (
             "messages.yaml",
-            "appointment: 2027-01-12T08:30:00",
-            "appointment: 2027-01-12T09:00:00",
-            [("reminders", "anna-check-up-2027-01", "update")],
+            "appointment: 2030-01-12T08:30:00",
+            "appointment: 2030-01-12T09:00:00",
+            [("reminders", "anna-check-up-2030-01", "update")],
         ),
         (
             "messages.yaml",
@@ -149,7 +149,7 @@ def test_fresh_apply_then_plan_is_empty(clinic, emulator):
             "messages.yaml",
             "    active: true ",
             "    active: false ",
-            [("reminders", "bjorn-cleaning-2027-01", "update")],
+            [("reminders", "bjorn-cleaning-2030-01", "update")],
         ),
     ],
 )
@@ -178,13 +178,13 @@ def test_removed_reminder_is_deactivated(clinic, emulator):
     clinic.apply()
     clinic.edit(
         "messages.yaml",
-        "  - name: anna-check-up-2027-01\n",
-        "  - name: anna-check-up-2027-01\n    active: false\n",
+        "  - name: anna-check-up-2030-01\n",
+        "  - name: anna-check-up-2030-01\n    active: false\n",
     )
     clinic.apply()
     text = (clinic.root / "messages.yaml").read_text(encoding="utf-8")
     clinic.edit("messages.yaml", text[text.index("  - name: anna") : text.index("  - name: bjorn")], "")
-    assert actions(clinic.plan()) == [("reminders", "anna-check-up-2027-01", "delete")]
+    assert actions(clinic.plan()) == [("reminders", "anna-check-up-2030-01", "delete")]
     clinic.apply()
     assert [r["active"] for r in emulator.reminders()] == [False, True]
     plan = clinic.plan()
@@ -207,12 +207,12 @@ def test_inactive_reminder_is_replaced_not_edited(clinic, emulator):
         (True, False),
         (False, True),
     ]
-    assert clinic.state("reminders")["bjorn-cleaning-2027-01"]["id"] == str(emulator.reminders()[2]["id"])
+    assert clinic.state("reminders")["bjorn-cleaning-2030-01"]["id"] == str(emulator.reminders()[2]["id"])
     assert clinic.plan().changes == ()
 
 
 def test_sent_campaign_is_immutable(clinic, emulator, clock):
-    """Once the send time passed, a changed campaign is a warning, not a change; so is its removal."""
+    """Once the send time passed, a changed campaign is a warning; its removal only drops the record."""
     clinic.apply()
     clock.advance(31 * 86400)
     assert emulator.messages()[0]["status"] == "sent"
@@ -226,7 +226,9 @@ def test_sent_campaign_is_immutable(clinic, emulator, clock):
     text = (clinic.root / "messages.yaml").read_text(encoding="utf-8")
     (clinic.root / "messages.yaml").write_text(text[: text.index("campaigns:")], encoding="utf-8")
     plan = clinic.plan()
-    assert plan.changes == () and "state rm clinic/campaigns/influensa-2027" in warnings(plan)
+    [drop] = plan.changes
+    assert (drop.type, drop.action.value) == ("campaigns", "delete")
+    assert "only the state record is dropped" in drop.reason
 
 
 def test_contact_changes_are_unsupported_and_apply_refuses(clinic):
@@ -281,5 +283,5 @@ def test_reminder_appointment_is_stockholm_local_time(clinic, emulator):
     """Reminder times are sent as written (Swedish local time), derived message at 10:00 the day before."""
     clinic.apply()
     anna = emulator.reminders()[0]
-    assert (anna["appointment"], anna["message_date"]) == ("2027-01-12T08:30:00", "2027-01-11 10:00")
+    assert (anna["appointment"], anna["message_date"]) == ("2030-01-12T08:30:00", "2030-01-11 10:00")
     assert datetime.fromisoformat(anna["appointment"]).tzinfo is None

@@ -315,7 +315,7 @@ def test_campaign_replace_and_delete(provider, emulator):
 
 
 def test_sent_campaign_delete_warns_and_replace_refuses(provider, emulator, clock):
-    """At apply time a sent message cannot be removed: delete warns, replace creates nothing."""
+    """At apply time a sent message cannot be removed: delete drops only the record, replace creates nothing."""
     emulator.add_group("Patients")
     [first] = provider.apply([create("campaigns", CAMPAIGN)])
     clock.advance(200 * 86400)  # past 2027-03-01
@@ -324,11 +324,13 @@ def test_sent_campaign_delete_warns_and_replace_refuses(provider, emulator, cloc
     )
     with pytest.raises(ProviderError, match="could not be removed .already sent.*no new message"):
         provider.apply([replace])
+    deletes = emulator.count(path="message/delete")
     [outcome] = provider.apply(
         [change("campaigns", "flu-shots", Action.DELETE, ident=first.ident, before=first.attrs)]
     )
-    assert "already sent" in outcome.warnings[0]
+    assert "only the state record was dropped" in outcome.warnings[0]
     assert len(emulator.messages()) == 1
+    assert emulator.count(path="message/delete") == deletes  # no request for a sent message
 
 
 def test_refine_campaigns(provider, clock):
@@ -348,10 +350,12 @@ def test_refine_campaigns(provider, clock):
     assert refined.action is Action.REPLACE and refined.after["text"] == "Ny tid"
     assert "cannot edit a scheduled message" in refined.reason
     later = clock.datetime().replace(year=2027, month=4)
-    for action in (Action.UPDATE, Action.REPLACE, Action.DELETE):
+    for action in (Action.UPDATE, Action.REPLACE):
         problem = IntimeProvider.refine(change("campaigns", "flu-shots", action, ident="900001"), live, later)
         assert problem.severity == "warning"
         assert problem.message.startswith("campaign already sent at 2027-03-01T08:00:00Z; it cannot change")
+    drop = IntimeProvider.refine(change("campaigns", "flu-shots", Action.DELETE, ident="900001"), live, later)
+    assert drop.action is Action.DELETE and "only the state record is dropped" in drop.reason
     create_ = create("campaigns", CAMPAIGN)
     assert IntimeProvider.refine(create_, None, later) is create_
 
