@@ -17,7 +17,7 @@ from reconciler.changes import Action, Change
 from reconciler.errors import ProviderError
 from reconciler.model import MEMBERSHIPS, get_path
 from reconciler.plan import Plan
-from reconciler.providers.base import Capability, Provider
+from reconciler.providers.base import Capability, Outcome, Provider
 from reconciler.state import State
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def apply_plan(plan: Plan, providers: Mapping[str, Provider], state: State, *,
     caps = {name: provider.capabilities for name, provider in providers.items()}
     for item in plan.meta.get("adopt", ()):
         state.record(item["account"], item["type"], item["key"], item["id"], item.get("attrs") or {})
+        state.resolve(item["account"], item["type"], item["key"])
     failed: set[tuple[str, str, str]] = set()
     stop = False
     for batch in _batches(plan.applicable, caps):
@@ -123,29 +124,89 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
                state: State, result: ApplyResult, progress: Progress | None) -> str | None:
     """Apply one batch; journal its outcomes. Returns the error message, or None on success."""
     first = batch[0]
-    cap = caps[first.account][first.type]
-    tracked = cap.tracked
+    tracked = caps[first.account][first.type].tracked
     if tracked and first.action in (Action.CREATE, Action.REPLACE):
         for change in batch:
             state.intend(change.account, change.type, change.key, change.action.value)
-    try:
-        outcomes = provider.apply(batch)
-    except ProviderError as exc:
-        maybe_committed = bool(getattr(exc, "maybe_committed", False))
-        if tracked and first.action in (Action.CREATE, Action.REPLACE) and not maybe_committed:
-            for change in batch:
-                state.resolve(change.account, change.type, change.key)
-        log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
-        return str(exc)
-    if len(outcomes) != len(batch):
-        return f"{provider.name}: {first.action.value} {first.type}: provider answered {len(outcomes)} results for {len(batch)} changes"
-    for change, outcome in zip(batch, outcomes, strict=True):
-        if tracked:
-            _journal(state, change, outcome.ident, outcome.attrs)
-        result.applied.append(change)
-        result.warnings.extend(f"{change.address}: {w}" for w in outcome.warnings)
-        _tell(progress, change, "applied")
-    return None
+    pending = batch
+    for _ in range(MAX_CREATE_ATTEMPTS):
+        try:
+            outcomes = provider.apply(pending)
+        except ProviderError as exc:
+            _keep_partial(exc, pending, tracked, state)
+            maybe_committed = bool(getattr(exc, "maybe_committed", False))
+            if not (maybe_committed and first.action is Action.CREATE):
+                if tracked and first.action in (Action.CREATE, Action.REPLACE) and not maybe_committed:
+                    for change in pending:
+                        state.resolve(change.account, change.type, change.key)
+                log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
+                return str(exc)
+            # The answer was lost after the request was sent: read back before trying again.
+            found = _read_back(provider, pending, state)
+            if found is None:
+                return (f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
+                        "uncertain: the next plan shows it as such instead of creating a duplicate")
+            done = [(c, ident) for c, ident in zip(pending, found, strict=True) if ident is not None]
+            for change, ident in done:
+                _succeeded(change, Outcome(ident, dict(change.after or {})), tracked, state, result, progress)
+            pending = [c for c, ident in zip(pending, found, strict=True) if ident is None]
+            if not pending:
+                return None
+            last_error = str(exc)
+            continue
+        if len(outcomes) != len(pending):
+            return (f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
+                    f"results for {len(pending)} changes")
+        for change, outcome in zip(pending, outcomes, strict=True):
+            _succeeded(change, outcome, tracked, state, result, progress)
+        return None
+    return last_error
+
+
+MAX_CREATE_ATTEMPTS = 3
+
+
+def _succeeded(change: Change, outcome: Outcome, tracked: bool, state: State, result: ApplyResult,
+               progress: Progress | None) -> None:
+    if tracked:
+        _journal(state, change, outcome.ident, outcome.attrs)
+    result.applied.append(change)
+    result.warnings.extend(f"{change.address}: {w}" for w in outcome.warnings)
+    _tell(progress, change, "applied")
+
+
+def _keep_partial(exc: ProviderError, batch: list[Change], tracked: bool, state: State) -> None:
+    """Record what a failed multi-step change did create (``exc.partial``: key -> Outcome)."""
+    partial: Mapping[str, Outcome] = getattr(exc, "partial", None) or {}
+    if not tracked or not partial:
+        return
+    for change in batch:
+        outcome = partial.get(change.key)
+        if outcome is not None and outcome.ident is not None:
+            state.record(change.account, change.type, change.key, outcome.ident, dict(outcome.attrs or {}))
+            state.resolve(change.account, change.type, change.key)
+
+
+def _read_back(provider: Provider, batch: list[Change], state: State) -> list[str | None] | None:
+    """The live id of each batch item (by key, or by ``adopt_by`` fields), None where absent.
+
+    Returns None when the provider cannot list the type (the outcome stays uncertain).
+    """
+    first = batch[0]
+    cap = provider.capabilities[first.type]
+    if not cap.list.ok:
+        return None
+    live = provider.read([first.type], state.account(first.account)).get(first.type, [])
+    by_key = {item.key: item for item in live}
+    loose = [item for item in live if item.key.startswith("#")]
+    found: list[str | None] = []
+    for change in batch:
+        item = by_key.get(change.key)
+        if item is None and cap.adopt_by:
+            want = [get_path(change.after or {}, path) for path in cap.adopt_by]
+            item = next((r for r in loose if [get_path(r.attrs, p) for p in cap.adopt_by] == want), None)
+        found.append(None if item is None else item.ident)
+    return found
 
 
 def _journal(state: State, change: Change, ident: str | None, attrs: dict[str, Any] | None) -> None:

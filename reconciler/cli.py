@@ -524,3 +524,30 @@ def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) 
             state.close()
         atomic_write(target, text)
     click.echo(f"Wrote {target}.")
+
+
+@state.command("import")
+@click.argument("address")
+@click.argument("ident", metavar="ID")
+@state_dir
+@click.option("--lock-timeout", type=float, default=0.0)
+def state_import(address: str, ident: str, directory: str, lock_timeout: float) -> None:
+    """Record that a declared item exists with the provider id ID (adopt it instead of creating it).
+
+    Use it for items the provider cannot list (InTime contacts, campaigns) that exist already, e.g.
+    after an interrupted apply left them uncertain.
+
+    Example: reconciler state import uk/campaigns/vip-preview 1042
+    """
+    account, type_, key = _address(address)
+    with _errors():
+        config = _load(directory)
+        item = config.desired.get((account, type_), {}).get(key)
+        if item is None:
+            raise ReconcilerError(f"{address} is not declared in the config; declare it first")
+        with StateLock(config.state_path, "state import", lock_timeout).held():
+            current = State.load(config.state_path)
+            current.record(account, type_, key, ident, dict(item.attrs))
+            current.resolve(account, type_, key)
+            current.save()
+    click.echo(f"Recorded {address} as id {ident}.")

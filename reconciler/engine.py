@@ -97,7 +97,8 @@ class Run:
         problems = self.check(live)
         now = self.now()
         plan = diff(self.config.desired, live, _state_view(self.state, self.accounts), self.targets(), now,
-                    errors=problems, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                    errors=problems, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    intents=[i for i in self.state.intents if i["account"] in self.accounts])
         plan.meta.update(self.fingerprints(live))
         return plan
 

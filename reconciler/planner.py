@@ -49,6 +49,7 @@ class _Collector:
     warnings: list[Warning_] = field(default_factory=list)
     adoptions: list[dict[str, str]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    intents: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
     def warn(self, account: str, type_: str, key: str, message: str) -> None:
         self.warnings.append(Warning_(account, type_, key, message))
@@ -62,15 +63,18 @@ def diff(
     now: datetime,
     errors: Iterable[Problem] = (),
     created_at: str = "",
+    intents: Iterable[Mapping[str, Any]] = (),
 ) -> Plan:
     """Plan the minimal change set that makes ``live`` match ``desired`` for every target.
 
     ``desired`` maps (account, type) -> key -> Resource (normalized, as loaded). ``live`` holds the
     listable types read from the providers, same shape; tracked items not bound to a state key are
     keyed ``"#<id>"``. ``state`` maps account -> type -> key -> ``{"id", "attrs"}``. Nothing passed
-    in is mutated. ``errors`` are plan-time problems carried into the plan.
+    in is mutated. ``errors`` are plan-time problems carried into the plan. ``intents`` are creates
+    an earlier apply sent without recording the result (see :mod:`reconciler.state`).
     """
     out = _Collector()
+    out.intents = {(i["account"], i["type"], i["key"]): i for i in intents}
     for target in targets:
         _plan_account(target, desired, live, state.get(target.account, {}), now, out)
     changes = sorted(out.changes, key=_order)
@@ -220,6 +224,10 @@ def _plan_type(target: Target, type_: str, cap: Capability, wanted: Items, items
     for key, want in wanted.items():
         current = items.get(key)
         declared = _compared(want.attrs, cap)
+        intent = out.intents.get((account, type_, key))
+        if intent is not None and not cap.list.ok:
+            _emit(target, _uncertain(account, type_, key, declared, target.provider, intent), current, now, out)
+            continue
         if current is None:
             if cap.tracked and cap.list.ok and key in records:
                 out.warn(account, type_, key, "recorded in state but gone from the provider "
@@ -250,6 +258,17 @@ def _plan_type(target: Target, type_: str, cap: Capability, wanted: Items, items
             change = Change(account, type_, key, Action.UNSUPPORTED, before, None, ident=current.ident,
                             reason=f"cannot delete: {cap.delete.reason}")
         _emit(target, change, current, now, out)
+
+
+def _uncertain(account: str, type_: str, key: str, declared: dict[str, Any], provider: str,
+               intent: Mapping[str, Any]) -> Change:
+    """A create that may have happened: the provider can't list the type, so the tool can't tell."""
+    address = f"{account}/{type_}/{key}"
+    reason = (f"uncertain: an apply sent this {intent.get('action', 'create')} at {intent.get('at', '?')} but "
+              f"stopped before recording the answer, and {provider} cannot list {type_}. Check the provider's "
+              f"UI: if it exists, run `reconciler state import {address} ID`; if not, run "
+              f"`reconciler state rm {address}` and apply again")
+    return Change(account, type_, key, Action.UNSUPPORTED, None, declared, reason=reason)
 
 
 def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: dict[str, Any],

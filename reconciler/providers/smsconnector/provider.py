@@ -217,16 +217,22 @@ class SmsConnectorProvider(Provider):
             fields["Brand"] = str(after["brand"])
         lists = [self._list_id(name, what) for name in get_path(after, "to.phone_lists") or ()]
         campaign = self.client.create_campaign(fields, what)
+        linked: list[str] = []
         try:
             for name, list_id in zip(get_path(after, "to.phone_lists") or (), lists, strict=True):
                 self.client.link(campaign, list_id,
                                  f"link campaign {change.key!r} (id {campaign}) to {name!r}")
+                linked.append(name)
             if after.get("status", "scheduled") == "scheduled":
                 self.client.launch(campaign, f"launch campaign {change.key!r} (id {campaign})")
         except ProviderError as exc:
-            msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched: "
-                   "stop or finish it in the 82830 portal")
-            raise ProviderError(msg) from exc
+            msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched; "
+                   "its id is recorded, so the next apply links and launches it")
+            error = ProviderError(msg)
+            # What exists now, so the applier records the id and the next plan finishes the job.
+            done = {**after, "to": {**(after.get("to") or {}), "phone_lists": sorted(linked)}, "status": "stopped"}
+            error.partial = {change.key: Outcome(str(campaign), done)}  # type: ignore[attr-defined]
+            raise error from exc
         return campaign
 
     def _campaigns_create(self, change: Change) -> Outcome:
