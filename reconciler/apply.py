@@ -9,6 +9,8 @@ depend on the failed one are skipped) and is reported with the change and the pr
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,44 +77,96 @@ def _depends_on(change: Change, failed: set[tuple[str, str, str]]) -> str | None
 
 
 def apply_plan(plan: Plan, providers: Mapping[str, Provider], state: State, *,
-               continue_on_error: bool = False, progress: Progress | None = None) -> ApplyResult:
+               continue_on_error: bool = False, progress: Progress | None = None,
+               parallelism: int = 1) -> ApplyResult:
     """Apply ``plan.applicable`` in order; return what succeeded, failed and was skipped.
 
     ``providers`` maps account name -> an open Provider whose ``read`` has run in this process.
-    Unsupported changes are never applied (the caller refuses or drops them first).
+    Unsupported changes are never applied (the caller refuses or drops them first). With
+    ``parallelism`` > 1, accounts run side by side and, within an account, consecutive batches of
+    the same type and action (which never depend on each other) run on that many threads; the
+    order between stages is kept.
     """
     result = ApplyResult()
     caps = {name: provider.capabilities for name, provider in providers.items()}
     for item in plan.meta.get("adopt", ()):
         state.record(item["account"], item["type"], item["key"], item["id"], item.get("attrs") or {})
         state.resolve(item["account"], item["type"], item["key"])
-    failed: set[tuple[str, str, str]] = set()
-    stop = False
+    run = _Walk(providers, caps, state, result, progress, continue_on_error)
+    by_account: dict[str, list[list[Change]]] = {}
     for batch in _batches(plan.applicable, caps):
-        if stop:
-            for change in batch:
-                result.skipped.append((change, "not attempted: an earlier change failed"))
-                _tell(progress, change, "skipped")
-            continue
-        runnable = []
-        for change in batch:
-            blocker = _depends_on(change, failed)
-            if blocker:
-                failed.add((change.account, change.type, change.key))
-                result.skipped.append((change, f"depends on {blocker}, which failed"))
-                _tell(progress, change, "skipped")
+        by_account.setdefault(batch[0].account, []).append(batch)
+    workers = max(1, parallelism)
+
+    def walk_account(batches: list[list[Change]]) -> None:
+        for stage in _stages(batches):
+            if workers > 1 and len(stage) > 1:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    list(pool.map(run.batch, stage))
             else:
-                runnable.append(change)
-        if not runnable:
-            continue
-        error = _run_batch(runnable, providers[runnable[0].account], caps, state, result, progress)
-        if error is not None:
-            for change in runnable:
-                failed.add((change.account, change.type, change.key))
-                result.failed.append((change, error))
-                _tell(progress, change, "failed")
-            stop = not continue_on_error
+                for batch in stage:
+                    run.batch(batch)
+
+    if workers > 1 and len(by_account) > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(by_account))) as pool:
+            list(pool.map(walk_account, by_account.values()))
+    else:
+        for batches in by_account.values():
+            walk_account(batches)
     return result
+
+
+def _stages(batches: list[list[Change]]) -> Iterator[list[list[Change]]]:
+    """Runs of consecutive batches with the same type and action: independent of each other."""
+    stage: list[list[Change]] = []
+    for batch in batches:
+        if stage and (stage[0][0].type, stage[0][0].action) != (batch[0].type, batch[0].action):
+            yield stage
+            stage = []
+        stage.append(batch)
+    if stage:
+        yield stage
+
+
+@dataclass
+class _Walk:
+    """Shared progress of one apply: what failed, whether to stop; safe to use from threads."""
+
+    providers: Mapping[str, Provider]
+    caps: Mapping[str, Mapping[str, Capability]]
+    state: State
+    result: ApplyResult
+    progress: Progress | None
+    continue_on_error: bool
+    failed: set[tuple[str, str, str]] = field(default_factory=set)
+    stop: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def batch(self, batch: list[Change]) -> None:
+        runnable = []
+        with self.lock:
+            for change in batch:
+                blocker = _depends_on(change, self.failed)
+                if self.stop:
+                    self.result.skipped.append((change, "not attempted: an earlier change failed"))
+                    _tell(self.progress, change, "skipped")
+                elif blocker:
+                    self.failed.add((change.account, change.type, change.key))
+                    self.result.skipped.append((change, f"depends on {blocker}, which failed"))
+                    _tell(self.progress, change, "skipped")
+                else:
+                    runnable.append(change)
+        if not runnable:
+            return
+        error = _run_batch(runnable, self.providers[runnable[0].account], self.caps, self.state, self.result,
+                           self.progress)
+        if error is not None:
+            with self.lock:
+                for change in runnable:
+                    self.failed.add((change.account, change.type, change.key))
+                    self.result.failed.append((change, error))
+                    _tell(self.progress, change, "failed")
+                self.stop = self.stop or not self.continue_on_error
 
 
 def _tell(progress: Progress | None, change: Change, what: str) -> None:

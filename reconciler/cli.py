@@ -172,12 +172,14 @@ def _save_plan(result: Plan, path: Path, config: Config) -> None:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option("--force", is_flag=True, help="Skip unsupported changes and override the safety limits.")
 @click.option("--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one.")
+@click.option("--parallelism", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
+              help="Apply independent changes on N threads (accounts' rate limits still hold).")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another run holding the state lock.")
 @click.option("--config", "config_dir", type=click.Path(file_okay=False), help="Config directory of a saved plan.")
 @account_option
 @type_option
-def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool, lock_timeout: float,
+def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool, parallelism: int, lock_timeout: float,
           config_dir: str | None, accounts: tuple[str, ...], types: tuple[str, ...]) -> None:
     """Plan, confirm and apply; or apply a saved plan exactly (refused if stale).
 
@@ -200,7 +202,8 @@ def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool,
         with lock.held():
             state = State.load(config.state_path)
             try:
-                ok = _apply_locked(config, state, saved, accounts, types, auto_approve, force, continue_on_error)
+                ok = _apply_locked(config, state, saved, accounts, types, auto_approve, force, continue_on_error,
+                                   parallelism)
             finally:
                 state.save()
     sys.exit(0 if ok else 1)
@@ -220,7 +223,8 @@ def _read_saved_plan(path: Path) -> dict[str, Any]:
 
 
 def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, accounts: tuple[str, ...],
-                  types: tuple[str, ...], auto_approve: bool, force: bool, continue_on_error: bool) -> bool:
+                  types: tuple[str, ...], auto_approve: bool, force: bool, continue_on_error: bool,
+                  parallelism: int = 1) -> bool:
     result, run, live_counts = _make_plan(config, state, accounts, types)
     try:
         if saved is not None:
@@ -247,7 +251,7 @@ def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, ac
             click.echo("Apply cancelled; nothing was changed.", err=True)
             return False
         outcome = apply_plan(result, run.providers, state, continue_on_error=continue_on_error,
-                             progress=_progress(len(result.applicable)))
+                             progress=_progress(len(result.applicable)), parallelism=parallelism)
         _report(outcome)
         return outcome.ok
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,6 +62,7 @@ class State:
         }
         self.data.setdefault("intents", [])
         self._journal: Any = None
+        self._lock = threading.Lock()  # the applier journals from several threads with --parallelism
 
     # -- loading ------------------------------------------------------------------------------------
     @classmethod
@@ -129,6 +131,10 @@ class State:
 
     # -- writing ------------------------------------------------------------------------------------
     def _append(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._append_locked(entry)
+
+    def _append_locked(self, entry: dict[str, Any]) -> None:
         entry["at"] = entry.get("at") or _now()
         if self._journal is None:
             self.journal_path.parent.mkdir(parents=True, exist_ok=True)
