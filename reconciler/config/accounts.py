@@ -51,8 +51,7 @@ class Settings:
 
 class _Reader:
     def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
-        assert doc.node is not None
-        self.doc, self.node, self.env = doc, doc.node, env
+        self.doc, self.node, self.env = doc, doc.tree, env
         self.problems: list[Problem] = []
 
     def problem(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
@@ -92,7 +91,7 @@ def read_settings(
 ) -> tuple[Settings, list[Problem]]:
     """Accounts and settings of a schema-checked ``reconciler.yaml`` and the problems found."""
     settings = Settings()
-    if doc.value is None or doc.node is None:
+    if doc.value is None:
         return settings, []
     reader = _Reader(doc, env)
     value = doc.value

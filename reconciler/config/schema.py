@@ -176,7 +176,7 @@ class FileValidator:
         top-level entry and ``(key, index)`` for an item with errors other than unknown fields
         (semantic checks skip those; they drop unknown fields of the others).
         """
-        assert doc.value is not None and doc.node is not None
+        assert doc.value is not None
         found: list[Problem] = []
         broken: set[Steps] = set()
         errors: list[tuple[Steps, ValidationError]] = [((), e) for e in self.top.iter_errors(doc.value)]
@@ -189,7 +189,7 @@ class FileValidator:
             if error.validator != "additionalProperties":
                 broken.add(prefix or tuple(error.absolute_path)[:1])
             for path, on_key, message in describe(error, prefix, self.schema):
-                line, col = locate(doc.node, path, key=on_key)
+                line, col = locate(doc.tree, path, key=on_key)
                 found.append(Problem(message, doc.path, line, col))
         return found, broken
 

@@ -18,13 +18,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from yaml.nodes import Node
-
 from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
 from reconciler.config.repo import Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
-from reconciler.config.yamlfile import Document, child, line_col, locate
+from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
 from reconciler.model import (
     INSTANT_FIELDS,
@@ -61,17 +59,24 @@ Desired = dict[tuple[str, str], dict[str, Resource]]
 
 
 class Site:
-    """Where one item was declared (a YAML item node or a CSV row) and how to point into it."""
+    """Where one item was declared (an item of a YAML document or a CSV row) and how to point into it."""
 
-    __slots__ = ("label", "node", "origin", "row")
+    __slots__ = ("doc", "label", "origin", "prefix", "row")
 
-    def __init__(self, origin: Origin, label: str, node: Node | None = None, row: Row | None = None) -> None:
-        self.origin, self.label, self.node, self.row = origin, label, node, row
+    def __init__(
+        self,
+        origin: Origin,
+        label: str,
+        doc: Document | None = None,
+        prefix: Steps = (),
+        row: Row | None = None,
+    ) -> None:
+        self.origin, self.label, self.doc, self.prefix, self.row = origin, label, doc, prefix, row
 
     def at(self, steps: Steps = (), *, key: bool = False) -> tuple[int, int]:
         """Line and column of the attribute at ``steps`` (the item itself when empty)."""
-        if steps and self.node is not None:
-            return locate(self.node, steps, key=key)
+        if steps and self.doc is not None:
+            return locate(self.doc.tree, self.prefix + steps, key=key)
         if steps and self.row is not None:
             return self.row.line, self.row.column(str(steps[0]))
         return self.origin.line, self.origin.col
@@ -128,13 +133,13 @@ class Resources:
             self.problems.append(Problem(message, doc.path, 1, 1, "warning"))
             return None
         account = doc.value.get("account")
-        if () in broken or not isinstance(account, str) or doc.node is None:
+        if () in broken or not isinstance(account, str):
             return None
         if account not in self.settings.declared:
             names = sorted(self.settings.declared)
             close = difflib.get_close_matches(account, names, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            line, col = locate(doc.node, ("account",))
+            line, col = locate(doc.tree, ("account",))
             message = (
                 f"account: unknown account '{account}' ({hint}accounts in reconciler.yaml: "
                 f"{', '.join(names) or 'none'})"
@@ -144,12 +149,11 @@ class Resources:
         return account if account in self.settings.accounts else None  # else reconciler.yaml is reported
 
     def _type(self, doc: Document, broken: set[Steps], account: str, type_: str) -> None:
-        assert doc.value is not None and doc.node is not None
+        assert doc.value is not None
         info = self.settings.infos[account]
-        key_node, seq = child(doc.node, type_)
         supported = supported_types(info)
         if type_ not in supported:
-            line, col = line_col(key_node or doc.node)
+            line, col = locate(doc.tree, (type_,), key=True)
             message = (
                 f"{type_}: account {account} uses provider {info.name}, which does not support {type_} "
                 f"(supported: {', '.join(supported)}; remove {type_} from this file or use another account)"
@@ -158,12 +162,12 @@ class Resources:
             return
         allowed = self.fields[type_]
         offered = info.capabilities[type_].fields
+        starts = doc.starts.get(type_, [])
         for index, raw in enumerate(doc.value[type_]):
-            if (type_, index) in broken or not isinstance(raw, dict) or seq is None:
+            if (type_, index) in broken or not isinstance(raw, dict) or index >= len(starts):
                 continue
-            node = seq.value[index]
-            line, col = line_col(node)
-            site = Site(Origin(doc.path, line, col), where((type_, index)), node=node)
+            line, col = starts[index]
+            site = Site(Origin(doc.path, line, col), where((type_, index)), doc=doc, prefix=(type_, index))
             if type_ == "contacts" and "from_csv" in raw:
                 self._csv(doc, account, info, raw, site)
                 continue
@@ -302,7 +306,7 @@ class Resources:
     ) -> None:
         steps = _steps(path)
         raw = get_path(attrs, path)
-        if isinstance(raw, list) and site.node is not None:
+        if isinstance(raw, list) and site.doc is not None:
             index = next((i for i, item in enumerate(raw) if str(item).strip() == name), None)
             steps = steps if index is None else (*steps, index)
         if target not in supported_types(info):

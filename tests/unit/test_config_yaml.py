@@ -39,11 +39,11 @@ def test_string_fields_keep_text_as_written() -> None:
 def test_positions_are_one_based_characters() -> None:
     """locate gives 1-based line and column counted in characters (not bytes), for keys and values."""
     doc, _ = parse("å: 1\nlist:\n  - {name: ä, other: x}\n".encode(), "f.yaml", "f.yaml")
-    assert doc.node is not None
-    assert locate(doc.node, ("å",)) == (1, 4)
-    assert locate(doc.node, ("list", 0, "other"), key=True) == (3, 15)
-    assert locate(doc.node, ("list", 0, "other")) == (3, 22)
-    assert locate(doc.node, ("list", 5, "other")) == (3, 3)  # missing: the deepest existing node
+    assert locate(doc.tree, ("å",)) == (1, 4)
+    assert locate(doc.tree, ("list", 0, "other"), key=True) == (3, 15)
+    assert locate(doc.tree, ("list", 0, "other")) == (3, 22)
+    assert locate(doc.tree, ("list", 5, "other")) == (3, 3)  # missing: the deepest existing node
+    assert doc.starts == {"list": [(3, 5)]}
 
 
 def test_empty_files_and_bom() -> None:
