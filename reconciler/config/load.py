@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading creates millions of small acyclic objects, and
-    collections triggered by them cost more than the parse itself (7 s instead of 1.6 s for 100,000
-    contacts). Nothing built here holds reference cycles."""
+    """Pause the cyclic garbage collector while loading: a big file creates millions of small
+    acyclic objects, and the collections they trigger cost ~10% of the load time (100,000 contacts:
+    5.3 s instead of 5.9 s). Nothing built here holds reference cycles; the previous state is restored."""
     enabled = gc.isenabled()
     gc.disable()
     try:
