@@ -294,8 +294,12 @@ class _Builder:
             return text
         try:
             return construct(ScalarNode(tag, text))
-        except (ValueError, OverflowError, yaml.constructor.ConstructorError):
-            return text  # e.g. 2026-13-01: normalization reports it as a bad date
+        except (ValueError, IndexError, OverflowError, yaml.constructor.ConstructorError):
+            if event.tag is not None:
+                self.problem(
+                    event, f"'{text}' is not a valid {_shown(tag)} (fix the value or remove the tag)"
+                )
+            return text  # untagged, e.g. 2026-13-01: normalization reports it as a bad date
 
     def anchor_problem(self) -> Problem:
         counts = (

@@ -58,6 +58,7 @@ def test_refusals_are_positioned() -> None:
     """Tags, merge keys, complex keys and a scalar document are reported where they are written."""
     assert load("a: !secret x\n")[1] == ["f.yaml:1:4: YAML tag '!secret' is not supported (remove it)"]
     assert load("a: !!binary aGk=\n")[1] == ["f.yaml:1:4: YAML tag '!!binary' is not supported (remove it)"]
+    assert load("a: !!int\n")[1] == ["f.yaml:1:4: '' is not a valid !!int (fix the value or remove the tag)"]
     assert load("a: !!set {x}\n")[1] == ["f.yaml:1:4: YAML tag '!!set' is not supported (remove it)"]
     assert load("<<: {a: 1}\n")[1] == [
         "f.yaml:1:1: merge keys (<<) are not supported (write plain key: value pairs)"
