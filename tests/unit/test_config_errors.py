@@ -33,6 +33,12 @@ EXPECTED: dict[str, list[str]] = {
         "bad-csv-row/people/customers.csv:4:33: groups in row 4: group 'VIP' is not declared (declare it under groups: for account se-main, or fix the name)",
         "bad-csv-row/people/customers.csv:5:1: mobile in row 5: '070-1' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
     ],
+    "bad-csv-source": [
+        "bad-csv-source/contacts.yaml:3:15: contacts[0].from_csv: cannot read 'missing.csv': No such file or directory (the path is relative to this YAML file)",
+        "bad-csv-source/contacts.yaml:4:15: contacts[1].from_csv: '../../outside.csv' is outside the config directory (keep CSV files inside it)",
+        "bad-csv-source/contacts.yaml:5:5: contacts[2]: a from_csv entry takes no other fields, found groups (put them in CSV columns)",
+        "bad-csv-source/vip.csv:1:8: column 'description2': provider intime does not support field 'description2' for contacts (supported: description, email, first_name, groups, last_name, mobile; remove the column)",
+    ],
     "bad-date": [
         "bad-date/reminders.yaml:4:18: reminders[0].appointment: '2026-13-01T08:30:00' is not a date-time (write 2026-12-01T08:30:00)",
         "bad-date/reminders.yaml:9:14: campaigns[0].send_at: 'next friday' is not a date-time (write 2026-12-05T09:00:00+01:00)",
