@@ -68,15 +68,9 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
     repo = Repo(root)
     root_path = repo.display(ROOT_FILE)
     if not root.is_dir():
-        raise ConfigError(
-            [
-                Problem(
-                    f"config directory {repo.shown} does not exist (pass the directory that "
-                    "holds reconciler.yaml)",
-                    str(repo.shown),
-                )
-            ]
-        )
+        what = "is a file" if root.exists() else "does not exist"
+        message = f"the config directory {what} (pass the directory that holds reconciler.yaml)"
+        raise ConfigError([Problem(message, str(repo.shown))])
     try:
         data = repo.read(ROOT_FILE)
     except FileNotFoundError:

@@ -206,4 +206,6 @@ def test_missing_directory_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nowhere", ENV, now=NOW)
     assert len(caught.value.problems) == 1
-    assert "nowhere does not exist" in str(caught.value)
+    assert str(caught.value) == (
+        f"{tmp_path / 'nowhere'}: the config directory does not exist (pass the directory that holds reconciler.yaml)"
+    )
