@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.changes import Action, Change
 from reconciler.errors import ProviderError
-from reconciler.model import MEMBERSHIPS, get_path
+from reconciler.model import MEMBERSHIPS, Resource, get_path, project
 from reconciler.plan import Plan
 from reconciler.providers.base import Capability, Outcome, Provider
 from reconciler.state import State
@@ -183,6 +183,7 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
         for change in batch:
             state.intend(change.account, change.type, change.key, change.action.value)
     pending = batch
+    incomplete: list[str] = []
     for _ in range(MAX_CREATE_ATTEMPTS):
         try:
             outcomes = provider.apply(pending)
@@ -200,20 +201,31 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
             if found is None:
                 return (f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
                         "uncertain: the next plan shows it as such instead of creating a duplicate")
-            done = [(c, ident) for c, ident in zip(pending, found, strict=True) if ident is not None]
-            for change, ident in done:
-                _succeeded(change, Outcome(ident, dict(change.after or {})), tracked, state, result, progress)
-            pending = [c for c, ident in zip(pending, found, strict=True) if ident is None]
+            for change, item in zip(pending, found, strict=True):
+                if item is None:
+                    continue
+                differs = _differs(item, change)
+                if not differs:
+                    _succeeded(change, Outcome(item.ident, dict(change.after or {})), tracked, state, result,
+                               progress)
+                    continue
+                # Created, but not all of it (a multi-step create whose first answer was lost).
+                if tracked:
+                    state.record(change.account, change.type, change.key, item.ident, dict(item.attrs))
+                    state.resolve(change.account, change.type, change.key)
+                incomplete.append(f"{change.address} was created as id {item.ident} but differs from the "
+                                  f"config in {', '.join(differs)}; the next plan shows what is left")
+            pending = [c for c, item in zip(pending, found, strict=True) if item is None]
+            last_error = "; ".join([str(exc), *incomplete])
             if not pending:
-                return None
-            last_error = str(exc)
+                return last_error if incomplete else None
             continue
         if len(outcomes) != len(pending):
             return (f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
                     f"results for {len(pending)} changes")
         for change, outcome in zip(pending, outcomes, strict=True):
             _succeeded(change, outcome, tracked, state, result, progress)
-        return None
+        return "; ".join(incomplete) or None
     return last_error
 
 
@@ -241,8 +253,15 @@ def _keep_partial(exc: ProviderError, batch: list[Change], tracked: bool, state:
             state.resolve(change.account, change.type, change.key)
 
 
-def _read_back(provider: Provider, batch: list[Change], state: State) -> list[str | None] | None:
-    """The live id of each batch item (by key, or by ``adopt_by`` fields), None where absent.
+def _differs(item: Resource, change: Change) -> list[str]:
+    """The declared attributes a read-back live item lacks (empty: the create completed)."""
+    declared = change.after or {}
+    seen = project(item.attrs, declared)
+    return sorted(name for name in declared if seen.get(name) != declared[name])
+
+
+def _read_back(provider: Provider, batch: list[Change], state: State) -> list[Resource | None] | None:
+    """The live item of each batch item (by key, or by ``adopt_by`` fields), None where absent.
 
     Returns None when the provider cannot list the type (the outcome stays uncertain).
     """
@@ -253,13 +272,13 @@ def _read_back(provider: Provider, batch: list[Change], state: State) -> list[st
     live = provider.read([first.type], state.account(first.account)).get(first.type, [])
     by_key = {item.key: item for item in live}
     loose = [item for item in live if item.key.startswith("#")]
-    found: list[str | None] = []
+    found: list[Resource | None] = []
     for change in batch:
         item = by_key.get(change.key)
         if item is None and cap.adopt_by:
             want = [get_path(change.after or {}, path) for path in cap.adopt_by]
             item = next((r for r in loose if [get_path(r.attrs, p) for p in cap.adopt_by] == want), None)
-        found.append(None if item is None else item.ident)
+        found.append(item)
     return found
 
 
