@@ -229,8 +229,12 @@ class SmsConnectorProvider(Provider):
             msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched; "
                    "its id is recorded, so the next apply links and launches it")
             error = ProviderError(msg)
-            # What exists now, so the applier records the id and the next plan finishes the job.
-            done = {**after, "to": {**(after.get("to") or {}), "phone_lists": sorted(linked)}, "status": "stopped"}
+            # What exists now, so the applier records the id and the next plan finishes the job. The
+            # planner compares declared fields only (status often is not): a campaign still to be
+            # launched is recorded without lists, so the next plan relinks them (idempotent) and launches.
+            launch = after.get("status", "scheduled") == "scheduled"
+            lists = [] if launch else sorted(linked)
+            done = {**after, "to": {**(after.get("to") or {}), "phone_lists": lists}, "status": "stopped"}
             error.partial = {change.key: Outcome(str(campaign), done)}  # type: ignore[attr-defined]
             raise error from exc
         return campaign
@@ -256,6 +260,8 @@ class SmsConnectorProvider(Provider):
             for name in sorted(old - new):
                 list_id = self._list_id(name, f"unlink {label}")
                 self.client.unlink(campaign, list_id, f"unlink {label} from {name!r}")
+            if status is None and new - old and desired.get("status", "scheduled") == "scheduled":
+                status = "scheduled"  # (re)launch: linking may finish a create that stopped before launch
         if status == "scheduled":
             self.client.launch(campaign, f"launch {label}")
         return Outcome(change.ident, desired or dict(change.after or {}))
