@@ -52,7 +52,7 @@ def number(i: int) -> str:
 def build_repo(root: Path, contacts: int, groups: int, url: str) -> None:
     (root / "reconciler.yaml").write_text(
         "version: 1\ndefaults: {region: \"NO\"}\naccounts:\n  big:\n    provider: intouch\n"
-        f"    url: {url}\n    credentials: {{username: demo, domain: example.com, password: ${{BENCH_PASSWORD}}}}\n",
+        f"    url: {url}\n    credentials: {{username: demo, domain: example.com, password: \"${{BENCH_PASSWORD}}\"}}\n",
         encoding="utf-8")
     with open(root / "groups.yaml", "w", encoding="utf-8") as out:
         out.write("account: big\ngroups:\n")

@@ -83,7 +83,10 @@ def _status(message: str) -> None:
 
 
 def _load(directory: str) -> Config:
-    return load_config(Path(directory))
+    config = load_config(Path(directory))
+    for warning in config.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

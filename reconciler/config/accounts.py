@@ -27,7 +27,16 @@ from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 
 DEFAULT_REGION = "SE"
 DEFAULT_STATE = ".reconciler/state.json"
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|\u27e8([A-Za-z_][A-Za-z0-9_]*)\u27e9)")
+# An unquoted ${NAME} inside a flow mapping ({user: ${NAME}}) is not valid YAML, yet the interface
+# spec writes it so. load.py rewrites every ${NAME} of reconciler.yaml to $\u27e8NAME\u27e9 (same
+# length, a plain scalar) before parsing; both spellings expand here.
+ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def protect_env_refs(data: bytes) -> bytes:
+    """``${NAME}`` -> ``$\u27e8NAME\u27e9``: parses as a plain scalar in flow and block context alike."""
+    return ENV_REF.sub(lambda m: b"$\xe2\x9f\xa8" + m.group(1) + b"\xe2\x9f\xa9", data)
 # Common mistakes for ISO 3166 codes, with the code meant.
 _REGION_HINTS = {"UK": "GB", "EN": "GB"}
 
@@ -76,14 +85,15 @@ class _Reader:
     def expand(self, path: tuple[str | int, ...], value: str) -> str | None:
         """``value`` with ``${NAME}`` replaced from the environment; ``None`` (and a problem per
         missing name) when a variable is not set."""
-        missing = [name for name in _ENV.findall(value) if name not in self.env]
+        names = [a or b for a, b in _ENV.findall(value)]
+        missing = [name for name in names if name not in self.env]
         for name in dict.fromkeys(missing):
             self.problem(
                 path,
                 f"{where(path)}: environment variable {name} is not set "
                 f"(export {name}=... before running reconciler)",
             )
-        return None if missing else _ENV.sub(lambda m: self.env[m.group(1)], value)
+        return None if missing else _ENV.sub(lambda m: self.env[m.group(1) or m.group(2)], value)
 
 
 def read_settings(

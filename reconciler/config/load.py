@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.config.accounts import read_settings, state_path
+from reconciler.config.accounts import protect_env_refs, read_settings, state_path
 from reconciler.config.repo import ROOT_FILE, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
@@ -88,7 +88,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
             [Problem(f"cannot read {ROOT_FILE}: {exc.strerror} (check its permissions)", root_path)]
         ) from None
     problems: list[Problem] = []
-    root_doc, broken = _parse(data, root_path, ROOT_FILE, ROOT_SCHEMA, problems)
+    root_doc, broken = _parse(protect_env_refs(data), root_path, ROOT_FILE, ROOT_SCHEMA, problems)
     if root_doc.value is None and not problems:
         problems.append(
             Problem(f"{ROOT_FILE} is empty (start it with version: 1 and accounts:)", root_path, 1, 1)
