@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +142,7 @@ class _Walk:
     failed: set[tuple[str, str, str]] = field(default_factory=set)
     stop: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    gates: dict[str, _Gate] = field(default_factory=dict)
 
     def batch(self, batch: list[Change]) -> None:
         runnable = []
@@ -158,8 +160,11 @@ class _Walk:
                     runnable.append(change)
         if not runnable:
             return
-        error = _run_batch(runnable, self.providers[runnable[0].account], self.caps, self.state, self.result,
-                           self.progress)
+        account = runnable[0].account
+        with self.lock:
+            gate = self.gates.setdefault(account, _Gate())
+        error = _run_batch(runnable, self.providers[account], self.caps, self.state, self.result,
+                           self.progress, gate)
         if error is not None:
             with self.lock:
                 for change in runnable:
@@ -174,8 +179,45 @@ def _tell(progress: Progress | None, change: Change, what: str) -> None:
         progress(change, what)
 
 
+class _Gate:
+    """Batches of one provider run side by side; a read-back runs alone.
+
+    A read-back rebuilds the provider's name -> id maps from a fresh listing, so it must neither
+    race another read-back nor miss a create that is still in flight on another thread.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._alone = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone and self._active == 0)
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
+
+
 def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mapping[str, Capability]],
-               state: State, result: ApplyResult, progress: Progress | None) -> str | None:
+               state: State, result: ApplyResult, progress: Progress | None, gate: _Gate) -> str | None:
     """Apply one batch; journal its outcomes. Returns the error message, or None on success."""
     first = batch[0]
     tracked = caps[first.account][first.type].tracked
@@ -186,7 +228,8 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
     incomplete: list[str] = []
     for _ in range(MAX_CREATE_ATTEMPTS):
         try:
-            outcomes = provider.apply(pending)
+            with gate.shared():
+                outcomes = provider.apply(pending)
         except ProviderError as exc:
             _keep_partial(exc, pending, tracked, state)
             maybe_committed = bool(getattr(exc, "maybe_committed", False))
@@ -197,7 +240,8 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
                 log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
                 return str(exc)
             # The answer was lost after the request was sent: read back before trying again.
-            found = _read_back(provider, pending, state)
+            with gate.alone():
+                found = _read_back(provider, pending, state)
             if found is None:
                 return (f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
                         "uncertain: the next plan shows it as such instead of creating a duplicate")
