@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: start the sandbox, validate, plan and apply examples/quickstart, plan again (no changes), stop.
-# Runs in a scratch copy of the example so the checkout stays clean.
+# `make demo`: start the sandbox, then for examples/quickstart (Intouch), examples/intime and
+# examples/smsconnector: validate, plan, apply, and plan again (no changes); stop the sandbox.
+# Runs in a scratch copy of the examples so the checkout stays clean.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-cp -r "$here/examples/quickstart" "$work/quickstart"
+for example in quickstart intime smsconnector; do cp -r "$here/examples/$example" "$work/$example"; done
 port_base="$(python3 - <<'PY'
 import socket
 for base in range(18600, 30000, 10):
@@ -35,14 +36,17 @@ export INTIME_URL="http://127.0.0.1:$((port_base + 2))/api/1.0" INTIME_USER=demo
        INTIME_HASH=0123456789abcdef0123456789abcdef01234567
 export SMSC_URL="http://127.0.0.1:$((port_base + 3))" SMSC_USER=demo SMSC_PASSWORD=sandbox-smsconnector-password
 
-cd "$work/quickstart"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-step reconciler validate
-reconciler validate
-step reconciler plan
-set +e; reconciler plan; code=$?; set -e
-[ "$code" -eq 2 ] || { echo "expected changes (exit 2), got exit $code"; exit 1; }
-step reconciler apply --auto-approve
-reconciler apply --auto-approve
-step reconciler plan
-reconciler plan
+for example in quickstart intime smsconnector; do
+  cd "$work/$example"
+  printf '\n\033[1;34m== examples/%s ==\033[0m\n' "$example"
+  step reconciler validate
+  reconciler validate
+  step reconciler plan
+  set +e; reconciler plan; code=$?; set -e
+  [ "$code" -eq 2 ] || { echo "expected changes (exit 2), got exit $code"; exit 1; }
+  step reconciler apply --auto-approve
+  reconciler apply --auto-approve
+  step reconciler plan
+  reconciler plan
+done

@@ -106,7 +106,7 @@ def test_fresh_apply_then_plan_is_empty(clinic, emulator):
     [message] = emulator.messages()
     assert message["senddate"] == f"{clinic.send_at:%Y-%m-%dT%H:%M:00}" and message["status"] == "scheduled"
     assert message["body"].startswith("Välkommen på influensavaccination")
-    assert clinic.state("campaigns")["influensa-2027"]["id"] == str(message["id"])
+    assert clinic.state("campaigns")["influensa-2030"]["id"] == str(message["id"])
     assert {r["id"] for r in clinic.state("reminders").values()} == {
         str(r["id"]) for r in emulator.reminders()
     }
@@ -131,7 +131,7 @@ def test_fresh_apply_then_plan_is_empty(clinic, emulator):
             "messages.yaml",
             "Ingen tidsbokning behövs!",
             "Välkommen!",
-            [("campaigns", "influensa-2027", "replace")],
+            [("campaigns", "influensa-2030", "replace")],
         ),
         (
             "people.yaml",
@@ -170,7 +170,7 @@ def test_campaign_replace_removes_the_old_message(clinic, emulator):
     assert "cannot edit a scheduled message" in change.reason
     old, new = emulator.messages()
     assert (old["status"], new["status"]) == ("deleted", "scheduled")
-    assert clinic.state("campaigns")["influensa-2027"]["id"] == str(new["id"])
+    assert clinic.state("campaigns")["influensa-2030"]["id"] == str(new["id"])
 
 
 def test_removed_reminder_is_deactivated(clinic, emulator):
