@@ -20,6 +20,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/ruff check reconciler tests bench
+	$(BIN)/mypy
+
 bench: $(STAMP)
 	$(BIN)/python bench/plan_scale.py
 

@@ -42,10 +42,16 @@ class ApplyResult:
         return not self.failed and not self.skipped
 
 
-def _batches(changes: Sequence[Change], caps: Mapping[str, Mapping[str, Capability]]) -> Iterator[list[Change]]:
+def _batches(
+    changes: Sequence[Change], caps: Mapping[str, Mapping[str, Capability]]
+) -> Iterator[list[Change]]:
     batch: list[Change] = []
     for change in changes:
-        size = caps[change.account][change.type].batch_size if change.action in (Action.CREATE, Action.DELETE) else 1
+        size = (
+            caps[change.account][change.type].batch_size
+            if change.action in (Action.CREATE, Action.DELETE)
+            else 1
+        )
         if batch and (
             (batch[0].account, batch[0].type, batch[0].action) != (change.account, change.type, change.action)
             or len(batch) >= size
@@ -77,9 +83,15 @@ def _depends_on(change: Change, failed: set[tuple[str, str, str]]) -> str | None
     return None
 
 
-def apply_plan(plan: Plan, providers: Mapping[str, Provider], state: State, *,
-               continue_on_error: bool = False, progress: Progress | None = None,
-               parallelism: int = 1) -> ApplyResult:
+def apply_plan(
+    plan: Plan,
+    providers: Mapping[str, Provider],
+    state: State,
+    *,
+    continue_on_error: bool = False,
+    progress: Progress | None = None,
+    parallelism: int = 1,
+) -> ApplyResult:
     """Apply ``plan.applicable`` in order; return what succeeded, failed and was skipped.
 
     ``providers`` maps account name -> an open Provider whose ``read`` has run in this process.
@@ -163,8 +175,9 @@ class _Walk:
         account = runnable[0].account
         with self.lock:
             gate = self.gates.setdefault(account, _Gate())
-        error = _run_batch(runnable, self.providers[account], self.caps, self.state, self.result,
-                           self.progress, gate)
+        error = _run_batch(
+            runnable, self.providers[account], self.caps, self.state, self.result, self.progress, gate
+        )
         if error is not None:
             with self.lock:
                 for change in runnable:
@@ -216,8 +229,15 @@ class _Gate:
                 self._cond.notify_all()
 
 
-def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mapping[str, Capability]],
-               state: State, result: ApplyResult, progress: Progress | None, gate: _Gate) -> str | None:
+def _run_batch(
+    batch: list[Change],
+    provider: Provider,
+    caps: Mapping[str, Mapping[str, Capability]],
+    state: State,
+    result: ApplyResult,
+    progress: Progress | None,
+    gate: _Gate,
+) -> str | None:
     """Apply one batch; journal its outcomes. Returns the error message, or None on success."""
     first = batch[0]
     tracked = caps[first.account][first.type].tracked
@@ -243,30 +263,42 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
             with gate.alone():
                 found = _read_back(provider, pending, state)
             if found is None:
-                return (f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
-                        "uncertain: the next plan shows it as such instead of creating a duplicate")
+                return (
+                    f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
+                    "uncertain: the next plan shows it as such instead of creating a duplicate"
+                )
             for change, item in zip(pending, found, strict=True):
                 if item is None:
                     continue
                 differs = _differs(item, change)
                 if not differs:
-                    _succeeded(change, Outcome(item.ident, dict(change.after or {})), tracked, state, result,
-                               progress)
+                    _succeeded(
+                        change,
+                        Outcome(item.ident, dict(change.after or {})),
+                        tracked,
+                        state,
+                        result,
+                        progress,
+                    )
                     continue
                 # Created, but not all of it (a multi-step create whose first answer was lost).
                 if tracked:
                     state.record(change.account, change.type, change.key, item.ident, dict(item.attrs))
                     state.resolve(change.account, change.type, change.key)
-                incomplete.append(f"{change.address} was created as id {item.ident} but differs from the "
-                                  f"config in {', '.join(differs)}; the next plan shows what is left")
+                incomplete.append(
+                    f"{change.address} was created as id {item.ident} but differs from the "
+                    f"config in {', '.join(differs)}; the next plan shows what is left"
+                )
             pending = [c for c, item in zip(pending, found, strict=True) if item is None]
             last_error = "; ".join([str(exc), *incomplete])
             if not pending:
                 return last_error if incomplete else None
             continue
         if len(outcomes) != len(pending):
-            return (f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
-                    f"results for {len(pending)} changes")
+            return (
+                f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
+                f"results for {len(pending)} changes"
+            )
         for change, outcome in zip(pending, outcomes, strict=True):
             _succeeded(change, outcome, tracked, state, result, progress)
         return "; ".join(incomplete) or None
@@ -276,8 +308,14 @@ def _run_batch(batch: list[Change], provider: Provider, caps: Mapping[str, Mappi
 MAX_CREATE_ATTEMPTS = 3
 
 
-def _succeeded(change: Change, outcome: Outcome, tracked: bool, state: State, result: ApplyResult,
-               progress: Progress | None) -> None:
+def _succeeded(
+    change: Change,
+    outcome: Outcome,
+    tracked: bool,
+    state: State,
+    result: ApplyResult,
+    progress: Progress | None,
+) -> None:
     if tracked:
         _journal(state, change, outcome.ident, outcome.attrs)
     result.applied.append(change)

@@ -23,7 +23,7 @@ from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
 from reconciler.config.load import load_config
 from reconciler.config.types import Config
-from reconciler.engine import Run, live_fingerprint
+from reconciler.engine import Run
 from reconciler.errors import ConfigError, ReconcilerError, StalePlan, UnsafePlan
 from reconciler.plan import Plan, checksum
 from reconciler.render import render
@@ -122,24 +122,38 @@ def _scope(accounts: tuple[str, ...], types: tuple[str, ...]) -> dict[str, Any]:
     return {"accounts": accounts, "types": frozenset(types) if types else None}
 
 
-def _make_plan(config: Config, state: State, accounts: tuple[str, ...], types: tuple[str, ...]) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
+def _make_plan(
+    config: Config, state: State, accounts: tuple[str, ...], types: tuple[str, ...]
+) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
     run = Run(config, state, **_scope(accounts, types))
     plan = run.plan(_status)
     return plan, run, run.live_counts
 
 
-account_option = click.option("--account", "accounts", multiple=True, metavar="A", help="Only this account (repeatable).")
-type_option = click.option("--type", "types", multiple=True, metavar="T", help="Only this resource type (repeatable).",
-                           type=click.Choice(["groups", "contacts", "blocklist", "phone_lists", "reminders", "campaigns"]))
+account_option = click.option(
+    "--account", "accounts", multiple=True, metavar="A", help="Only this account (repeatable)."
+)
+type_option = click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="T",
+    help="Only this resource type (repeatable).",
+    type=click.Choice(["groups", "contacts", "blocklist", "phone_lists", "reminders", "campaigns"]),
+)
 
 
 @main.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `reconciler apply PLAN`.")
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `reconciler apply PLAN`."
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @account_option
 @type_option
-def plan(directory: str, out: str | None, fmt: str, accounts: tuple[str, ...], types: tuple[str, ...]) -> None:
+def plan(
+    directory: str, out: str | None, fmt: str, accounts: tuple[str, ...], types: tuple[str, ...]
+) -> None:
     """Show the changes that would make the live accounts match the config.
 
     Exits 0 when there is nothing to change, 2 when there are changes, 1 on errors.
@@ -174,16 +188,41 @@ def _save_plan(result: Plan, path: Path, config: Config) -> None:
 @click.argument("target", default=".", type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option("--force", is_flag=True, help="Skip unsupported changes and override the safety limits.")
-@click.option("--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one.")
-@click.option("--parallelism", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
-              help="Apply independent changes on N threads (accounts' rate limits still hold).")
-@click.option("--lock-timeout", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for another run holding the state lock.")
-@click.option("--config", "config_dir", type=click.Path(file_okay=False), help="Config directory of a saved plan.")
+@click.option(
+    "--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one."
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Apply independent changes on N threads (accounts' rate limits still hold).",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another run holding the state lock.",
+)
+@click.option(
+    "--config", "config_dir", type=click.Path(file_okay=False), help="Config directory of a saved plan."
+)
 @account_option
 @type_option
-def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool, parallelism: int, lock_timeout: float,
-          config_dir: str | None, accounts: tuple[str, ...], types: tuple[str, ...]) -> None:
+def apply(
+    target: str,
+    auto_approve: bool,
+    force: bool,
+    continue_on_error: bool,
+    parallelism: int,
+    lock_timeout: float,
+    config_dir: str | None,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+) -> None:
     """Plan, confirm and apply; or apply a saved plan exactly (refused if stale).
 
     Exits 0 when everything applied, 1 otherwise.
@@ -196,7 +235,9 @@ def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool,
             saved = _read_saved_plan(Path(target))
             config = _load(config_dir or saved.get("meta", {}).get("root") or ".")
             if saved.get("meta", {}).get("config") != config.fingerprint:
-                raise StalePlan(f"{target}: the config changed since the plan was made; run `reconciler plan --out` again")
+                raise StalePlan(
+                    f"{target}: the config changed since the plan was made; run `reconciler plan --out` again"
+                )
             accounts = tuple(saved["meta"].get("accounts") or ())
             types = tuple(saved["meta"].get("types") or ())
         else:
@@ -205,8 +246,9 @@ def apply(target: str, auto_approve: bool, force: bool, continue_on_error: bool,
         with lock.held():
             state = State.load(config.state_path)
             try:
-                ok = _apply_locked(config, state, saved, accounts, types, auto_approve, force, continue_on_error,
-                                   parallelism)
+                ok = _apply_locked(
+                    config, state, saved, accounts, types, auto_approve, force, continue_on_error, parallelism
+                )
             finally:
                 state.save()
     sys.exit(0 if ok else 1)
@@ -216,18 +258,32 @@ def _read_saved_plan(path: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReconcilerError(f"{path}: not a readable plan file ({exc}); make one with `reconciler plan --out`") from None
+        raise ReconcilerError(
+            f"{path}: not a readable plan file ({exc}); make one with `reconciler plan --out`"
+        ) from None
     if not isinstance(data, dict) or data.get("format_version") != 1 or "checksum" not in data:
-        raise ReconcilerError(f"{path}: not a saved plan of format_version 1; make one with `reconciler plan --out`")
+        raise ReconcilerError(
+            f"{path}: not a saved plan of format_version 1; make one with `reconciler plan --out`"
+        )
     if checksum(data) != data["checksum"]:
-        raise StalePlan(f"{path}: the plan file was modified after it was made (checksum mismatch); "
-                        "refusing it. Run `reconciler plan --out` again")
+        raise StalePlan(
+            f"{path}: the plan file was modified after it was made (checksum mismatch); "
+            "refusing it. Run `reconciler plan --out` again"
+        )
     return data
 
 
-def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, accounts: tuple[str, ...],
-                  types: tuple[str, ...], auto_approve: bool, force: bool, continue_on_error: bool,
-                  parallelism: int = 1) -> bool:
+def _apply_locked(
+    config: Config,
+    state: State,
+    saved: dict[str, Any] | None,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    auto_approve: bool,
+    force: bool,
+    continue_on_error: bool,
+    parallelism: int = 1,
+) -> bool:
     result, run, live_counts = _make_plan(config, state, accounts, types)
     try:
         if saved is not None:
@@ -242,8 +298,10 @@ def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, ac
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
         if unsupported and not force:
-            raise UnsafePlan(f"the plan has {len(unsupported)} unsupported change(s) that cannot be applied; "
-                             "change the config so they disappear, or rerun with --force to skip them")
+            raise UnsafePlan(
+                f"the plan has {len(unsupported)} unsupported change(s) that cannot be applied; "
+                "change the config so they disappear, or rerun with --force to skip them"
+            )
         problems = violations(result, live_counts, config.safety)
         if problems and not force:
             raise UnsafePlan("; ".join(problems))
@@ -253,8 +311,14 @@ def _apply_locked(config: Config, state: State, saved: dict[str, Any] | None, ac
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
             return False
-        outcome = apply_plan(result, run.providers, state, continue_on_error=continue_on_error,
-                             progress=_progress(len(result.applicable)), parallelism=parallelism)
+        outcome = apply_plan(
+            result,
+            run.providers,
+            state,
+            continue_on_error=continue_on_error,
+            progress=_progress(len(result.applicable)),
+            parallelism=parallelism,
+        )
         _report(outcome)
         return outcome.ok
     finally:
@@ -266,13 +330,17 @@ def _check_fresh(saved: dict[str, Any], fresh: Plan) -> None:
     now = fresh.meta.get("live", {})
     changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
     if changed:
-        raise StalePlan(f"the live state changed since the plan was made ({', '.join(changed)}); "
-                        "run `reconciler plan --out` again and review it")
+        raise StalePlan(
+            f"the live state changed since the plan was made ({', '.join(changed)}); "
+            "run `reconciler plan --out` again and review it"
+        )
     want = [_comparable(c) for c in saved.get("changes", ())]
     have = [_comparable(c.to_json()) for c in fresh.changes]
     if want != have:
-        raise StalePlan("the saved plan no longer matches what the config and the live state call for; "
-                        "run `reconciler plan --out` again and review it")
+        raise StalePlan(
+            "the saved plan no longer matches what the config and the live state call for; "
+            "run `reconciler plan --out` again and review it"
+        )
 
 
 def _comparable(change: dict[str, Any]) -> str:
@@ -281,10 +349,16 @@ def _comparable(change: dict[str, Any]) -> str:
 
 def _confirm() -> bool:
     if not sys.stdin or not _tty(sys.stdin):
-        raise ReconcilerError("apply needs confirmation but stdin is not a terminal; review the plan and "
-                              "rerun with --auto-approve (or apply a saved plan)")
-    answer = click.prompt("Do you want to perform these actions? Only 'yes' will be accepted", default="",
-                          show_default=False, err=True)
+        raise ReconcilerError(
+            "apply needs confirmation but stdin is not a terminal; review the plan and "
+            "rerun with --auto-approve (or apply a saved plan)"
+        )
+    answer = click.prompt(
+        "Do you want to perform these actions? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+        err=True,
+    )
     return str(answer).strip() == "yes"
 
 
@@ -297,6 +371,7 @@ def _progress(total: int) -> Any:
             done["n"] += 1
             if _tty(sys.stderr):
                 click.echo(f"[{done['n']}/{total}] {what}: {change.action.value} {change.address}", err=True)
+
     return tell
 
 
@@ -307,19 +382,28 @@ def _report(outcome: ApplyResult) -> None:
         click.echo(f"Failed: {change.action.value} {change.address}: {error}", err=True)
     for change, why in outcome.skipped:
         click.echo(f"Skipped: {change.action.value} {change.address}: {why}", err=True)
-    line = (f"Apply complete: {len(outcome.applied)} applied, {len(outcome.failed)} failed, "
-            f"{len(outcome.skipped)} skipped.")
-    click.echo(line if outcome.ok else f"Error: {line} Run `reconciler plan` to see what is left.", err=not outcome.ok)
+    line = (
+        f"Apply complete: {len(outcome.applied)} applied, {len(outcome.failed)} failed, "
+        f"{len(outcome.skipped)} skipped."
+    )
+    click.echo(
+        line if outcome.ok else f"Error: {line} Run `reconciler plan` to see what is left.",
+        err=not outcome.ok,
+    )
 
 
 # -- drift -------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout."
+)
 @account_option
 @type_option
-def drift(directory: str, fmt: str, output: str | None, accounts: tuple[str, ...], types: tuple[str, ...]) -> None:
+def drift(
+    directory: str, fmt: str, output: str | None, accounts: tuple[str, ...], types: tuple[str, ...]
+) -> None:
     """Audit the live accounts against the config (for scheduled CI jobs).
 
     Exits 0 when there is no drift, 2 when there is, 1 on errors.
@@ -345,10 +429,20 @@ def drift(directory: str, fmt: str, output: str | None, accounts: tuple[str, ...
 
 # -- sandbox -----------------------------------------------------------------------------------------
 @main.command()
-@click.option("--data", type=click.Path(dir_okay=False), default=".reconciler/sandbox.db", show_default=True,
-              help="SQLite file the emulators persist to (one file per provider beside it).")
-@click.option("--port-base", type=click.IntRange(0, 65000), default=8600, show_default=True,
-              help="Ports: intouch base+1, intime base+2, smsconnector base+3.")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False),
+    default=".reconciler/sandbox.db",
+    show_default=True,
+    help="SQLite file the emulators persist to (one file per provider beside it).",
+)
+@click.option(
+    "--port-base",
+    type=click.IntRange(0, 65000),
+    default=8600,
+    show_default=True,
+    help="Ports: intouch base+1, intime base+2, smsconnector base+3.",
+)
 @click.option("--faults", default=None, metavar="SPEC", help="Inject faults, e.g. 'seed=7,throttle:every=5'.")
 def sandbox(data: str, port_base: int, faults: str | None) -> None:
     """Run the local emulators of every provider until interrupted.
@@ -363,8 +457,10 @@ def sandbox(data: str, port_base: int, faults: str | None) -> None:
     except FaultSpecError as exc:
         _fail(str(exc))
     except OSError as exc:
-        _fail(f"cannot start the sandbox on ports {port_base + 1}-{port_base + 3}: {exc.strerror}; "
-              "choose other ports with --port-base")
+        _fail(
+            f"cannot start the sandbox on ports {port_base + 1}-{port_base + 3}: {exc.strerror}; "
+            "choose other ports with --port-base"
+        )
     for item in running:
         creds = " ".join(f"{k}={v}" for k, v in item.credentials.items())
         click.echo(f"{item.provider:13} {item.url}  ({creds})")
@@ -386,8 +482,13 @@ def state() -> None:
     """Inspect and repair the state file (like `terraform state`)."""
 
 
-state_dir = click.option("--dir", "directory", default=".", type=click.Path(file_okay=False),
-                         help="Config directory (its reconciler.yaml names the state file).")
+state_dir = click.option(
+    "--dir",
+    "directory",
+    default=".",
+    type=click.Path(file_okay=False),
+    help="Config directory (its reconciler.yaml names the state file).",
+)
 
 
 def _state_path(directory: str) -> Path:
@@ -415,8 +516,10 @@ def state_list(directory: str) -> None:
             for key, record in sorted(records.items()):
                 click.echo(f"{account}/{type_}/{key}\t{record.get('id')}")
     for intent in current.intents:
-        click.echo(f"{intent['account']}/{intent['type']}/{intent['key']}\t(uncertain: {intent.get('action')} "
-                   f"started {intent.get('at')} without a recorded result)")
+        click.echo(
+            f"{intent['account']}/{intent['type']}/{intent['key']}\t(uncertain: {intent.get('action')} "
+            f"started {intent.get('at')} without a recorded result)"
+        )
 
 
 @state.command("show")
@@ -503,10 +606,22 @@ def state_unlock(directory: str) -> None:
 @main.command()
 @click.option("--account", "account", required=True, metavar="A", help="The account to export.")
 @type_option
-@click.option("--dir", "out_dir", default=".", type=click.Path(file_okay=False), show_default=True,
-              help="Where to write <account>.yaml.")
-@click.option("--config", "config_dir", default=".", type=click.Path(file_okay=False), show_default=True,
-              help="Config directory whose reconciler.yaml defines the account.")
+@click.option(
+    "--dir",
+    "out_dir",
+    default=".",
+    type=click.Path(file_okay=False),
+    show_default=True,
+    help="Where to write <account>.yaml.",
+)
+@click.option(
+    "--config",
+    "config_dir",
+    default=".",
+    type=click.Path(file_okay=False),
+    show_default=True,
+    help="Config directory whose reconciler.yaml defines the account.",
+)
 def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) -> None:
     """Write the live state of an account as a resource file (to adopt an existing account).
 

@@ -86,15 +86,23 @@ class Faults:
                 continue
             kind, *params = part.split(":")
             if kind not in FAULT_KINDS:
-                raise FaultSpecError(f"fault spec: unknown fault {kind!r} (choose from {', '.join(FAULT_KINDS)})")
+                raise FaultSpecError(
+                    f"fault spec: unknown fault {kind!r} (choose from {', '.join(FAULT_KINDS)})"
+                )
             rule = FaultRule(kind)
             for param in params:
                 name, sep, value = param.partition("=")
                 if not sep or name not in ("every", "p", "times", "ms", "method", "path"):
-                    raise FaultSpecError(f"fault spec: bad parameter {param!r} in {part!r} "
-                                         "(use every=K, p=0.1, times=N, ms=N, method=VERB, path=TEXT)")
+                    raise FaultSpecError(
+                        f"fault spec: bad parameter {param!r} in {part!r} "
+                        "(use every=K, p=0.1, times=N, ms=N, method=VERB, path=TEXT)"
+                    )
                 try:
-                    setattr(rule, name, float(value) if name == "p" else value if name in ("method", "path") else int(value))
+                    setattr(
+                        rule,
+                        name,
+                        float(value) if name == "p" else value if name in ("method", "path") else int(value),
+                    )
                 except ValueError:
                     raise FaultSpecError(f"fault spec: {name} needs a number in {part!r}") from None
             if not (rule.every or rule.p) and rule.kind != "latency":
@@ -131,8 +139,14 @@ class Emulator(ABC):
     name = "emulator"
     schema = ""
 
-    def __init__(self, db_path: str = ":memory:", *, rpm_limit: int | None = None,
-                 faults: Faults | str | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db_path: str = ":memory:",
+        *,
+        rpm_limit: int | None = None,
+        faults: Faults | str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -149,7 +163,7 @@ class Emulator(ABC):
             self.setup()
 
     # -- for subclasses -------------------------------------------------------------------------
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Seed fixed data (users, settings) after the schema exists. Default: nothing."""
 
     @abstractmethod
@@ -173,8 +187,11 @@ class Emulator(ABC):
     # -- helpers for tests -------------------------------------------------------------------------
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """Requests seen, optionally only of one method and/or paths containing ``path``."""
-        return sum(n for (m, p), n in self.counts.items()
-                   if (method is None or m == method) and (path is None or path.lower() in p.lower()))
+        return sum(
+            n
+            for (m, p), n in self.counts.items()
+            if (method is None or m == method) and (path is None or path.lower() in p.lower())
+        )
 
     def reset_counts(self) -> None:
         self.counts.clear()
@@ -276,10 +293,17 @@ class Server:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
         self.host = host
         self.port = self._server.port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"emulator:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator:{self.port}",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:

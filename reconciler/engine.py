@@ -48,7 +48,9 @@ class Run:
         unknown = [a for a in self.accounts if a not in self.config.accounts]
         if unknown:
             choices = ", ".join(sorted(self.config.accounts))
-            raise ReconcilerError(f"--account {unknown[0]!r} is not in reconciler.yaml (choose from: {choices})")
+            raise ReconcilerError(
+                f"--account {unknown[0]!r} is not in reconciler.yaml (choose from: {choices})"
+            )
         if not self.accounts:
             self.accounts = tuple(sorted(self.config.accounts))
 
@@ -58,7 +60,9 @@ class Run:
             account = self.config.accounts[name]
             info = provider_info(account.provider)
             cls = provider_class(account.provider)
-            targets.append(Target(name, account.provider, info.capabilities, account.prune, cls.refine, self.types))
+            targets.append(
+                Target(name, account.provider, info.capabilities, account.prune, cls.refine, self.types)
+            )
         return targets
 
     def provider(self, name: str) -> Provider:
@@ -71,8 +75,16 @@ class Run:
         """Read the live state of every listable type in scope."""
         live: Live = {}
         for target in self.targets():
-            types = [t for t, cap in target.capabilities.items() if cap.list.ok
-                     and (target.types is None or t in target.types or (t == MEMBERSHIPS and "contacts" in target.types))]
+            types = [
+                t
+                for t, cap in target.capabilities.items()
+                if cap.list.ok
+                and (
+                    target.types is None
+                    or t in target.types
+                    or (t == MEMBERSHIPS and "contacts" in target.types)
+                )
+            ]
             if not types:
                 continue
             if notify:
@@ -96,9 +108,16 @@ class Run:
         self.live_counts = {where: len(items) for where, items in live.items()}
         problems = self.check(live)
         now = self.now()
-        plan = diff(self.config.desired, live, _state_view(self.state, self.accounts), self.targets(), now,
-                    errors=problems, created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    intents=[i for i in self.state.intents if i["account"] in self.accounts])
+        plan = diff(
+            self.config.desired,
+            live,
+            _state_view(self.state, self.accounts),
+            self.targets(),
+            now,
+            errors=problems,
+            created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            intents=[i for i in self.state.intents if i["account"] in self.accounts],
+        )
         plan.meta.update(self.fingerprints(live))
         return plan
 
@@ -126,8 +145,10 @@ def _by_key(account: str, type_: str, items: Iterable[Resource]) -> dict[str, Re
     for item in items:
         if item.key in out:
             first = out[item.key]
-            raise ProviderError(f"{account}: two live {type_} share the key {item.key!r} (ids {first.ident} and "
-                                f"{item.ident}); merge or rename one in the provider's UI, then plan again")
+            raise ProviderError(
+                f"{account}: two live {type_} share the key {item.key!r} (ids {first.ident} and "
+                f"{item.ident}); merge or rename one in the provider's UI, then plan again"
+            )
         out[item.key] = item
     return out
 

@@ -19,9 +19,13 @@ def _strip(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if k not in cap.derived_fields and v not in (None, "", [], {})}
 
 
-def export_account(account: str, capabilities: Mapping[str, Capability],
-                   live: Mapping[str, Iterable[Resource]], state: Mapping[str, Mapping[str, Any]],
-                   types: Iterable[str] | None = None) -> str:
+def export_account(
+    account: str,
+    capabilities: Mapping[str, Capability],
+    live: Mapping[str, Iterable[Resource]],
+    state: Mapping[str, Mapping[str, Any]],
+    types: Iterable[str] | None = None,
+) -> str:
     """Resource-file YAML for one account from its live items (and state for unlistable types)."""
     wanted = set(types) if types else set(USER_TYPES)
     doc: dict[str, Any] = {"account": account}
@@ -40,10 +44,16 @@ def export_account(account: str, capabilities: Mapping[str, Capability],
                 if type_ == "contacts" and MEMBERSHIPS in capabilities:
                     attrs["groups"] = sorted(groups_of.get(item.key, []))
                 if cap.tracked and "name" in cap.fields:
-                    attrs = {"name": item.key if not item.key.startswith("#") else f"{type_}-{item.ident}", **attrs}
+                    attrs = {
+                        "name": item.key if not item.key.startswith("#") else f"{type_}-{item.ident}",
+                        **attrs,
+                    }
                 rows.append(attrs)
         else:
-            rows = [_strip(record.get("attrs") or {}, cap) for _, record in sorted(state.get(type_, {}).items())]
+            rows = [
+                _strip(record.get("attrs") or {}, cap) for _, record in sorted(state.get(type_, {}).items())
+            ]
         if rows:
             doc[type_] = rows
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+    text: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+    return text

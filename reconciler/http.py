@@ -48,7 +48,8 @@ def check_url(url: str, what: str) -> str:
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
-        msg = f"{what}: refusing plain http to {parts.hostname} (credentials would travel in clear text); use https"
+        msg = (f"{what}: refusing plain http to {parts.hostname} (credentials would travel in clear text); "
+               "use https")
     else:
         msg = f"{what}: {redact_url(url)!r} is not an http(s) URL"
     raise ReconcilerError(msg)
@@ -90,8 +91,12 @@ class RetryPolicy:
 class RateLimiter:
     """A per-account requests-per-minute limit that slows down when the provider throttles."""
 
-    def __init__(self, per_minute: int | None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.per_minute = per_minute
         self._clock = clock
         self._sleep = sleep
@@ -125,9 +130,15 @@ class HttpClient:
 
     provider = "provider"
 
-    def __init__(self, base_url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 retry: RetryPolicy | None = None, rate_limit: int | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        rate_limit: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.base_url = check_url(base_url.rstrip("/") + "/", self.provider)
         self.timeout = timeout
         self.retry = retry or RetryPolicy.from_env()
@@ -147,8 +158,16 @@ class HttpClient:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, path: str, *, idempotent: bool, what: str,
-                ok_statuses: tuple[int, ...] = (), **kwargs: Any) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        what: str,
+        ok_statuses: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
         """Send one request, retrying what is safe to retry; return the final response.
 
         Any status is returned to the caller (who maps it) except throttling and, for idempotent

@@ -8,8 +8,8 @@ provider reads live state, both through the functions here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,15 @@ USER_TYPES: tuple[str, ...] = ("groups", "contacts", "blocklist", "phone_lists",
 # Internal type for providers that manage group membership with calls of its own (Intouch).
 MEMBERSHIPS = "memberships"
 # Dependency order used to sort creates (deletes run in reverse).
-TYPE_ORDER: tuple[str, ...] = ("groups", "phone_lists", "contacts", MEMBERSHIPS, "blocklist", "reminders", "campaigns")
+TYPE_ORDER: tuple[str, ...] = (
+    "groups",
+    "phone_lists",
+    "contacts",
+    MEMBERSHIPS,
+    "blocklist",
+    "reminders",
+    "campaigns",
+)
 
 # Attributes that hold a set of names: compared as sorted, de-duplicated lists.
 SET_FIELDS = frozenset({"groups", "phone_lists"})

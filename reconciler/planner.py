@@ -47,7 +47,7 @@ class Target:
 class _Collector:
     changes: list[Change] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
-    adoptions: list[dict[str, str]] = field(default_factory=list)
+    adoptions: list[dict[str, Any]] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     intents: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
@@ -99,9 +99,14 @@ def _types_of(target: Target) -> list[str]:
     return types
 
 
-def _plan_account(target: Target, desired: Mapping[tuple[str, str], Items],
-                  live: Mapping[tuple[str, str], Items], state: StateRecords, now: datetime,
-                  out: _Collector) -> None:
+def _plan_account(
+    target: Target,
+    desired: Mapping[tuple[str, str], Items],
+    live: Mapping[tuple[str, str], Items],
+    state: StateRecords,
+    now: datetime,
+    out: _Collector,
+) -> None:
     account = target.account
     types = _types_of(target)
     wanted: dict[str, Items] = {t: desired.get((account, t), {}) for t in types}
@@ -113,14 +118,20 @@ def _plan_account(target: Target, desired: Mapping[tuple[str, str], Items],
         else:
             have[type_] = _from_state(account, type_, state.get(type_, {}))
             if type_ != MEMBERSHIPS and (wanted[type_] or have[type_]):
-                out.warn(account, type_, "", f"{target.provider} cannot list {type_}: {cap.list.reason}. "
-                         "The plan compares with the last applied attributes in the state file.")
+                out.warn(
+                    account,
+                    type_,
+                    "",
+                    f"{target.provider} cannot list {type_}: {cap.list.reason}. "
+                    "The plan compares with the last applied attributes in the state file.",
+                )
     if MEMBERSHIPS in target.capabilities and MEMBERSHIPS in types and "contacts" in wanted:
         declaring = {k for k, c in wanted["contacts"].items() if "groups" in c.attrs}
         wanted["contacts"], wanted[MEMBERSHIPS] = _split_memberships(account, wanted["contacts"])
         # Only the memberships of contacts that declare `groups` are managed.
-        have[MEMBERSHIPS] = {k: m for k, m in have.get(MEMBERSHIPS, {}).items()
-                             if m.attrs.get("contact") in declaring}
+        have[MEMBERSHIPS] = {
+            k: m for k, m in have.get(MEMBERSHIPS, {}).items() if m.attrs.get("contact") in declaring
+        }
     deleted_groups = set()
     for type_ in types:
         cap = target.capabilities[type_]
@@ -130,18 +141,30 @@ def _plan_account(target: Target, desired: Mapping[tuple[str, str], Items],
             items = _adopt(account, type_, cap, wanted[type_], items, records, out)
         _plan_type(target, type_, cap, wanted[type_], items, records, now, out)
         if type_ == "groups":
-            deleted_groups = {c.key for c in out.changes if c.account == account and c.type == "groups"
-                              and c.action is Action.DELETE}
+            deleted_groups = {
+                c.key
+                for c in out.changes
+                if c.account == account and c.type == "groups" and c.action is Action.DELETE
+            }
     if deleted_groups:
         # Deleting a group drops its memberships; don't also remove them one by one.
-        out.changes[:] = [c for c in out.changes if not (
-            c.account == account and c.type == MEMBERSHIPS and c.action is Action.DELETE
-            and (c.before or {}).get("group") in deleted_groups)]
+        out.changes[:] = [
+            c
+            for c in out.changes
+            if not (
+                c.account == account
+                and c.type == MEMBERSHIPS
+                and c.action is Action.DELETE
+                and (c.before or {}).get("group") in deleted_groups
+            )
+        ]
 
 
 def _from_state(account: str, type_: str, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Resource]:
-    return {key: Resource(account, type_, key, rec.get("attrs") or {}, ident=rec.get("id"))
-            for key, rec in records.items()}
+    return {
+        key: Resource(account, type_, key, rec.get("attrs") or {}, ident=rec.get("id"))
+        for key, rec in records.items()
+    }
 
 
 def _split_memberships(account: str, contacts: Items) -> tuple[dict[str, Resource], dict[str, Resource]]:
@@ -156,12 +179,21 @@ def _split_memberships(account: str, contacts: Items) -> tuple[dict[str, Resourc
         plain[key] = Resource(account, "contacts", key, attrs, origin=contact.origin)
         for group in contact.attrs["groups"] or ():
             mkey = membership_key(group, key)
-            members[mkey] = Resource(account, MEMBERSHIPS, mkey, {"group": group, "contact": key}, origin=contact.origin)
+            members[mkey] = Resource(
+                account, MEMBERSHIPS, mkey, {"group": group, "contact": key}, origin=contact.origin
+            )
     return plain, members
 
 
-def _adopt(account: str, type_: str, cap: Capability, wanted: Items, items: Items,
-           records: Mapping[str, Mapping[str, Any]], out: _Collector) -> dict[str, Resource]:
+def _adopt(
+    account: str,
+    type_: str,
+    cap: Capability,
+    wanted: Items,
+    items: Items,
+    records: Mapping[str, Mapping[str, Any]],
+    out: _Collector,
+) -> dict[str, Resource]:
     """Bind unkeyed live items ("#<id>") of a tracked type to desired keys by ``adopt_by`` fields."""
     bound = dict(items)
     loose = {k: r for k, r in items.items() if k.startswith("#")}
@@ -179,10 +211,22 @@ def _adopt(account: str, type_: str, cap: Capability, wanted: Items, items: Item
             continue
         resource = bound.pop(match)
         bound[key] = Resource(account, type_, key, resource.attrs, ident=resource.ident)
-        out.adoptions.append({"account": account, "type": type_, "key": key, "id": str(resource.ident),
-                              "attrs": dict(resource.attrs)})
-        out.warn(account, type_, key, f"adopted live item {resource.ident} (same {', '.join(cap.adopt_by)}); "
-                 "its id will be recorded in the state file")
+        out.adoptions.append(
+            {
+                "account": account,
+                "type": type_,
+                "key": key,
+                "id": str(resource.ident),
+                "attrs": dict(resource.attrs),
+            }
+        )
+        out.warn(
+            account,
+            type_,
+            key,
+            f"adopted live item {resource.ident} (same {', '.join(cap.adopt_by)}); "
+            "its id will be recorded in the state file",
+        )
     return bound
 
 
@@ -218,22 +262,40 @@ def _compared(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if k not in cap.derived_fields and not k.startswith("_")}
 
 
-def _plan_type(target: Target, type_: str, cap: Capability, wanted: Items, items: Items,
-               records: Mapping[str, Mapping[str, Any]], now: datetime, out: _Collector) -> None:
+def _plan_type(
+    target: Target,
+    type_: str,
+    cap: Capability,
+    wanted: Items,
+    items: Items,
+    records: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    out: _Collector,
+) -> None:
     account = target.account
     for key, want in wanted.items():
         current = items.get(key)
         declared = _compared(want.attrs, cap)
         intent = out.intents.get((account, type_, key))
         if intent is not None and not cap.list.ok:
-            _emit(target, _uncertain(account, type_, key, declared, target.provider, intent), current, now, out)
+            _emit(
+                target, _uncertain(account, type_, key, declared, target.provider, intent), current, now, out
+            )
             continue
         if current is None:
             if cap.tracked and cap.list.ok and key in records:
-                out.warn(account, type_, key, "recorded in state but gone from the provider "
-                         "(deleted outside reconciler); it will be created again")
-            change = Change(account, type_, key, Action.CREATE, None, declared) if cap.create.ok else Change(
-                account, type_, key, Action.UNSUPPORTED, None, declared, reason=cap.create.reason)
+                out.warn(
+                    account,
+                    type_,
+                    key,
+                    "recorded in state but gone from the provider "
+                    "(deleted outside reconciler); it will be created again",
+                )
+            change = (
+                Change(account, type_, key, Action.CREATE, None, declared)
+                if cap.create.ok
+                else Change(account, type_, key, Action.UNSUPPORTED, None, declared, reason=cap.create.reason)
+            )
             _emit(target, change, None, now, out)
             continue
         seen = project(current.attrs, declared)
@@ -244,35 +306,65 @@ def _plan_type(target: Target, type_: str, cap: Capability, wanted: Items, items
     for key, current in items.items():
         if key in wanted:
             continue
-        managed = (cap.tracked and key in records) or type_ in target.prune or (
-            type_ == MEMBERSHIPS)
+        managed = (cap.tracked and key in records) or type_ in target.prune or (type_ == MEMBERSHIPS)
         if not managed:
-            out.warn(account, type_, key, "unmanaged: exists live but is not declared "
-                     f"(declare it, or add {type_} to the account's prune list to delete it)")
+            out.warn(
+                account,
+                type_,
+                key,
+                "unmanaged: exists live but is not declared "
+                f"(declare it, or add {type_} to the account's prune list to delete it)",
+            )
             continue
         before = _compared(current.attrs, cap)
         if cap.delete.ok:
-            change = Change(account, type_, key, Action.DELETE, before, None, ident=current.ident,
-                            reason=cap.delete.reason)
+            change = Change(
+                account,
+                type_,
+                key,
+                Action.DELETE,
+                before,
+                None,
+                ident=current.ident,
+                reason=cap.delete.reason,
+            )
         else:
-            change = Change(account, type_, key, Action.UNSUPPORTED, before, None, ident=current.ident,
-                            reason=f"cannot delete: {cap.delete.reason}")
+            change = Change(
+                account,
+                type_,
+                key,
+                Action.UNSUPPORTED,
+                before,
+                None,
+                ident=current.ident,
+                reason=f"cannot delete: {cap.delete.reason}",
+            )
         _emit(target, change, current, now, out)
 
 
-def _uncertain(account: str, type_: str, key: str, declared: dict[str, Any], provider: str,
-               intent: Mapping[str, Any]) -> Change:
+def _uncertain(
+    account: str, type_: str, key: str, declared: dict[str, Any], provider: str, intent: Mapping[str, Any]
+) -> Change:
     """A create that may have happened: the provider can't list the type, so the tool can't tell."""
     address = f"{account}/{type_}/{key}"
-    reason = (f"uncertain: an apply sent this {intent.get('action', 'create')} at {intent.get('at', '?')} but "
-              f"stopped before recording the answer, and {provider} cannot list {type_}. Check the provider's "
-              f"UI: if it exists, run `reconciler state import {address} ID`; if not, run "
-              f"`reconciler state rm {address}` and apply again")
+    reason = (
+        f"uncertain: an apply sent this {intent.get('action', 'create')} at {intent.get('at', '?')} but "
+        f"stopped before recording the answer, and {provider} cannot list {type_}. Check the provider's "
+        f"UI: if it exists, run `reconciler state import {address} ID`; if not, run "
+        f"`reconciler state rm {address}` and apply again"
+    )
     return Change(account, type_, key, Action.UNSUPPORTED, None, declared, reason=reason)
 
 
-def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: dict[str, Any],
-                 current: Resource, seen: dict[str, Any]) -> list[Change]:
+def _changes_for(
+    account: str,
+    type_: str,
+    key: str,
+    cap: Capability,
+    declared: dict[str, Any],
+    current: Resource,
+    seen: dict[str, Any],
+) -> list[Change]:
     paths = changed_paths(seen, declared)
     changes: list[Change] = []
     wanted_attrs = dict(declared)
@@ -283,9 +375,19 @@ def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: 
         want = set(declared.get(name) or ())
         removed = sorted(have - want)
         if removed:
-            changes.append(Change(account, type_, key, Action.UNSUPPORTED, {name: removed}, None, (name,),
-                                  ident=current.ident,
-                                  reason=f"cannot remove from {name}: {cap.delete.reason or 'append-only'}"))
+            changes.append(
+                Change(
+                    account,
+                    type_,
+                    key,
+                    Action.UNSUPPORTED,
+                    {name: removed},
+                    None,
+                    (name,),
+                    ident=current.ident,
+                    reason=f"cannot remove from {name}: {cap.delete.reason or 'append-only'}",
+                )
+            )
             wanted_attrs[name] = sorted(have | want)
             if have >= want:
                 paths = [p for p in paths if p != name]
@@ -305,8 +407,21 @@ def _changes_for(account: str, type_: str, key: str, cap: Capability, declared: 
     if action is Action.REPLACE:
         before = _compared(current.attrs, cap)
         after = wanted_attrs
-    changes.insert(0, Change(account, type_, key, action, before, after, tuple(paths), ident=current.ident,
-                             reason=reason, extra=extra))
+    changes.insert(
+        0,
+        Change(
+            account,
+            type_,
+            key,
+            action,
+            before,
+            after,
+            tuple(paths),
+            ident=current.ident,
+            reason=reason,
+            extra=extra,
+        ),
+    )
     return changes
 
 
@@ -324,7 +439,13 @@ def _emit(target: Target, change: Change, live: Resource | None, now: datetime, 
     out.changes.append(refined)
 
 
-_ACTION_RANK = {Action.DELETE: 0, Action.REPLACE: 1, Action.UPDATE: 2, Action.CREATE: 3, Action.UNSUPPORTED: 4}
+_ACTION_RANK = {
+    Action.DELETE: 0,
+    Action.REPLACE: 1,
+    Action.UPDATE: 2,
+    Action.CREATE: 3,
+    Action.UNSUPPORTED: 4,
+}
 
 
 def _order(change: Change) -> tuple[Any, ...]:

@@ -24,14 +24,18 @@ def violations(plan: Plan, live_counts: Mapping[tuple[str, str], int], safety: S
         elif change.action is Action.DELETE:
             deletes[where] += 1
     out = []
-    for label, counts, limit in (("update", updates, safety.max_update_percent),
-                                 ("delete", deletes, safety.max_delete_percent)):
+    for label, counts, limit in (
+        ("update", updates, safety.max_update_percent),
+        ("delete", deletes, safety.max_delete_percent),
+    ):
         for (account, type_), n in sorted(counts.items()):
             existing = live_counts.get((account, type_), 0)
             if existing < safety.min_existing:
                 continue
             share = 100.0 * n / existing
             if share > limit:
-                out.append(f"{account}/{type_}: the plan would {label} {n} of {existing} live items "
-                           f"({share:.0f}% > max_{label}_percent {limit:g}%); review it, then rerun with --force")
+                out.append(
+                    f"{account}/{type_}: the plan would {label} {n} of {existing} live items "
+                    f"({share:.0f}% > max_{label}_percent {limit:g}%); review it, then rerun with --force"
+                )
     return out

@@ -40,8 +40,13 @@ def emulator_class(provider: str) -> tuple[type[Emulator], dict[str, str]]:
     return cls, credentials
 
 
-def start(data: Path | None, port_base: int = DEFAULT_PORT_BASE, faults: str | None = None,
-          providers: tuple[str, ...] = tuple(EMULATORS), **options: Any) -> list[Running]:
+def start(
+    data: Path | None,
+    port_base: int = DEFAULT_PORT_BASE,
+    faults: str | None = None,
+    providers: tuple[str, ...] = tuple(EMULATORS),
+    **options: Any,
+) -> list[Running]:
     """Start the emulators of ``providers``; one SQLite file per provider beside ``data``."""
     running: list[Running] = []
     try:

@@ -57,7 +57,10 @@ class State:
         self.path = path
         self.journal_path = path.with_name(path.name + ".journal")
         self.data: dict[str, Any] = data or {
-            "format_version": FORMAT_VERSION, "lineage": str(uuid.uuid4()), "serial": 0, "accounts": {},
+            "format_version": FORMAT_VERSION,
+            "lineage": str(uuid.uuid4()),
+            "serial": 0,
+            "accounts": {},
             "intents": [],
         }
         self.data.setdefault("intents", [])
@@ -73,8 +76,10 @@ class State:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise StateError(f"{path}: the state file is unreadable ({exc}); restore it from a backup "
-                                 "or move it away to start from an empty state") from None
+                raise StateError(
+                    f"{path}: the state file is unreadable ({exc}); restore it from a backup "
+                    "or move it away to start from an empty state"
+                ) from None
             if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
                 raise StateError(f"{path}: not a reconciler state file of format_version {FORMAT_VERSION}")
         state = cls(path, data)
@@ -95,18 +100,25 @@ class State:
                     # A torn last line from a killed run: everything before it is intact.
                     if handle.readline() == "":
                         break
-                    raise StateError(f"{self.journal_path}:{number}: corrupt journal entry; "
-                                     "restore the state from a backup") from None
+                    raise StateError(
+                        f"{self.journal_path}:{number}: corrupt journal entry; "
+                        "restore the state from a backup"
+                    ) from None
                 self._apply_entry(entry)
 
     def _apply_entry(self, entry: dict[str, Any]) -> None:
         op = entry.get("op")
         if op == "record":
-            self.records(entry["account"], entry["type"])[entry["key"]] = {"id": entry.get("id"), "attrs": entry.get("attrs") or {}}
+            self.records(entry["account"], entry["type"])[entry["key"]] = {
+                "id": entry.get("id"),
+                "attrs": entry.get("attrs") or {},
+            }
         elif op == "forget":
             self.records(entry["account"], entry["type"]).pop(entry["key"], None)
         elif op == "intent":
-            self.data["intents"].append({k: entry[k] for k in ("account", "type", "key", "action", "at") if k in entry})
+            self.data["intents"].append(
+                {k: entry[k] for k in ("account", "type", "key", "action", "at") if k in entry}
+            )
         elif op == "resolve":
             self.data["intents"] = [i for i in self.data["intents"] if not _same_item(i, entry)]
         self.data["serial"] = self.data.get("serial", 0) + 1
@@ -114,11 +126,11 @@ class State:
     # -- reading ------------------------------------------------------------------------------------
     def records(self, account: str, type_: str) -> dict[str, Record]:
         """The records of one account and type (a live view: mutate only through record/forget)."""
-        accounts: dict[str, Any] = self.data["accounts"]
+        accounts: dict[str, dict[str, dict[str, Record]]] = self.data["accounts"]
         return accounts.setdefault(account, {}).setdefault(type_, {})
 
     def account(self, account: str) -> dict[str, dict[str, Record]]:
-        accounts: dict[str, Any] = self.data["accounts"]
+        accounts: dict[str, dict[str, dict[str, Record]]] = self.data["accounts"]
         return accounts.get(account, {})
 
     @property
@@ -146,7 +158,9 @@ class State:
 
     def record(self, account: str, type_: str, key: str, ident: str | None, attrs: dict[str, Any]) -> None:
         """Remember the provider id and last applied attributes of one item (journaled at once)."""
-        self._append({"op": "record", "account": account, "type": type_, "key": key, "id": ident, "attrs": attrs})
+        self._append(
+            {"op": "record", "account": account, "type": type_, "key": key, "id": ident, "attrs": attrs}
+        )
 
     def forget(self, account: str, type_: str, key: str) -> None:
         self._append({"op": "forget", "account": account, "type": type_, "key": key})
@@ -205,13 +219,27 @@ class StateLock:
             self._lock.acquire(timeout=self.timeout)
         except Timeout:
             info = self.holder() or {}
-            who = ", ".join(f"{k}={info[k]}" for k in ("host", "pid", "command", "since") if k in info) or "unknown"
-            raise StateError(f"{self.path}: locked by another run ({who}); waited {self.timeout:.0f}s. "
-                             "Wait for it to finish, or if it was killed run `reconciler state unlock`") from None
+            who = (
+                ", ".join(f"{k}={info[k]}" for k in ("host", "pid", "command", "since") if k in info)
+                or "unknown"
+            )
+            raise StateError(
+                f"{self.path}: locked by another run ({who}); waited {self.timeout:.0f}s. "
+                "Wait for it to finish, or if it was killed run `reconciler state unlock`"
+            ) from None
         try:
-            atomic_write(self.info_path, json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                                                     "command": self.command, "since": _now(),
-                                                     "acquired": time.time()}))
+            atomic_write(
+                self.info_path,
+                json.dumps(
+                    {
+                        "host": socket.gethostname(),
+                        "pid": os.getpid(),
+                        "command": self.command,
+                        "since": _now(),
+                        "acquired": time.time(),
+                    }
+                ),
+            )
             yield
         finally:
             try:

@@ -136,7 +136,7 @@ class Provider(ABC):
         """Plan-time checks that need live data (valid senders, opt-outs). Default: none."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Release the HTTP session (and log out where the API has sessions)."""
 
 

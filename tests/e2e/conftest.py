@@ -56,6 +56,7 @@ def _fixture(provider: str):
             yield running
         finally:
             server.stop()
+
     return emu
 
 
@@ -69,7 +70,7 @@ ACCOUNT_YAML = {
   {name}:
     provider: intouch
     url: ${{INTOUCH_URL}}
-    credentials: {{username: "${{INTOUCH_USER}}", domain: "${{INTOUCH_DOMAIN}}", password: "${{INTOUCH_PASSWORD}}"}}
+    credentials: {{username: ${{INTOUCH_USER}}, domain: ${{INTOUCH_DOMAIN}}, password: ${{INTOUCH_PASSWORD}}}}
 """,
     "intime": """\
   {name}:
@@ -105,8 +106,13 @@ class Repo:
         return runner.invoke(main, [*args], input=input, catch_exceptions=False)
 
 
-def make_repo(tmp_path: Path, accounts: dict[str, tuple[str, Emu]], extra: str = "", region: str = "SE",
-              prune: dict[str, list[str]] | None = None) -> Repo:
+def make_repo(
+    tmp_path: Path,
+    accounts: dict[str, tuple[str, Emu]],
+    extra: str = "",
+    region: str = "SE",
+    prune: dict[str, list[str]] | None = None,
+) -> Repo:
     """A repo whose reconciler.yaml declares ``accounts`` (name -> (provider, running emulator))."""
     env: dict[str, str] = {}
     lines = ["version: 1", f"defaults: {{region: {region}}}", "accounts:"]

@@ -13,19 +13,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def contacts_yaml(last_name_of_first: str = "Svensson", first_number: str = "+47 905 50 000") -> str:
-    rows = ["account: no-main", "groups:", "  - name: Staff", "  - name: Customers",
-            "  - name: VIP", "    description: Best customers", "contacts:"]
+    rows = [
+        "account: no-main",
+        "groups:",
+        "  - name: Staff",
+        "  - name: Customers",
+        "  - name: VIP",
+        "    description: Best customers",
+        "contacts:",
+    ]
     for i in range(50):
         number = first_number if i == 0 else f"+479055{i:04d}"
         last = last_name_of_first if i == 0 else f"Person{i}"
         group = ["Staff", "Customers", "VIP"][i % 3]
-        rows += [f'  - mobile: "{number}"', f"    first_name: Name{i}", f"    last_name: {last}",
-                 f"    groups: [{group}]"]
+        rows += [
+            f'  - mobile: "{number}"',
+            f"    first_name: Name{i}",
+            f"    last_name: {last}",
+            f"    groups: [{group}]",
+        ]
     return "\n".join(rows) + "\n"
 
 
 def test_fresh_apply_converges_and_one_edit_is_one_update(tmp_path: Path, intouch: Emu):
-    """3 groups + 50 contacts: 53 creates plus memberships; apply; empty replan; one field edit is one update."""
+    """3 groups + 50 contacts: 53 creates + memberships; apply; empty replan; one field edit is one update."""
     repo = make_repo(tmp_path, {"no-main": ("intouch", intouch)}, region="NO")
     repo.write("people.yaml", contacts_yaml())
     assert repo.cli("validate", str(tmp_path)).exit_code == 0
@@ -51,7 +62,9 @@ def test_fresh_apply_converges_and_one_edit_is_one_update(tmp_path: Path, intouc
     edit = repo.cli("plan", str(tmp_path), "--format", "json")
     assert edit.exit_code == 2
     changes = json.loads(edit.stdout)["changes"]
-    assert [(c["action"], c["key"], c["fields"]) for c in changes] == [("update", "+4790550000", ["last_name"])]
+    assert [(c["action"], c["key"], c["fields"]) for c in changes] == [
+        ("update", "+4790550000", ["last_name"])
+    ]
     assert changes[0]["before"] == {"last_name": "Svensson"} and changes[0]["after"] == {"last_name": "Lind"}
 
     repo.write("people.yaml", contacts_yaml(first_number="90550000"))
@@ -68,7 +81,9 @@ def test_change_behind_the_tools_back_is_planned_as_an_update(tmp_path: Path, in
     plan = repo.cli("plan", str(tmp_path), "--format", "json")
     assert plan.exit_code == 2
     changes = json.loads(plan.stdout)["changes"]
-    assert [(c["action"], c["key"], c["fields"]) for c in changes] == [("update", "+4790550001", ["first_name"])]
+    assert [(c["action"], c["key"], c["fields"]) for c in changes] == [
+        ("update", "+4790550001", ["first_name"])
+    ]
     assert changes[0]["after"] == {"first_name": "Name1"}
 
 
@@ -83,7 +98,9 @@ def test_membership_change_is_a_membership_operation(tmp_path: Path, intouch: Em
     plan = repo.cli("plan", str(tmp_path), "--format", "json")
     changes = json.loads(plan.stdout)["changes"]
     assert [(c["type"], c["action"], c["key"]) for c in changes] == [
-        ("memberships", "delete", "Staff|+4790550000"), ("memberships", "create", "VIP|+4790550000")]
+        ("memberships", "delete", "Staff|+4790550000"),
+        ("memberships", "create", "VIP|+4790550000"),
+    ]
     intouch.emulator.reset_counts()
     assert repo.cli("apply", str(tmp_path), "--auto-approve").exit_code == 0
     assert intouch.emulator.count("PUT", "/contacts/") == 1  # the membership PUT, no contact PUT
@@ -95,8 +112,12 @@ def test_no_secret_in_any_output_or_saved_plan(tmp_path: Path, intouch: Emu, cap
     repo = make_repo(tmp_path, {"no-main": ("intouch", intouch)}, region="NO")
     repo.write("people.yaml", contacts_yaml())
     outputs = []
-    for args in (["validate", str(tmp_path)], ["plan", str(tmp_path), "--out", str(tmp_path / "plan.json")],
-                 ["-vv", "apply", str(tmp_path), "--auto-approve"], ["drift", str(tmp_path), "--format", "html"]):
+    for args in (
+        ["validate", str(tmp_path)],
+        ["plan", str(tmp_path), "--out", str(tmp_path / "plan.json")],
+        ["-vv", "apply", str(tmp_path), "--auto-approve"],
+        ["drift", str(tmp_path), "--format", "html"],
+    ):
         result = repo.cli(*args)
         outputs += [result.stdout, result.stderr]
     wrong = dict(repo.env, INTOUCH_PASSWORD="wrong-password-123")
@@ -104,7 +125,11 @@ def test_no_secret_in_any_output_or_saved_plan(tmp_path: Path, intouch: Emu, cap
     failed = repo.cli("plan", str(tmp_path))
     assert failed.exit_code == 1 and "Error:" in failed.stderr
     outputs += [failed.stdout, failed.stderr]
-    files = [p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".json", ".journal")]
+    files = [
+        p.read_text(encoding="utf-8")
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.suffix in (".json", ".journal")
+    ]
     blob = "\n".join(outputs + files + [caplog.text])
     for secret in (intouch.credentials["password"], "wrong-password-123"):
         assert secret not in blob

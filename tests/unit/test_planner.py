@@ -20,7 +20,9 @@ FULL = Capability(list=yes(), create=yes(), update=yes(), delete=yes(), fields=f
 CAPS = {
     "groups": FULL,
     "contacts": FULL,
-    MEMBERSHIPS: Capability(list=yes(), create=yes(), update=cannot("no attributes"), delete=yes(), fields=frozenset()),
+    MEMBERSHIPS: Capability(
+        list=yes(), create=yes(), update=cannot("no attributes"), delete=yes(), fields=frozenset()
+    ),
 }
 
 
@@ -41,11 +43,19 @@ def plan_of(desired: dict, live: dict, caps=CAPS, prune=frozenset(), state=None,
 
 def test_create_update_and_noop():
     """A new item is a create, a changed field one update with that field, an equal item nothing."""
-    desired = {("a", "contacts"): items(res("contacts", "+1", mobile="+1", first_name="Ann"),
-                                        res("contacts", "+2", mobile="+2", last_name="Lind"),
-                                        res("contacts", "+3", mobile="+3", first_name="Bo"))}
-    live = {("a", "contacts"): items(res("contacts", "+2", "12", mobile="+2", last_name="Lund", email="x@y"),
-                                     res("contacts", "+3", "13", mobile="+3", first_name="Bo", email="z@y"))}
+    desired = {
+        ("a", "contacts"): items(
+            res("contacts", "+1", mobile="+1", first_name="Ann"),
+            res("contacts", "+2", mobile="+2", last_name="Lind"),
+            res("contacts", "+3", mobile="+3", first_name="Bo"),
+        )
+    }
+    live = {
+        ("a", "contacts"): items(
+            res("contacts", "+2", "12", mobile="+2", last_name="Lund", email="x@y"),
+            res("contacts", "+3", "13", mobile="+3", first_name="Bo", email="z@y"),
+        )
+    }
     plan = plan_of(desired, live)
     assert [(c.action, c.key) for c in plan.changes] == [(Action.UPDATE, "+2"), (Action.CREATE, "+1")]
     update = plan.changes[0]
@@ -66,25 +76,38 @@ def test_undeclared_live_items_are_unmanaged_unless_pruned():
 
 def test_memberships_are_their_own_changes_and_ordered_after_both():
     """A new contact in a new group: group, contact, then the membership; removal detaches first."""
-    desired = {("a", "groups"): items(res("groups", "Staff", name="Staff")),
-               ("a", "contacts"): items(res("contacts", "+1", mobile="+1", groups=["Staff"]))}
+    desired = {
+        ("a", "groups"): items(res("groups", "Staff", name="Staff")),
+        ("a", "contacts"): items(res("contacts", "+1", mobile="+1", groups=["Staff"])),
+    }
     plan = plan_of(desired, {})
     assert [(c.type, c.action) for c in plan.changes] == [
-        ("groups", Action.CREATE), ("contacts", Action.CREATE), (MEMBERSHIPS, Action.CREATE)]
+        ("groups", Action.CREATE),
+        ("contacts", Action.CREATE),
+        (MEMBERSHIPS, Action.CREATE),
+    ]
     assert "groups" not in plan.changes[1].after
-    live = {("a", "groups"): items(res("groups", "Staff", "1", name="Staff"), res("groups", "Old", "2", name="Old")),
-            ("a", "contacts"): items(res("contacts", "+1", "5", mobile="+1")),
-            ("a", MEMBERSHIPS): items(res(MEMBERSHIPS, membership_key("Old", "+1"), group="Old", contact="+1"))}
+    live = {
+        ("a", "groups"): items(
+            res("groups", "Staff", "1", name="Staff"), res("groups", "Old", "2", name="Old")
+        ),
+        ("a", "contacts"): items(res("contacts", "+1", "5", mobile="+1")),
+        ("a", MEMBERSHIPS): items(res(MEMBERSHIPS, membership_key("Old", "+1"), group="Old", contact="+1")),
+    }
     plan = plan_of(desired, live)
     assert [(c.type, c.action, c.key) for c in plan.changes] == [
-        (MEMBERSHIPS, Action.DELETE, "Old|+1"), (MEMBERSHIPS, Action.CREATE, "Staff|+1")]
+        (MEMBERSHIPS, Action.DELETE, "Old|+1"),
+        (MEMBERSHIPS, Action.CREATE, "Staff|+1"),
+    ]
 
 
 def test_memberships_of_contacts_without_groups_are_left_alone():
     """A contact that does not declare `groups` keeps whatever memberships it has live."""
     desired = {("a", "contacts"): items(res("contacts", "+1", mobile="+1"))}
-    live = {("a", "contacts"): items(res("contacts", "+1", "5", mobile="+1")),
-            ("a", MEMBERSHIPS): items(res(MEMBERSHIPS, "G|+1", group="G", contact="+1"))}
+    live = {
+        ("a", "contacts"): items(res("contacts", "+1", "5", mobile="+1")),
+        ("a", MEMBERSHIPS): items(res(MEMBERSHIPS, "G|+1", group="G", contact="+1")),
+    }
     assert plan_of(desired, live).changes == ()
 
 
@@ -92,21 +115,44 @@ def test_update_the_provider_cannot_make_is_replace_or_unsupported():
     """No in-place update: replace when delete+create work, else unsupported with the reason."""
     desired = {("a", "groups"): items(res("groups", "G", name="G", description="new"))}
     live = {("a", "groups"): items(res("groups", "G", "1", name="G", description="old"))}
-    no_update = {"groups": Capability(list=yes(), create=yes(), update=cannot("no rename"), delete=yes(), fields=frozenset())}
+    no_update = {
+        "groups": Capability(
+            list=yes(), create=yes(), update=cannot("no rename"), delete=yes(), fields=frozenset()
+        )
+    }
     change = plan_of(desired, live, caps=no_update).changes[0]
     assert change.action is Action.REPLACE and "no rename" in change.reason
-    write_once = {"groups": Capability(list=yes(), create=yes(), update=cannot("write-once"),
-                                       delete=cannot("no delete"), fields=frozenset())}
+    write_once = {
+        "groups": Capability(
+            list=yes(),
+            create=yes(),
+            update=cannot("write-once"),
+            delete=cannot("no delete"),
+            fields=frozenset(),
+        )
+    }
     change = plan_of(desired, live, caps=write_once).changes[0]
     assert change.action is Action.UNSUPPORTED and change.reason == "write-once"
 
 
 def test_unlistable_tracked_type_compares_with_state():
-    """A type that can't be listed is compared with state; a removed item that can't be deleted is unsupported."""
-    caps = {"contacts": Capability(list=cannot("no list"), create=yes(), update=cannot("write-only"),
-                                   delete=cannot("write-only"), fields=frozenset(), tracked=True)}
-    state = {"contacts": {"+1": {"id": "9", "attrs": {"mobile": "+1", "first_name": "Ann"}},
-                          "+2": {"id": "10", "attrs": {"mobile": "+2"}}}}
+    """An unlistable type is compared with state; a removed item that can't be deleted is unsupported."""
+    caps = {
+        "contacts": Capability(
+            list=cannot("no list"),
+            create=yes(),
+            update=cannot("write-only"),
+            delete=cannot("write-only"),
+            fields=frozenset(),
+            tracked=True,
+        )
+    }
+    state = {
+        "contacts": {
+            "+1": {"id": "9", "attrs": {"mobile": "+1", "first_name": "Ann"}},
+            "+2": {"id": "10", "attrs": {"mobile": "+2"}},
+        }
+    }
     desired = {("a", "contacts"): items(res("contacts", "+1", mobile="+1", first_name="Ann"))}
     plan = plan_of(desired, {}, caps=caps, state=state)
     assert [(c.action, c.key) for c in plan.changes] == [(Action.UNSUPPORTED, "+2")]
@@ -116,40 +162,70 @@ def test_unlistable_tracked_type_compares_with_state():
 
 def test_tracked_items_removed_from_config_are_deleted_and_adopted_when_state_is_lost():
     """Tracked items in state but not in config are deleted; unbound live items are adopted by identity."""
-    caps = {"reminders": Capability(list=yes(), create=yes(), update=yes(), delete=yes(), fields=frozenset(),
-                                    tracked=True, adopt_by=("attendant.mobile", "appointment"))}
-    live = {("a", "reminders"): items(res("reminders", "#5", "5", appointment="t1", attendant={"mobile": "+1"}))}
-    desired = {("a", "reminders"): items(res("reminders", "anna", name="anna", appointment="t1",
-                                             attendant={"mobile": "+1"}))}
+    caps = {
+        "reminders": Capability(
+            list=yes(),
+            create=yes(),
+            update=yes(),
+            delete=yes(),
+            fields=frozenset(),
+            tracked=True,
+            adopt_by=("attendant.mobile", "appointment"),
+        )
+    }
+    live = {
+        ("a", "reminders"): items(res("reminders", "#5", "5", appointment="t1", attendant={"mobile": "+1"}))
+    }
+    desired = {
+        ("a", "reminders"): items(
+            res("reminders", "anna", name="anna", appointment="t1", attendant={"mobile": "+1"})
+        )
+    }
     plan = plan_of(desired, live, caps=caps)
     assert [(c.action, c.key, c.ident) for c in plan.changes] == [(Action.UPDATE, "anna", "5")]
     assert plan.changes[0].fields == ("name",)
     assert plan.meta["adopt"][0]["id"] == "5"
-    bound = {("a", "reminders"): items(res("reminders", "anna", "5", name="anna", appointment="t1",
-                                           attendant={"mobile": "+1"}))}
+    bound = {
+        ("a", "reminders"): items(
+            res("reminders", "anna", "5", name="anna", appointment="t1", attendant={"mobile": "+1"})
+        )
+    }
     plan = plan_of({}, bound, caps=caps, state={"reminders": {"anna": {"id": "5", "attrs": {}}}})
     assert [(c.action, c.key) for c in plan.changes] == [(Action.DELETE, "anna")]
 
 
 def test_nested_field_paths_and_append_only_fields():
-    """Nested changes name dotted paths; removing from an append-only list is unsupported, adding an update."""
-    assert changed_paths({"attendant": {"mobile": "+1", "first_name": "A"}},
-                         {"attendant": {"mobile": "+2", "first_name": "A"}}) == ["attendant.mobile"]
-    caps = {"phone_lists": Capability(list=yes(), create=yes(), update=yes(), delete=cannot("append-only"),
-                                      fields=frozenset(), append_only_fields=frozenset({"numbers"}))}
+    """Nested changes name dotted paths; removing from an append-only list is unsupported."""
+    assert changed_paths(
+        {"attendant": {"mobile": "+1", "first_name": "A"}}, {"attendant": {"mobile": "+2", "first_name": "A"}}
+    ) == ["attendant.mobile"]
+    caps = {
+        "phone_lists": Capability(
+            list=yes(),
+            create=yes(),
+            update=yes(),
+            delete=cannot("append-only"),
+            fields=frozenset(),
+            append_only_fields=frozenset({"numbers"}),
+        )
+    }
     desired = {("a", "phone_lists"): items(res("phone_lists", "VIP", name="VIP", numbers=["+2", "+3"]))}
     live = {("a", "phone_lists"): items(res("phone_lists", "VIP", "4", name="VIP", numbers=["+1", "+2"]))}
     plan = plan_of(desired, live, caps=caps)
-    assert [(c.action, c.fields) for c in plan.changes] == [(Action.UPDATE, ("numbers",)),
-                                                            (Action.UNSUPPORTED, ("numbers",))]
+    assert [(c.action, c.fields) for c in plan.changes] == [
+        (Action.UPDATE, ("numbers",)),
+        (Action.UNSUPPORTED, ("numbers",)),
+    ]
     assert plan.changes[0].after == {"numbers": ["+1", "+2", "+3"]}
     assert plan.changes[1].before == {"numbers": ["+1"]}
 
 
 def test_refine_can_turn_a_change_into_a_warning():
     """A provider's refine hook may veto a change with a warning (a sent campaign)."""
+
     def refine(change: Change, live, now):
         return Problem("already sent", severity="warning")
+
     desired = {("a", "groups"): items(res("groups", "G", name="G"))}
     plan = plan_of(desired, {}, refine=refine)
     assert plan.changes == () and plan.warnings[0].message == "already sent"
@@ -180,13 +256,18 @@ def _live_from(groups: set[str], contacts: dict[str, dict]) -> dict:
     live_contacts = {}
     members = {}
     for key, attrs in contacts.items():
-        live_contacts[key] = Resource("a", "contacts", key, {k: v for k, v in attrs.items() if k != "groups"}, ident=key)
+        live_contacts[key] = Resource(
+            "a", "contacts", key, {k: v for k, v in attrs.items() if k != "groups"}, ident=key
+        )
         for group in attrs.get("groups", ()):
             if group in groups:
                 mkey = membership_key(group, key)
                 members[mkey] = Resource("a", MEMBERSHIPS, mkey, {"group": group, "contact": key})
-    return {("a", "groups"): {g: Resource("a", "groups", g, {"name": g}, ident=g) for g in groups},
-            ("a", "contacts"): live_contacts, ("a", MEMBERSHIPS): members}
+    return {
+        ("a", "groups"): {g: Resource("a", "groups", g, {"name": g}, ident=g) for g in groups},
+        ("a", "contacts"): live_contacts,
+        ("a", MEMBERSHIPS): members,
+    }
 
 
 def _simulate(live: dict, changes: tuple[Change, ...]) -> dict:
@@ -195,7 +276,9 @@ def _simulate(live: dict, changes: tuple[Change, ...]) -> dict:
     for change in changes:
         table = out.setdefault((change.account, change.type), {})
         if change.action is Action.CREATE:
-            table[change.key] = Resource("a", change.type, change.key, copy.deepcopy(change.after), ident=change.key)
+            table[change.key] = Resource(
+                "a", change.type, change.key, copy.deepcopy(change.after), ident=change.key
+            )
         elif change.action is Action.UPDATE:
             attrs = copy.deepcopy(dict(table[change.key].attrs))
             for path in change.fields:
@@ -220,13 +303,16 @@ def _simulate(live: dict, changes: tuple[Change, ...]) -> dict:
     have_contacts=contact_sets(with_ids=True),
     prune=st.sets(st.sampled_from(["groups", "contacts"])),
 )
-def test_applying_the_plan_converges_and_replanning_is_empty(want_groups, want_contacts, have_groups,
-                                                              have_contacts, prune):
+def test_applying_the_plan_converges_and_replanning_is_empty(
+    want_groups, want_contacts, have_groups, have_contacts, prune
+):
     """For random desired and live states, applying the plan yields desired; planning again yields nothing."""
     # Declared groups must exist for the contacts that reference them (validation guarantees it).
     want_groups = want_groups | {g for c in want_contacts.values() for g in c.get("groups", ())}
-    desired = {("a", "groups"): {g: Resource("a", "groups", g, {"name": g}) for g in want_groups},
-               ("a", "contacts"): {k: Resource("a", "contacts", k, v) for k, v in want_contacts.items()}}
+    desired = {
+        ("a", "groups"): {g: Resource("a", "groups", g, {"name": g}) for g in want_groups},
+        ("a", "contacts"): {k: Resource("a", "contacts", k, v) for k, v in want_contacts.items()},
+    }
     live = _live_from(have_groups, have_contacts)
     first = plan_of(desired, live, prune=prune)
     assert all(c.action is not Action.UNSUPPORTED for c in first.changes)
@@ -238,7 +324,9 @@ def test_applying_the_plan_converges_and_replanning_is_empty(want_groups, want_c
             if name != "groups":
                 assert got.get(name) == value
         if "groups" in contact:
-            members = {m.attrs["group"] for m in after[("a", MEMBERSHIPS)].values() if m.attrs["contact"] == key}
+            members = {
+                m.attrs["group"] for m in after[("a", MEMBERSHIPS)].values() if m.attrs["contact"] == key
+            }
             assert members == set(contact["groups"])
     assert want_groups <= set(after[("a", "groups")])
     if "groups" in prune:

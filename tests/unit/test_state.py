@@ -83,7 +83,9 @@ def test_second_writer_fails_naming_the_holder(tmp_path: Path):
     holder.start()
     try:
         assert ready.wait(20)
-        with pytest.raises(StateError, match=rf"locked by another run \(host=.*pid={holder.pid}, command=reconciler apply"):
+        with pytest.raises(
+            StateError, match=rf"locked by another run \(host=.*pid={holder.pid}, command=reconciler apply"
+        ):
             with StateLock(path, timeout=0.2).held():
                 pass
     finally:

@@ -10,18 +10,36 @@ NO_BLOCKLIST = "Intouch has no blocklist or opt-out endpoint; manage opt-outs in
 
 CAPABILITIES = {
     "groups": Capability(
-        list=yes(), create=yes(), update=yes(), delete=yes(),
+        list=yes(),
+        create=yes(),
+        update=yes(),
+        delete=yes(),
         fields=frozenset({"name", "description"}),
         delete_warning="deleting an Intouch group keeps its contacts but drops their membership",
     ),
     "contacts": Capability(
-        list=yes(), create=yes(), update=yes("PUT replaces the whole contact; undeclared fields keep their live values"),
+        list=yes(),
+        create=yes(),
+        update=yes("PUT replaces the whole contact; undeclared fields keep their live values"),
         delete=yes(),
-        fields=frozenset({"mobile", "email", "first_name", "last_name", "description", "description2",
-                          "description3", "groups"}),
+        fields=frozenset(
+            {
+                "mobile",
+                "email",
+                "first_name",
+                "last_name",
+                "description",
+                "description2",
+                "description3",
+                "groups",
+            }
+        ),
     ),
     MEMBERSHIPS: Capability(
-        list=yes(), create=yes(), update=cannot("a group membership has no attributes"), delete=yes(),
+        list=yes(),
+        create=yes(),
+        update=cannot("a group membership has no attributes"),
+        delete=yes(),
         fields=frozenset({"group", "contact"}),
     ),
 }

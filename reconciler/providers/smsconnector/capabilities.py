@@ -35,9 +35,13 @@ CAMPAIGN_STATUSES = ("scheduled", "stopped")
 
 CAPABILITIES = {
     "phone_lists": Capability(
-        list=yes(), create=yes(), update=yes("numbers can only be added"), delete=cannot(APPEND_ONLY),
+        list=yes(),
+        create=yes(),
+        update=yes("numbers can only be added"),
+        delete=cannot(APPEND_ONLY),
         fields=frozenset({"name", "numbers", "folder"}),
-        immutable_fields=frozenset({"folder"}), append_only_fields=frozenset({"numbers"}),
+        immutable_fields=frozenset({"folder"}),
+        append_only_fields=frozenset({"numbers"}),
     ),
     "campaigns": Capability(
         list=cannot("SMSConnector cannot read campaigns back; the tool relies on the ids in its state"),
@@ -46,8 +50,9 @@ CAPABILITIES = {
         delete=yes("SMSConnector cannot delete campaigns: a removed campaign is stopped"),
         replace=yes("SMSConnector cannot edit a campaign: the old one is stopped and a new one created"),
         fields=frozenset({"name", "text", "sender", "brand", "folder", "send_at", "to", "status"}),
-        immutable_fields=frozenset({"text", "sender", "brand", "folder", "send_at", "to.numbers",
-                                    "to.groups"}),
+        immutable_fields=frozenset(
+            {"text", "sender", "brand", "folder", "send_at", "to.numbers", "to.groups"}
+        ),
         tracked=True,
     ),
 }
@@ -72,11 +77,15 @@ def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]
         units, limit = text_length(text)
         if units > limit:
             parts = f"{MAX_PARTS} SMS parts" + ("" if limit == MAX_PARTS * GSM_PART else " of UCS-2")
-            problems.append(("text", f"text is {units} characters long; SMSConnector campaigns allow {limit} "
-                                     f"({parts}): shorten it"))
+            problems.append(
+                (
+                    "text",
+                    f"text is {units} characters long; SMSConnector campaigns allow {limit} "
+                    f"({parts}): shorten it",
+                )
+            )
     if not attrs.get("sender"):
-        problems.append(("sender", "a campaign needs a sender (one of the company's headers, "
-                                   "e.g. \"82830\")"))
+        problems.append(("sender", 'a campaign needs a sender (one of the company\'s headers, e.g. "82830")'))
     if not attrs.get("send_at"):
         problems.append(("send_at", "SMSConnector campaigns need send_at (the launch time)"))
     status = attrs.get("status", "scheduled")
@@ -84,11 +93,21 @@ def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]
         problems.append(("status", f"status {status!r} is not one of: {', '.join(CAMPAIGN_STATUSES)}"))
     for path in ("to.numbers", "to.groups"):
         if get_path(attrs, path):
-            problems.append((path, "SMSConnector campaigns send to phone lists only: put the numbers in a "
-                                   "phone list and name it in to.phone_lists"))
+            problems.append(
+                (
+                    path,
+                    "SMSConnector campaigns send to phone lists only: put the numbers in a "
+                    "phone list and name it in to.phone_lists",
+                )
+            )
     if status == "scheduled" and not get_path(attrs, "to.phone_lists"):
-        problems.append(("to.phone_lists", "a scheduled SMSConnector campaign needs at least one phone list "
-                                           "(to: {phone_lists: [...]}), or set status: stopped"))
+        problems.append(
+            (
+                "to.phone_lists",
+                "a scheduled SMSConnector campaign needs at least one phone list "
+                "(to: {phone_lists: [...]}), or set status: stopped",
+            )
+        )
     return problems
 
 

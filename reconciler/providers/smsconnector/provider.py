@@ -233,8 +233,8 @@ class SmsConnectorProvider(Provider):
             # planner compares declared fields only (status often is not): a campaign still to be
             # launched is recorded without lists, so the next plan relinks them (idempotent) and launches.
             launch = after.get("status", "scheduled") == "scheduled"
-            lists = [] if launch else sorted(linked)
-            done = {**after, "to": {**(after.get("to") or {}), "phone_lists": lists}, "status": "stopped"}
+            kept = [] if launch else sorted(linked)
+            done = {**after, "to": {**(after.get("to") or {}), "phone_lists": kept}, "status": "stopped"}
             error.partial = {change.key: Outcome(str(campaign), done)}  # type: ignore[attr-defined]
             raise error from exc
         return campaign
