@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes import Action, Change
+from reconciler.model import MEMBERSHIPS
 from reconciler.plan import Plan, Warning_
 
 NO_CHANGES = "No changes. The accounts match the configuration."
@@ -121,7 +122,10 @@ def _shown(value: Any) -> str:
 
 
 def _attribute_details(sign: str, change: Change, attrs: Mapping[str, Any]) -> list[Detail]:
-    # The key is on the change's own line; repeating it as an attribute is noise.
+    # The key is on the change's own line; repeating it as an attribute is noise. A membership's
+    # key (group|contact) is all there is to it.
+    if change.type == MEMBERSHIPS:
+        return []
     return [
         Detail(sign, f"{printable(path)}: {format_value(value)}")
         for path, value in flatten(attrs)

@@ -63,13 +63,20 @@ def test_control_characters_stay_on_one_line():
 
 def test_small_delete_lists_attributes_and_large_one_does_not():
     """A delete shows the removed attributes only when there are few of them."""
-    small = Change("a", "memberships", "Staff:+46701234567", Action.DELETE,
-                   before={"group": "Staff", "contact": "+46701234567"})
+    small = Change("a", "groups", "Staff", Action.DELETE,
+                   before={"name": "Staff", "description": "Everyone", "private": False})
     large = Change("a", "contacts", "+46701234568", Action.DELETE,
                    before={f"f{i}": i for i in range(SMALL_DELETE + 1)})
     text = render(Plan(changes=(small, large)), "text")
-    assert '      - contact: "+46701234567"\n      - group: "Staff"\n' in text
+    assert '      - description: "Everyone"\n      - private: false\n' in text
     assert "f0" not in text
+
+
+def test_membership_shows_only_its_key():
+    """A membership is fully named by its key (group|contact); no attribute lines follow it."""
+    change = Change("a", "memberships", "Staff|+46701234567", Action.CREATE,
+                    after={"group": "Staff", "contact": "+46701234567"})
+    assert render(Plan(changes=(change,)), "text").startswith("Account a:\n  + memberships Staff|+46701234567\n\n")
 
 
 def test_update_reads_nested_before_and_after():
