@@ -673,3 +673,7 @@ def state_import(address: str, ident: str, directory: str, lock_timeout: float) 
             current.resolve(account, type_, key)
             current.save()
     click.echo(f"Recorded {address} as id {ident}.")
+
+
+if __name__ == "__main__":
+    main()
