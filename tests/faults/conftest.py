@@ -12,7 +12,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,51 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     running.close()
 
 
+class Tripwire:
+    """A WSGI wrapper that holds the API request number ``at`` until :meth:`release`.
+
+    With ``commit`` the emulator processes (and commits) the request first, so its answer is what
+    gets lost; without, the request is never processed (answered 500 once released). ``reached``
+    is set when the request arrives, so a test can kill the client while it waits for the answer.
+    """
+
+    def __init__(self, app: Emulator) -> None:
+        self.app = app
+        self.at = 0
+        self.commit = False
+        self.seen = 0
+        self.reached = threading.Event()
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+
+    def arm(self, at: int, commit: bool) -> None:
+        self.at, self.commit, self.seen = at, commit, 0
+        self.reached.clear()
+        self._released.clear()
+
+    def release(self) -> None:
+        self.at = 0
+        self._released.set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO", "").startswith("/__emulator__/"):
+            return self.app(environ, start_response)
+        with self._lock:
+            self.seen += 1
+            hit = bool(self.at) and self.seen == self.at
+        if not hit:
+            return self.app(environ, start_response)
+        if self.commit:
+            body = self.app(environ, start_response)
+            self.reached.set()
+            self._released.wait(timeout=60)
+            return body
+        self.reached.set()
+        self._released.wait(timeout=60)
+        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
+        return [b""]
+
+
 @dataclass
 class Served:
     """An emulator served on its own loopback port, and a config repository pointing at it."""
@@ -49,6 +95,7 @@ class Served:
     emulator: Emulator
     server: Server
     site: Site
+    tripwire: Tripwire
 
     @property
     def root(self) -> Path:
@@ -84,23 +131,54 @@ class Served:
 def serve(provider: str, root: Path, faults: str | None = None) -> Served:
     """Start a fresh emulator of ``provider`` on its own port and write a config repository for it."""
     emulator = new_emulator(provider, faults)
-    server = Server(emulator).start()
+    tripwire = Tripwire(emulator)
+    server = Server(tripwire).start()
     saved = set(secrets._secrets)
     try:
         site = write_site(provider, root, server.url)
     finally:
         secrets._secrets.clear()
         secrets._secrets.update(saved)
-    return Served(provider, emulator, server, site)
+    return Served(provider, emulator, server, site, tripwire)
 
 
 @pytest.fixture
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    """An emulator of the provider named by the test's ``provider`` parameter, with a config repository."""
-    running = serve(request.param if hasattr(request, "param") else "intouch", tmp_path / "repo")
-    yield running
-    running.server.stop()
-    running.emulator.db.close()
+def serve_repo(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """``serve_repo(provider, faults=None)``: a served emulator and its repository, stopped after the test."""
+    started: list[Served] = []
+
+    def start(provider: str, faults: str | None = None, name: str = "repo") -> Served:
+        running = serve(provider, tmp_path / name, faults)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.tripwire.release()
+        running.server.stop()
+        running.emulator.db.close()
+
+
+_CLEAN_COUNTS: dict[str, int] = {}
+
+
+@pytest.fixture
+def clean_request_count(tmp_path: Path) -> Callable[[str], int]:
+    """``clean_request_count(provider)``: API requests of a fault-free apply of the tiny config (cached)."""
+
+    def count(provider: str) -> int:
+        if provider not in _CLEAN_COUNTS:
+            running = serve(provider, tmp_path / f"count-{provider}")
+            try:
+                result = running.cli("apply", str(running.root), "--auto-approve")
+                assert result.exit_code == 0, result.output
+                _CLEAN_COUNTS[provider] = running.emulator.count()
+            finally:
+                running.server.stop()
+                running.emulator.db.close()
+        return _CLEAN_COUNTS[provider]
+
+    return count
 
 
 def free_port_base() -> int:

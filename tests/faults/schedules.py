@@ -121,12 +121,21 @@ RESOURCES_YAML = {
             appointment: 2030-01-12T08:30:00
             organizer: {title: Dr, first_name: Hans, last_name: Evertsson}
             attendant: {first_name: Anna, last_name: Lind, mobile: "0709876543"}
+          - name: asa-cleaning
+            appointment: 2030-01-14T13:15:00
+            attendant: {first_name: Åsa, last_name: Öberg, mobile: "070-123 45 67"}
+            active: false
         campaigns:
           - name: influensa
             sender: Tandklinik
             text: "Välkommen på influensavaccination 1-5 mars."
             send_at: 2030-02-25T09:00:00
             to: {groups: [Patienter], numbers: ["+46 70 555 12 34"]}
+          - name: personalmote
+            sender: Tandklinik
+            text: "Personalmöte fredag kl 8."
+            send_at: 2030-02-20T07:00:00
+            to: {groups: [Personal], numbers: ["+46 70 555 00 01"]}  # a recipient even while contacts are uncertain
         """,
     "smsconnector": """\
         account: acme
@@ -158,8 +167,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "groups": {"Personal", "Patienter"},
         "contacts": {"+46701234567": ("Åsa", "Öberg", {"Personal"}), "+46709876543": ("Anna", "Lind", {"Patienter"})},
         "nix": {"46701112233"},
-        "reminders": {("+46709876543", "2030-01-12T08:30:00")},
-        "campaigns": {"Välkommen på influensavaccination 1-5 mars."},
+        "reminders": {("+46709876543", "2030-01-12T08:30:00"): True, ("+46701234567", "2030-01-14T13:15:00"): False},
+        "campaigns": {"influensa": "Välkommen på influensavaccination 1-5 mars.",
+                      "personalmote": "Personalmöte fredag kl 8."},
     },
     "smsconnector": {
         "lists": {"VIP": {"447700900123", "447700900456", "447700900789"},
@@ -352,16 +362,21 @@ def check_intime(emulator: Any, uncertain: set[tuple[str, str]]) -> list[str]:
         problems.append(f"duplicate blocklist entries {dupes}")
     if set(nix) != want["nix"]:
         problems.append(f"blocklist {nix} != {want['nix']}")
-    active = [(r["attendant_mobile"], r["appointment"]) for r in emulator.reminders() if r["active"]]
-    if dupes := _dupes(active):
+    reminders = emulator.reminders()
+    if dupes := _dupes([(r["attendant_mobile"], r["appointment"]) for r in reminders]):
         problems.append(f"duplicate reminders {dupes}")
-    if set(active) != want["reminders"]:
-        problems.append(f"active reminders {active} != {want['reminders']}")
-    live = [m["body"] for m in emulator.messages() if m["status"] == "scheduled"]
-    if dupes := _dupes(live):
-        problems.append(f"duplicate campaigns {dupes}")
-    if set(live) != want["campaigns"] and not (("campaigns", "influensa") in uncertain and not live):
-        problems.append(f"scheduled campaigns {live} != {want['campaigns']}")
+    have_reminders = {(r["attendant_mobile"], r["appointment"]): r["active"] for r in reminders}
+    if have_reminders != want["reminders"]:
+        problems.append(f"reminders (attendant, appointment) -> active {have_reminders} != {want['reminders']}")
+    scheduled = [m["body"] for m in emulator.messages() if m["status"] == "scheduled"]
+    for key, body in want["campaigns"].items():
+        copies = scheduled.count(body)
+        if copies > 1:
+            problems.append(f"duplicate campaign {key}: {copies} scheduled messages")
+        elif copies == 0 and ("campaigns", key) not in uncertain:
+            problems.append(f"campaign {key} missing (and not shown as uncertain)")
+    if extra := set(scheduled) - set(want["campaigns"].values()):
+        problems.append(f"undeclared scheduled messages {sorted(extra)}")
     return problems
 
 
