@@ -552,9 +552,13 @@ def state_rm(address: str, directory: str, lock_timeout: float) -> None:
         path = _state_path(directory)
         with StateLock(path, "state rm", lock_timeout).held():
             current = State.load(path)
-            if key not in current.account(account).get(type_, {}):
+            recorded = key in current.account(account).get(type_, {})
+            # An uncertain create (an intent without a result) is removed too: the plan tells users to.
+            uncertain = any((i["account"], i["type"], i["key"]) == (account, type_, key) for i in current.intents)
+            if not (recorded or uncertain):
                 raise ReconcilerError(f"{address} is not in the state file (see `reconciler state list`)")
-            current.forget(account, type_, key)
+            if recorded:
+                current.forget(account, type_, key)
             current.resolve(account, type_, key)
             current.save()
     click.echo(f"Removed {address} from the state.")
