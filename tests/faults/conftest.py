@@ -13,10 +13,11 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -24,7 +25,7 @@ from click.testing import CliRunner, Result
 from reconciler import secrets
 from reconciler.cli import main
 from reconciler.emulator import Emulator, Server
-from tests.faults.schedules import Harness, Site, new_emulator, write_site
+from tests.faults.schedules import Harness, Site, new_emulator, reload_site, write_site
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,12 +43,14 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     running.close()
 
 
-class Tripwire:
-    """A WSGI wrapper that holds the API request number ``at`` until :meth:`release`.
+class Probe:
+    """A WSGI wrapper around an emulator: a tripwire, and a meter of statuses and concurrency.
 
-    With ``commit`` the emulator processes (and commits) the request first, so its answer is what
-    gets lost; without, the request is never processed (answered 500 once released). ``reached``
-    is set when the request arrives, so a test can kill the client while it waits for the answer.
+    ``arm(at, commit)`` holds the API request number ``at`` until :meth:`release`: with ``commit``
+    the emulator processes (and commits) it first, so its answer is what gets lost; without, it is
+    never processed (answered 500 once released). ``reached`` is set when that request arrives, so
+    a test can kill the client while it waits. ``statuses`` counts answers by HTTP status and
+    ``max_inflight`` is the most API requests the emulator was serving at once.
     """
 
     def __init__(self, app: Emulator) -> None:
@@ -55,6 +58,9 @@ class Tripwire:
         self.at = 0
         self.commit = False
         self.seen = 0
+        self.inflight = 0
+        self.max_inflight = 0
+        self.statuses: Counter[int] = Counter()
         self.reached = threading.Event()
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -74,17 +80,57 @@ class Tripwire:
         with self._lock:
             self.seen += 1
             hit = bool(self.at) and self.seen == self.at
-        if not hit:
-            return self.app(environ, start_response)
-        if self.commit:
-            body = self.app(environ, start_response)
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+
+        def record(status: str, headers: Any, *rest: Any) -> Any:
+            with self._lock:
+                self.statuses[int(status.split()[0])] += 1
+            return start_response(status, headers, *rest)
+
+        try:
+            if not hit:
+                return self.app(environ, record)
+            if self.commit:
+                body = self.app(environ, record)
+                self.reached.set()
+                self._released.wait(timeout=60)
+                return body
             self.reached.set()
             self._released.wait(timeout=60)
-            return body
-        self.reached.set()
-        self._released.wait(timeout=60)
-        start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
-        return [b""]
+            record("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
+            return [b""]
+        finally:
+            with self._lock:
+                self.inflight -= 1
+
+
+class Lines:
+    """The lines of a subprocess pipe, read on a thread, to wait for one without sleeping."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._done = False
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
+
+    def _read(self, pipe: IO[str]) -> None:
+        for line in pipe:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._done = True
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 30) -> bool:
+        """True once ``predicate(lines)`` holds; False if the pipe closed or time ran out first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.lines) or self._done, timeout) and predicate(self.lines)
+
+    def text(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
 
 
 @dataclass
@@ -95,7 +141,7 @@ class Served:
     emulator: Emulator
     server: Server
     site: Site
-    tripwire: Tripwire
+    probe: Probe
 
     @property
     def root(self) -> Path:
@@ -117,6 +163,10 @@ class Served:
         """Run the CLI in process (click's runner) with the config's environment."""
         return CliRunner(env=self.site.env).invoke(main, list(args), catch_exceptions=False)
 
+    def reload(self) -> None:
+        """Load the repository again after a test rewrote one of its files."""
+        self.site = reload_site(self.site)
+
     def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
         """Start ``python -m reconciler.cli ARGS`` in the repository's directory."""
         return subprocess.Popen([sys.executable, "-m", "reconciler.cli", *args], cwd=self.root, env=self.env(),
@@ -128,18 +178,18 @@ class Served:
                               capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def serve(provider: str, root: Path, faults: str | None = None) -> Served:
+def serve(provider: str, root: Path, faults: str | None = None, **options: Any) -> Served:
     """Start a fresh emulator of ``provider`` on its own port and write a config repository for it."""
-    emulator = new_emulator(provider, faults)
-    tripwire = Tripwire(emulator)
-    server = Server(tripwire).start()
+    emulator = new_emulator(provider, faults, **options)
+    probe = Probe(emulator)
+    server = Server(probe).start()
     saved = set(secrets._secrets)
     try:
         site = write_site(provider, root, server.url)
     finally:
         secrets._secrets.clear()
         secrets._secrets.update(saved)
-    return Served(provider, emulator, server, site, tripwire)
+    return Served(provider, emulator, server, site, probe)
 
 
 @pytest.fixture
@@ -147,14 +197,14 @@ def serve_repo(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """``serve_repo(provider, faults=None)``: a served emulator and its repository, stopped after the test."""
     started: list[Served] = []
 
-    def start(provider: str, faults: str | None = None, name: str = "repo") -> Served:
-        running = serve(provider, tmp_path / name, faults)
+    def start(provider: str, faults: str | None = None, name: str = "repo", **options: Any) -> Served:
+        running = serve(provider, tmp_path / name, faults, **options)
         started.append(running)
         return running
 
     yield start
     for running in started:
-        running.tripwire.release()
+        running.probe.release()
         running.server.stop()
         running.emulator.db.close()
 

@@ -218,9 +218,16 @@ def write_site(provider: str, root: Path, server_url: str) -> Site:
     return Site(provider, root, env, load_config(root, env))
 
 
-def new_emulator(provider: str, faults: str | None = None) -> Emulator:
+def reload_site(site: Site) -> Site:
+    """The same repository loaded again (after a test rewrote a file)."""
+    return dataclasses.replace(site, config=load_config(site.root, site.env))
+
+
+def new_emulator(provider: str, faults: str | None = None, **options: Any) -> Emulator:
+    """A fresh in-memory emulator; its clock stands still at EMULATOR_NOW unless ``clock=`` is given."""
     cls, _ = emulator_class(provider)
-    return cls(faults=faults, clock=lambda: EMULATOR_NOW)
+    options.setdefault("clock", lambda: EMULATOR_NOW)
+    return cls(faults=faults, **options)
 
 
 # -- fault schedules --------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """SIGKILL at any request of `reconciler apply`: the rerun converges and nothing is duplicated.
 
 `python -m reconciler.cli apply` runs as a subprocess against an emulator served from the test
-process. A tripwire holds the k-th API request (after the emulator committed it, or before it
+process. The probe's tripwire holds the k-th API request (after the emulator committed it, or before it
 processed it) until the test has killed the process with SIGKILL, so every kill lands mid-apply
 at a known point. The kill points cover every request of a clean apply, both ways.
 """
@@ -27,17 +27,17 @@ def kill_point(index: int, points: int, requests: int) -> tuple[int, bool]:
 
 
 def run_until_tripped(served: Served) -> int:
-    """Start apply; SIGKILL it once the tripwire holds its request. Returns the exit status."""
+    """Start apply; SIGKILL it once the probe holds its request. Returns the exit status."""
     proc = served.spawn("apply", ".", "--auto-approve")
     try:
-        while not served.tripwire.reached.wait(timeout=0.05):
+        while not served.probe.reached.wait(timeout=0.05):
             if proc.poll() is not None:
                 out, err = proc.communicate()
                 pytest.fail(f"apply finished (exit {proc.returncode}) before the kill point:\n{out}\n{err}")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
-        served.tripwire.release()
+        served.probe.release()
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
@@ -73,7 +73,7 @@ def test_sigkill_mid_apply_then_rerun_converges(provider: str, index: int, serve
     """Killing apply while request k is in flight loses nothing: the rerun converges without duplicates."""
     k, commit = kill_point(index, KILL_POINTS[provider], clean_request_count(provider))
     served = serve_repo(provider)
-    served.tripwire.arm(k, commit)
+    served.probe.arm(k, commit)
     assert run_until_tripped(served) == -signal.SIGKILL
     rerun_and_check(served)
 
