@@ -115,10 +115,11 @@ class Lines:
         threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
 
     def _read(self, pipe: IO[str]) -> None:
-        for line in pipe:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
+        with pipe:
+            for line in pipe:
+                with self._cond:
+                    self.lines.append(line.rstrip("\n"))
+                    self._cond.notify_all()
         with self._cond:
             self._done = True
             self._cond.notify_all()
@@ -127,6 +128,11 @@ class Lines:
         """True once ``predicate(lines)`` holds; False if the pipe closed or time ran out first."""
         with self._cond:
             return self._cond.wait_for(lambda: predicate(self.lines) or self._done, timeout) and predicate(self.lines)
+
+    def closed(self, timeout: float = 30) -> bool:
+        """True once the pipe was read to its end (and closed)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._done, timeout)
 
     def text(self) -> str:
         with self._cond:
