@@ -378,6 +378,9 @@ def _progress(total: int) -> Any:
 def _report(outcome: ApplyResult) -> None:
     for warning in outcome.warnings:
         click.echo(f"Warning: {warning}", err=True)
+    if not outcome.ok:  # what did happen, change by change, beside what did not
+        for change in outcome.applied:
+            click.echo(f"Applied: {change.action.value} {change.address}", err=True)
     for change, error in outcome.failed:
         click.echo(f"Failed: {change.action.value} {change.address}: {error}", err=True)
     for change, why in outcome.skipped:
