@@ -125,9 +125,26 @@ def _scope(accounts: tuple[str, ...], types: tuple[str, ...]) -> dict[str, Any]:
 def _make_plan(
     config: Config, state: State, accounts: tuple[str, ...], types: tuple[str, ...]
 ) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
+    """Plan; the caller closes the returned Run (it is closed here when planning fails)."""
     run = Run(config, state, **_scope(accounts, types))
-    plan = run.plan(_status)
+    try:
+        plan = run.plan(_status)
+    except BaseException:
+        run.close()
+        raise
     return plan, run, run.live_counts
+
+
+def _read_only_plan(directory: str, accounts: tuple[str, ...], types: tuple[str, ...]) -> tuple[Config, Plan]:
+    """Load the config and plan against the live accounts without taking the state lock."""
+    config = _load(directory)
+    state = State.load(config.state_path)
+    try:
+        result, run, _ = _make_plan(config, state, accounts, types)
+        run.close()
+    finally:
+        state.close()
+    return config, result
 
 
 account_option = click.option(
@@ -161,13 +178,7 @@ def plan(
     Example: reconciler plan . --format json --out plan.json
     """
     with _errors():
-        config = _load(directory)
-        state = State.load(config.state_path)
-        try:
-            result, run, _ = _make_plan(config, state, accounts, types)
-        finally:
-            state.close()
-        run.close()
+        config, result = _read_only_plan(directory, accounts, types)
         if out:
             _save_plan(result, Path(out), config)
     click.echo(render(result, fmt, color=fmt == "text" and _tty(sys.stdout)), nl=False)
@@ -414,13 +425,7 @@ def drift(
     Example: reconciler drift . --format junit --output drift.xml
     """
     with _errors():
-        config = _load(directory)
-        state = State.load(config.state_path)
-        try:
-            result, run, _ = _make_plan(config, state, accounts, types)
-        finally:
-            state.close()
-        run.close()
+        _, result = _read_only_plan(directory, accounts, types)
     text = render(result, fmt, color=fmt == "text" and not output and _tty(sys.stdout), title="Drift report")
     if output:
         atomic_write(Path(output), text if text.endswith("\n") else text + "\n")
@@ -556,7 +561,7 @@ def state_rm(address: str, directory: str, lock_timeout: float) -> None:
         with StateLock(path, "state rm", lock_timeout).held():
             current = State.load(path)
             recorded = key in current.account(account).get(type_, {})
-            # An uncertain create (an intent without a result) is removed too: the plan tells users to.
+            # An uncertain create (an intent without a result) is removed too, as the plan advises.
             uncertain = any((i["account"], i["type"], i["key"]) == (account, type_, key) for i in current.intents)
             if not (recorded or uncertain):
                 raise ReconcilerError(f"{address} is not in the state file (see `reconciler state list`)")
