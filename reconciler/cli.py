@@ -562,7 +562,8 @@ def state_rm(address: str, directory: str, lock_timeout: float) -> None:
             current = State.load(path)
             recorded = key in current.account(account).get(type_, {})
             # An uncertain create (an intent without a result) is removed too, as the plan advises.
-            uncertain = any((i["account"], i["type"], i["key"]) == (account, type_, key) for i in current.intents)
+            where = (account, type_, key)
+            uncertain = any((i["account"], i["type"], i["key"]) == where for i in current.intents)
             if not (recorded or uncertain):
                 raise ReconcilerError(f"{address} is not in the state file (see `reconciler state list`)")
             if recorded:
