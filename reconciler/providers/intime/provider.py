@@ -235,9 +235,8 @@ class IntimeProvider(Provider):
         if _instant(str(send_at)) <= now:
             if change.action is Action.DELETE:
                 # Removed from the YAML after it was sent: nothing to remove on InTime, only the record.
-                return dataclasses.replace(
-                    change, reason=f"sent at {send_at}; InTime keeps sent messages, so only the state record is dropped"
-                )
+                reason = f"sent at {send_at}; InTime keeps sent messages, so only the state record is dropped"
+                return dataclasses.replace(change, reason=reason)
             return Problem(
                 f"campaign already sent at {send_at}; it cannot change (give the campaign a new name to send "
                 "another one, or remove it from the YAML)",

@@ -19,12 +19,23 @@ from zoneinfo import ZoneInfo
 from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError
-from reconciler.model import (InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs,
-                              normalize_number)
+from reconciler.model import (
+    InvalidNumber,
+    Resource,
+    get_path,
+    key_of,
+    mask_number,
+    normalize_attrs,
+    normalize_number,
+)
 from reconciler.providers.base import LiveState, Outcome, Provider
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
-from reconciler.providers.smsconnector.client import (FAILED, ApiStatusError, NotFoundStatus,
-                                                      SmsConnectorClient)
+from reconciler.providers.smsconnector.client import (
+    FAILED,
+    ApiStatusError,
+    NotFoundStatus,
+    SmsConnectorClient,
+)
 
 log = logging.getLogger(__name__)
 UK = ZoneInfo(INFO.timezone)
