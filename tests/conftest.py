@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from reconciler import secrets
+from reconciler.emulator import Mount, Server
+
+
+@pytest.fixture(scope="session")
+def mounted_server() -> Iterator[tuple[Server, Mount]]:
+    """One loopback server per test worker; tests mount their own emulator on it."""
+    mount = Mount()
+    server = Server(mount).start()
+    yield server, mount
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

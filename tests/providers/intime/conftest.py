@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import requests
 
 from reconciler import secrets
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Server
+from reconciler.emulator import Mount, Server
 from reconciler.providers.intime.client import IntimeClient
 from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 from reconciler.providers.intime.provider import IntimeProvider
@@ -58,31 +57,12 @@ def emulator(clock: FakeClock) -> IntimeEmulator:
     return IntimeEmulator(clock=clock)
 
 
-class Switch:
-    """A WSGI app that forwards to the current test's emulator (one server per worker is fast)."""
-
-    def __init__(self) -> None:
-        self.app: IntimeEmulator | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="session")
-def _shared_server() -> Iterator[tuple[Server, Switch]]:
-    switch = Switch()
-    srv = Server(switch).start()
-    yield srv, switch
-    srv.stop()
-
-
 @pytest.fixture
-def server(emulator: IntimeEmulator, _shared_server: tuple[Server, Switch]) -> Iterator[Server]:
-    srv, switch = _shared_server
-    switch.app = emulator
+def server(emulator: IntimeEmulator, mounted_server: tuple[Server, Mount]) -> Iterator[Server]:
+    srv, mount = mounted_server
+    mount.app = emulator
     yield srv
-    switch.app = None
+    mount.app = None
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Server
+from reconciler.emulator import Mount, Server
 from reconciler.providers.intouch.client import IntouchClient
 from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator
 from reconciler.providers.intouch.provider import IntouchProvider
@@ -39,30 +38,10 @@ def emulator(clock: FakeClock) -> IntouchEmulator:
     return IntouchEmulator(clock=clock)
 
 
-class Mount:
-    """A WSGI app forwarding to the current test's emulator: one server per module, fresh data per test
-    (stopping a server waits out its 0.5 s poll interval, too slow to pay for every test)."""
-
-    def __init__(self) -> None:
-        self.app: IntouchEmulator | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        assert self.app is not None, "no emulator mounted"
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def _mounted() -> Iterator[tuple[Mount, Server]]:
-    mount = Mount()
-    srv = Server(mount).start()
-    yield mount, srv
-    srv.stop()
-
-
 @pytest.fixture
-def serve(_mounted: tuple[Mount, Server]) -> Iterator[Callable[[IntouchEmulator], str]]:
-    """Mount an emulator on the module's server for this test; returns the server's base URL."""
-    mount, srv = _mounted
+def serve(mounted_server: tuple[Server, Mount]) -> Iterator[Callable[[IntouchEmulator], str]]:
+    """Mount an emulator on the worker's server for this test; returns the server's base URL."""
+    srv, mount = mounted_server
 
     def mount_one(emulator: IntouchEmulator) -> str:
         mount.app = emulator
@@ -74,10 +53,10 @@ def serve(_mounted: tuple[Mount, Server]) -> Iterator[Callable[[IntouchEmulator]
 
 @pytest.fixture
 def server(
-    serve: Callable[[IntouchEmulator], str], emulator: IntouchEmulator, _mounted: tuple[Mount, Server]
+    serve: Callable[[IntouchEmulator], str], emulator: IntouchEmulator, mounted_server: tuple[Server, Mount]
 ) -> Server:
     serve(emulator)
-    return _mounted[1]
+    return mounted_server[0]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Server
+from reconciler.emulator import Mount, Server
 from reconciler.providers.smsconnector.client import SmsConnectorClient
 from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
 from reconciler.providers.smsconnector.provider import SmsConnectorProvider
@@ -69,30 +69,13 @@ def emulator(clock: FakeClock) -> SmsConnectorEmulator:
     return SmsConnectorEmulator(clock=clock)
 
 
-class _Switch:
-    """A WSGI app that forwards to the current test's emulator (one server per worker, fast teardown)."""
-
-    app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="session")
-def _shared_server() -> Iterator[tuple[Server, _Switch]]:
-    switch = _Switch()
-    srv = Server(switch).start()
-    yield srv, switch
-    srv.stop()
-
-
 @pytest.fixture
-def server(_shared_server: tuple[Server, _Switch], emulator: SmsConnectorEmulator) -> Iterator[Server]:
+def server(mounted_server: tuple[Server, Mount], emulator: SmsConnectorEmulator) -> Iterator[Server]:
     """The loopback server, answering with this test's emulator."""
-    srv, switch = _shared_server
-    switch.app = emulator
+    srv, mount = mounted_server
+    mount.app = emulator
     yield srv
-    switch.app = None
+    mount.app = None
 
 
 @pytest.fixture
