@@ -127,7 +127,9 @@ class Lines:
     def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 30) -> bool:
         """True once ``predicate(lines)`` holds; False if the pipe closed or time ran out first."""
         with self._cond:
-            return self._cond.wait_for(lambda: predicate(self.lines) or self._done, timeout) and predicate(self.lines)
+            return self._cond.wait_for(lambda: predicate(self.lines) or self._done, timeout) and predicate(
+                self.lines
+            )
 
     def closed(self, timeout: float = 30) -> bool:
         """True once the pipe was read to its end (and closed)."""
@@ -144,7 +146,7 @@ class Served:
     """An emulator served on its own loopback port, and a config repository pointing at it."""
 
     provider: str
-    emulator: Emulator
+    emulator: Any  # the provider's emulator class, with its inspection helpers
     server: Server
     site: Site
     probe: Probe
@@ -175,13 +177,27 @@ class Served:
 
     def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
         """Start ``python -m reconciler.cli ARGS`` in the repository's directory."""
-        return subprocess.Popen([sys.executable, "-m", "reconciler.cli", *args], cwd=self.root, env=self.env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+        return subprocess.Popen(
+            [sys.executable, "-m", "reconciler.cli", *args],
+            cwd=self.root,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run ``python -m reconciler.cli ARGS`` to completion."""
-        return subprocess.run([sys.executable, "-m", "reconciler.cli", *args], cwd=self.root, env=self.env(),
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "reconciler.cli", *args],
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
 
 def serve(provider: str, root: Path, faults: str | None = None, **options: Any) -> Served:
@@ -242,7 +258,7 @@ def free_port_base() -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1] - 1
+            base = int(probe.getsockname()[1]) - 1
         if base + 3 > 65000:
             continue
         try:

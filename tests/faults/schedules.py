@@ -53,7 +53,8 @@ ROOT_YAML = {
           oslo:
             provider: intouch
             url: ${INTOUCH_URL}
-            credentials: {username: "${INTOUCH_USER}", domain: "${INTOUCH_DOMAIN}", password: "${INTOUCH_PASSWORD}"}
+            credentials:
+              {username: "${INTOUCH_USER}", domain: "${INTOUCH_DOMAIN}", password: "${INTOUCH_PASSWORD}"}
         safety: {max_update_percent: 100, max_delete_percent: 100}
         """,
     "intime": """\
@@ -135,7 +136,8 @@ RESOURCES_YAML = {
             sender: Tandklinik
             text: "Personalmöte fredag kl 8."
             send_at: 2030-02-20T07:00:00
-            to: {groups: [Personal], numbers: ["+46 70 555 00 01"]}  # a recipient even while contacts are uncertain
+            # A direct number: a recipient even while the contacts are uncertain.
+            to: {groups: [Personal], numbers: ["+46 70 555 00 01"]}
         """,
     "smsconnector": """\
         account: acme
@@ -159,21 +161,34 @@ RESOURCES_YAML = {
 EXPECTED: dict[str, dict[str, Any]] = {
     "intouch": {
         "groups": {"Staff": "Everyone on the payroll", "Customers": None},
-        "contacts": {"4790550817": ("Ann", "Pedersen", None), "4790550818": ("Ole", None, None),
-                     "4741234567": ("Kari", None, "kari@example.no")},
+        "contacts": {
+            "4790550817": ("Ann", "Pedersen", None),
+            "4790550818": ("Ole", None, None),
+            "4741234567": ("Kari", None, "kari@example.no"),
+        },
         "members": {"Staff": {"4790550817", "4790550818"}, "Customers": {"4790550817", "4741234567"}},
     },
     "intime": {
         "groups": {"Personal", "Patienter"},
-        "contacts": {"+46701234567": ("Åsa", "Öberg", {"Personal"}), "+46709876543": ("Anna", "Lind", {"Patienter"})},
+        "contacts": {
+            "+46701234567": ("Åsa", "Öberg", {"Personal"}),
+            "+46709876543": ("Anna", "Lind", {"Patienter"}),
+        },
         "nix": {"46701112233"},
-        "reminders": {("+46709876543", "2030-01-12T08:30:00"): True, ("+46701234567", "2030-01-14T13:15:00"): False},
-        "campaigns": {"influensa": "Välkommen på influensavaccination 1-5 mars.",
-                      "personalmote": "Personalmöte fredag kl 8."},
+        "reminders": {
+            ("+46709876543", "2030-01-12T08:30:00"): True,
+            ("+46701234567", "2030-01-14T13:15:00"): False,
+        },
+        "campaigns": {
+            "influensa": "Välkommen på influensavaccination 1-5 mars.",
+            "personalmote": "Personalmöte fredag kl 8.",
+        },
     },
     "smsconnector": {
-        "lists": {"VIP": {"447700900123", "447700900456", "447700900789"},
-                  "Newsletter": {"447700900123", "447700900234"}},
+        "lists": {
+            "VIP": {"447700900123", "447700900456", "447700900789"},
+            "Newsletter": {"447700900123", "447700900234"},
+        },
         "campaigns": {"spring-preview": {"VIP"}},
     },
 }
@@ -278,8 +293,9 @@ def apply_once(config: Config, *, parallelism: int = 1, continue_on_error: bool 
         if attempt.plan.errors:
             attempt.error = "; ".join(map(str, attempt.plan.errors))
             return attempt
-        attempt.result = apply_plan(attempt.plan, run.providers, state, parallelism=parallelism,
-                                    continue_on_error=continue_on_error)
+        attempt.result = apply_plan(
+            attempt.plan, run.providers, state, parallelism=parallelism, continue_on_error=continue_on_error
+        )
     except ReconcilerError as exc:
         attempt.error = str(exc)
     finally:
@@ -301,16 +317,22 @@ def plan_once(config: Config) -> Plan:
 # -- checks -----------------------------------------------------------------------------------------
 def uncertain_keys(plan: Plan) -> set[tuple[str, str]]:
     """(type, key) of the changes a plan shows as uncertain creates."""
-    return {(c.type, c.key) for c in plan.changes
-            if c.action is Action.UNSUPPORTED and c.reason.startswith("uncertain")}
+    return {
+        (c.type, c.key)
+        for c in plan.changes
+        if c.action is Action.UNSUPPORTED and c.reason.startswith("uncertain")
+    }
 
 
 def check_final_plan(plan: Plan, may_be_uncertain: set[str]) -> list[str]:
     """The final plan is empty, except uncertain creates of the unlistable types in ``may_be_uncertain``."""
     problems = [f"final plan error: {e}" for e in plan.errors]
     for change in plan.changes:
-        if (change.action is Action.UNSUPPORTED and change.reason.startswith("uncertain")
-                and change.type in may_be_uncertain):
+        if (
+            change.action is Action.UNSUPPORTED
+            and change.reason.startswith("uncertain")
+            and change.type in may_be_uncertain
+        ):
             continue
         problems.append(f"final plan not empty: {change.action.value} {change.address} {change.reason}")
     return problems
@@ -332,7 +354,9 @@ def check_intouch(emulator: Any, uncertain: set[tuple[str, str]]) -> list[str]:
     have_groups = {g["Name"]: g.get("Description") for g in groups}
     if have_groups != want["groups"]:
         problems.append(f"groups {have_groups} != {want['groups']}")
-    have_contacts = {c["PhoneNumber"]: (c.get("Firstname"), c.get("Lastname"), c.get("Email")) for c in contacts}
+    have_contacts = {
+        c["PhoneNumber"]: (c.get("Firstname"), c.get("Lastname"), c.get("Email")) for c in contacts
+    }
     if have_contacts != want["contacts"]:
         problems.append(f"contacts {have_contacts} != {want['contacts']}")
     number_of = {c["ContactId"]: c["PhoneNumber"] for c in contacts}
@@ -354,8 +378,10 @@ def check_intime(emulator: Any, uncertain: set[tuple[str, str]]) -> list[str]:
     contacts = emulator.contacts()
     if dupes := _dupes([c["mobile"] for c in contacts]):
         problems.append(f"duplicate contacts {dupes}")
-    have = {c["mobile"]: (c["firstname"], c["lastname"], {group_name.get(g) for g in c["groups"]})
-            for c in contacts}
+    have = {
+        c["mobile"]: (c["firstname"], c["lastname"], {group_name.get(g) for g in c["groups"]})
+        for c in contacts
+    }
     for mobile, expected in want["contacts"].items():
         if mobile not in have:
             if ("contacts", mobile) not in uncertain:
@@ -374,7 +400,9 @@ def check_intime(emulator: Any, uncertain: set[tuple[str, str]]) -> list[str]:
         problems.append(f"duplicate reminders {dupes}")
     have_reminders = {(r["attendant_mobile"], r["appointment"]): r["active"] for r in reminders}
     if have_reminders != want["reminders"]:
-        problems.append(f"reminders (attendant, appointment) -> active {have_reminders} != {want['reminders']}")
+        problems.append(
+            f"reminders (attendant, appointment) -> active {have_reminders} != {want['reminders']}"
+        )
     scheduled = [m["body"] for m in emulator.messages() if m["status"] == "scheduled"]
     for key, body in want["campaigns"].items():
         copies = scheduled.count(body)
@@ -397,8 +425,10 @@ def check_smsconnector(emulator: Any, uncertain: set[tuple[str, str]]) -> list[s
     have: dict[str, set[str]] = {}
     for item in lists:
         numbers = emulator.numbers(item["ListID"])
-        digits = ["44" + n.replace(" ", "")[1:] if n.replace(" ", "").startswith("0") else n.lstrip("+")
-                  for n in numbers]
+        digits = [
+            "44" + n.replace(" ", "")[1:] if n.replace(" ", "").startswith("0") else n.lstrip("+")
+            for n in numbers
+        ]
         if dupes := _dupes(digits):
             problems.append(f"duplicate entries {dupes} in phone list {item['ListName']!r}")
         have[item["ListName"]] = set(digits)
@@ -414,12 +444,16 @@ def check_smsconnector(emulator: Any, uncertain: set[tuple[str, str]]) -> list[s
                 problems.append(f"campaign {title!r} is uncertain but was launched")
             continue
         if len(mine) != 1 or not mine[0]["armed"] or {name_of[i] for i in mine[0]["lists"]} != lists_wanted:
-            problems.append(f"campaign {title!r}: {mine} is not one launched campaign linked to {lists_wanted}")
+            problems.append(
+                f"campaign {title!r}: {mine} is not one launched campaign linked to {lists_wanted}"
+            )
     return problems
 
 
 CHECKS: dict[str, Callable[[Any, set[tuple[str, str]]], list[str]]] = {
-    "intouch": check_intouch, "intime": check_intime, "smsconnector": check_smsconnector,
+    "intouch": check_intouch,
+    "intime": check_intime,
+    "smsconnector": check_smsconnector,
 }
 # Types a provider cannot read back: an interrupted create of one may stay uncertain.
 UNLISTABLE = {"intouch": set(), "intime": {"contacts", "campaigns"}, "smsconnector": {"campaigns"}}

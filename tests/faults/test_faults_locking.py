@@ -71,8 +71,9 @@ def test_second_apply_waits_for_the_lock(serve_repo: Callable[..., Served]) -> N
     second = served.spawn("-vv", "apply", ".", "--auto-approve", "--lock-timeout", "60")
     log, out = Lines(second.stderr), Lines(second.stdout)  # type: ignore[arg-type]
     try:
-        waiting = log.wait_for(lambda lines: any("not acquired on" in line and "state.json.lock" in line
-                                                 for line in lines))
+        waiting = log.wait_for(
+            lambda lines: any("not acquired on" in line and "state.json.lock" in line for line in lines)
+        )
         assert waiting, log.text()[-2000:]
         assert second.poll() is None
     finally:

@@ -28,7 +28,9 @@ def many_changes_yaml() -> str:
     lines.append("contacts:")
     for i in range(12):
         pair = [GROUPS[i % 4], GROUPS[(i + 1) % 4]]
-        lines.append(f'  - mobile: "+47 905 51 {i:03d}"\n    first_name: Person{i}\n    groups: [{", ".join(pair)}]')
+        lines.append(
+            f'  - mobile: "+47 905 51 {i:03d}"\n    first_name: Person{i}\n    groups: [{", ".join(pair)}]'
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -36,8 +38,9 @@ def prepare(served: Served, rate_limit: int | None = None) -> None:
     (served.root / "resources.yaml").write_text(many_changes_yaml(), encoding="utf-8")
     if rate_limit:
         root = served.root / "reconciler.yaml"
-        text = root.read_text(encoding="utf-8").replace("    provider: intouch\n",
-                                                        f"    provider: intouch\n    rate_limit: {rate_limit}\n")
+        text = root.read_text(encoding="utf-8").replace(
+            "    provider: intouch\n", f"    provider: intouch\n    rate_limit: {rate_limit}\n"
+        )
         root.write_text(text, encoding="utf-8")
 
 
@@ -48,8 +51,10 @@ def account_view(emulator: Any) -> dict[str, Any]:
     return {
         "groups": sorted((g["Name"], g["Description"]) for g in emulator.groups()),
         "contacts": sorted((c["PhoneNumber"], c["Firstname"]) for c in contacts),
-        "members": {g["Name"]: sorted(number[cid] for cid in emulator.members(g["GroupId"]))
-                    for g in emulator.groups()},
+        "members": {
+            g["Name"]: sorted(number[cid] for cid in emulator.members(g["GroupId"]))
+            for g in emulator.groups()
+        },
     }
 
 
@@ -71,7 +76,7 @@ def test_parallel_apply_matches_sequential(serve_repo: Callable[..., Served]) ->
 
 
 def test_parallel_lost_answers_are_read_back_one_at_a_time(serve_repo: Callable[..., Served]) -> None:
-    """Every contact create answered 500 after committing, on 4 threads: read-backs agree, one apply converges."""
+    """Every contact create answered 500 after committing, on 4 threads: read-backs agree; it converges."""
     served = serve_repo("intouch", faults="commit-then-error:path=/2/contacts:method=POST")
     prepare(served)
     result = served.cli("apply", str(served.root), "--auto-approve", "--parallelism", "4")
@@ -104,8 +109,9 @@ class SharedClock:
 
 
 @pytest.mark.parametrize("rate_limit", [15, None])
-def test_parallel_apply_keeps_the_account_rate_limit(rate_limit: int | None, serve_repo: Callable[..., Served],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_apply_keeps_the_account_rate_limit(
+    rate_limit: int | None, serve_repo: Callable[..., Served], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With rate_limit 15/min under a 20/min throttle, 4 threads are never throttled; without it they are."""
     clock = SharedClock(EMULATOR_NOW)
     limiter = functools.partial(reconciler.http.RateLimiter, clock=clock, sleep=clock.sleep)

@@ -23,9 +23,23 @@ def test_sandbox_with_faults_serves_and_an_apply_converges(tmp_path: Path) -> No
     env = {**os.environ, "RECONCILER_RETRY_SCALE": "0", "PYTHONPATH": str(REPO_ROOT)}
     data = tmp_path / "sandbox" / "sandbox.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.cli", "sandbox", "--faults", "seed=1,throttle:every=3",
-         "--port-base", str(base), "--data", str(data)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "reconciler.cli",
+            "sandbox",
+            "--faults",
+            "seed=1,throttle:every=3",
+            "--port-base",
+            str(base),
+            "--data",
+            str(data),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = Lines(proc.stdout), Lines(proc.stderr)  # type: ignore[arg-type]
     try:
         started = out.wait_for(lambda lines: sum(line.split()[0] in PROVIDERS for line in lines if line) == 3)
@@ -35,7 +49,9 @@ def test_sandbox_with_faults_serves_and_an_apply_converges(tmp_path: Path) -> No
             assert any(line.startswith(provider) and url in line for line in out.lines), out.text()
             site = write_site(provider, tmp_path / provider, url)
             runner = CliRunner(env=site.env)
-            applied = runner.invoke(main, ["-v", "apply", str(site.root), "--auto-approve"], catch_exceptions=False)
+            applied = runner.invoke(
+                main, ["-v", "apply", str(site.root), "--auto-approve"], catch_exceptions=False
+            )
             assert applied.exit_code == 0, applied.output
             assert "throttled" in applied.output  # the faults are on, and retried
             final = runner.invoke(main, ["plan", str(site.root), "--format", "json"], catch_exceptions=False)
@@ -60,9 +76,22 @@ def test_sandbox_with_faults_serves_and_an_apply_converges(tmp_path: Path) -> No
 
 def test_sandbox_refuses_a_bad_fault_spec() -> None:
     """A fault spec it cannot read stops the sandbox at once with the reason, exit 1."""
-    result = subprocess.run([sys.executable, "-m", "reconciler.cli", "sandbox", "--faults", "explode:p=1",
-                             "--port-base", str(free_port_base())],
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
-                            timeout=30, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler.cli",
+            "sandbox",
+            "--faults",
+            "explode:p=1",
+            "--port-base",
+            str(free_port_base()),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 1
     assert "unknown fault 'explode'" in result.stderr

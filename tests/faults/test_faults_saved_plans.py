@@ -25,7 +25,13 @@ def snapshot(served: Served) -> Any:
     if served.provider == "intouch":
         return emulator.groups(), emulator.contacts()
     if served.provider == "intime":
-        return emulator.groups(), emulator.contacts(), emulator.nix(), emulator.reminders(), emulator.messages()
+        return (
+            emulator.groups(),
+            emulator.contacts(),
+            emulator.nix(),
+            emulator.reminders(),
+            emulator.messages(),
+        )
     return emulator.lists(), emulator.campaigns()
 
 
@@ -65,8 +71,9 @@ def test_fresh_saved_plan_applies(provider: str, serve_repo: Callable[..., Serve
 
 
 @pytest.mark.parametrize("provider", ["intouch", "intime", "smsconnector"])
-def test_stale_plan_is_refused_naming_what_changed(provider: str, serve_repo: Callable[..., Served],
-                                                   tmp_path: Path) -> None:
+def test_stale_plan_is_refused_naming_what_changed(
+    provider: str, serve_repo: Callable[..., Served], tmp_path: Path
+) -> None:
     """A live change made after `plan --out` makes `apply PLAN` refuse, naming the changed account/type."""
     served = serve_repo(provider)
     save_plan(served, tmp_path / "plan.json")
@@ -87,7 +94,9 @@ def test_plan_edited_by_hand_is_refused(serve_repo: Callable[..., Served], tmp_p
     contact = next(c for c in edited["changes"] if c["type"] == "contacts")
     contact["after"]["first_name"] = "Mallory"
     added = json.loads(json.dumps(data))
-    added["changes"].append({**contact, "key": "+4790000000", "after": {**contact["after"], "mobile": "+4790000000"}})
+    added["changes"].append(
+        {**contact, "key": "+4790000000", "after": {**contact["after"], "mobile": "+4790000000"}}
+    )
     for name, tampered in (("edited.json", edited), ("added.json", added)):
         (tmp_path / name).write_text(json.dumps(tampered), encoding="utf-8")
         refused = served.cli("apply", str(tmp_path / name))
@@ -96,7 +105,9 @@ def test_plan_edited_by_hand_is_refused(serve_repo: Callable[..., Served], tmp_p
     assert snapshot(served) == before
 
 
-def test_edited_plan_with_recomputed_checksum_is_refused(serve_repo: Callable[..., Served], tmp_path: Path) -> None:
+def test_edited_plan_with_recomputed_checksum_is_refused(
+    serve_repo: Callable[..., Served], tmp_path: Path
+) -> None:
     """Even with a fresh checksum, a plan that differs from what config and live state call for is refused."""
     served = serve_repo("intouch")
     data = save_plan(served, tmp_path / "plan.json")
@@ -116,8 +127,9 @@ def test_config_edit_after_plan_is_refused(serve_repo: Callable[..., Served], tm
     served = serve_repo("intouch")
     save_plan(served, tmp_path / "plan.json")
     resources = served.root / "resources.yaml"
-    resources.write_text(resources.read_text(encoding="utf-8").replace("first_name: Ole", "first_name: Olav"),
-                         encoding="utf-8")
+    resources.write_text(
+        resources.read_text(encoding="utf-8").replace("first_name: Ole", "first_name: Olav"), encoding="utf-8"
+    )
     before = snapshot(served)
     refused = served.cli("apply", str(tmp_path / "plan.json"))
     assert refused.exit_code == 1

@@ -29,7 +29,9 @@ def test_schedules_mix_every_fault_kind() -> None:
     """The generated specs mix throttles, 500s, drops and commit-then-500 in many combinations."""
     specs = [random_spec(seed) for seed in range(SEEDS)]
     kinds = Counter(rule.split(":")[0] for spec in specs for rule in spec.split(",")[1:])
-    assert all(kinds[kind] >= SEEDS // 4 for kind in ("throttle", "error", "drop", "commit-then-error")), kinds
+    assert all(kinds[kind] >= SEEDS // 4 for kind in ("throttle", "error", "drop", "commit-then-error")), (
+        kinds
+    )
     assert kinds["latency"] > 0
     assert len(set(specs)) > SEEDS * 0.9
     assert all(len(spec.split(",")) >= 2 for spec in specs)

@@ -66,10 +66,10 @@ def rerun_and_check(served: Served) -> set[tuple[str, str]]:
     return uncertain
 
 
-@pytest.mark.parametrize(("provider", "index"),
-                         [(p, i) for p, n in KILL_POINTS.items() for i in range(n)])
-def test_sigkill_mid_apply_then_rerun_converges(provider: str, index: int, serve_repo: Callable[..., Served],
-                                                clean_request_count: Callable[[str], int]) -> None:
+@pytest.mark.parametrize(("provider", "index"), [(p, i) for p, n in KILL_POINTS.items() for i in range(n)])
+def test_sigkill_mid_apply_then_rerun_converges(
+    provider: str, index: int, serve_repo: Callable[..., Served], clean_request_count: Callable[[str], int]
+) -> None:
     """Killing apply while request k is in flight loses nothing: the rerun converges without duplicates."""
     k, commit = kill_point(index, KILL_POINTS[provider], clean_request_count(provider))
     served = serve_repo(provider)

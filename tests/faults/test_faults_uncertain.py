@@ -8,27 +8,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from reconciler.emulator import Faults
 from tests.faults.conftest import Served
 from tests.faults.schedules import CHECKS
 
 
-def plan_changes(served: Served) -> list[dict]:
+def plan_changes(served: Served) -> list[dict[str, Any]]:
     result = served.cli("plan", str(served.root), "--format", "json")
     assert result.exit_code in (0, 2), result.output
-    changes: list[dict] = json.loads(result.stdout)["changes"]
+    changes: list[dict[str, Any]] = json.loads(result.stdout)["changes"]
     return changes
 
 
 def test_uncertain_campaign_then_state_rm_creates_it_once(serve_repo: Callable[..., Served]) -> None:
-    """A campaign whose create was answered 500 is uncertain; `state rm` as advised, and apply sends it once."""
+    """A campaign whose create was answered 500 is uncertain; `state rm` as advised, then it is sent once."""
     served = serve_repo("intime", faults="error:path=message/create:times=1")
     first = served.cli("apply", str(served.root), "--auto-approve")
     assert first.exit_code == 1 and "uncertain" in first.output, first.output
     [change] = [c for c in plan_changes(served) if c["action"] != "create"]
     assert (change["action"], change["key"]) == ("unsupported", "influensa")
-    assert change["reason"].startswith("uncertain") and "reconciler state rm clinic/campaigns/influensa" in change["reason"]
+    assert (
+        change["reason"].startswith("uncertain")
+        and "reconciler state rm clinic/campaigns/influensa" in change["reason"]
+    )
     refused = served.cli("apply", str(served.root), "--auto-approve")
     assert refused.exit_code == 1 and "unsupported" in refused.output
     assert [m["body"] for m in served.emulator.messages()] == []  # the 500 committed nothing
@@ -48,8 +52,9 @@ def test_uncertain_campaign_that_exists_is_imported_not_duplicated(serve_repo: C
     assert not campaign["armed"]
     [change] = plan_changes(served)
     assert change["action"] == "unsupported" and change["reason"].startswith("uncertain")
-    imported = served.cli("state", "import", "acme/campaigns/spring-preview", str(campaign["id"]),
-                          "--dir", str(served.root))
+    imported = served.cli(
+        "state", "import", "acme/campaigns/spring-preview", str(campaign["id"]), "--dir", str(served.root)
+    )
     assert imported.exit_code == 0, imported.output
     # Imported with the declared attributes: the tool now believes it is linked and launched,
     # as it would be had the create answered. The portal check the advice asks for is the user's.
@@ -81,7 +86,9 @@ def test_partial_phone_list_is_finished_by_the_next_apply(serve_repo: Callable[.
     assert CHECKS["smsconnector"](served.emulator, set()) == []
 
 
-def test_campaign_whose_launch_failed_is_launched_by_the_next_apply(serve_repo: Callable[..., Served]) -> None:
+def test_campaign_whose_launch_failed_is_launched_by_the_next_apply(
+    serve_repo: Callable[..., Served],
+) -> None:
     """A campaign created and linked but never launched (launch kept failing) is launched by the rerun."""
     served = serve_repo("smsconnector", faults="error:path=LaunchCampaign:times=6")
     first = served.cli("apply", str(served.root), "--auto-approve")
