@@ -175,12 +175,13 @@ class _Walk:
         account = runnable[0].account
         with self.lock:
             gate = self.gates.setdefault(account, _Gate())
-        error = _run_batch(
+        outcome = _run_batch(
             runnable, self.providers[account], self.caps, self.state, self.result, self.progress, gate
         )
-        if error is not None:
+        if outcome is not None:
+            error, failed = outcome
             with self.lock:
-                for change in runnable:
+                for change in failed:
                     self.failed.add((change.account, change.type, change.key))
                     self.result.failed.append((change, error))
                     _tell(self.progress, change, "failed")
@@ -237,8 +238,9 @@ def _run_batch(
     result: ApplyResult,
     progress: Progress | None,
     gate: _Gate,
-) -> str | None:
-    """Apply one batch; journal its outcomes. Returns the error message, or None on success."""
+) -> tuple[str, list[Change]] | None:
+    """Apply one batch; journal its outcomes. Returns None on success, else the error message and
+    the changes of the batch that did not succeed (others may have, after a read-back)."""
     first = batch[0]
     tracked = caps[first.account][first.type].tracked
     if tracked and first.action in (Action.CREATE, Action.REPLACE):
@@ -246,6 +248,7 @@ def _run_batch(
             state.intend(change.account, change.type, change.key, change.action.value)
     pending = batch
     incomplete: list[str] = []
+    unfinished: list[Change] = []
     for _ in range(MAX_CREATE_ATTEMPTS):
         try:
             with gate.shared():
@@ -258,7 +261,7 @@ def _run_batch(
                     for change in pending:
                         state.resolve(change.account, change.type, change.key)
                 log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
-                return str(exc)
+                return str(exc), pending + unfinished
             # The answer was lost after the request was sent: read back before trying again.
             with gate.alone():
                 found = _read_back(provider, pending, state)
@@ -266,7 +269,7 @@ def _run_batch(
                 return (
                     f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
                     "uncertain: the next plan shows it as such instead of creating a duplicate"
-                )
+                ), pending + unfinished
             for change, item in zip(pending, found, strict=True):
                 if item is None:
                     continue
@@ -289,20 +292,21 @@ def _run_batch(
                     f"{change.address} was created as id {item.ident} but differs from the "
                     f"config in {', '.join(differs)}; the next plan shows what is left"
                 )
+                unfinished.append(change)
             pending = [c for c, item in zip(pending, found, strict=True) if item is None]
             last_error = "; ".join([str(exc), *incomplete])
             if not pending:
-                return last_error if incomplete else None
+                return (last_error, unfinished) if unfinished else None
             continue
         if len(outcomes) != len(pending):
             return (
                 f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
                 f"results for {len(pending)} changes"
-            )
+            ), pending + unfinished
         for change, outcome in zip(pending, outcomes, strict=True):
             _succeeded(change, outcome, tracked, state, result, progress)
-        return "; ".join(incomplete) or None
-    return last_error
+        return ("; ".join(incomplete), unfinished) if unfinished else None
+    return last_error, pending + unfinished
 
 
 MAX_CREATE_ATTEMPTS = 3
