@@ -101,3 +101,21 @@ def test_campaign_whose_launch_failed_is_launched_by_the_next_apply(
     [campaign] = served.emulator.campaigns()
     assert campaign["armed"]
     assert plan_changes(served) == []
+
+
+def test_partly_read_back_batch_reports_each_change_once(serve_repo: Callable[..., Served]) -> None:
+    """A reminder batch with a lost answer: the complete one applied, the incomplete one failed, once each."""
+    served = serve_repo("intime", faults="commit-then-error:path=reminder/add:times=1")
+    result = served.cli("apply", str(served.root), "--auto-approve", "--continue-on-error")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "Applied: create clinic/reminders/anna-check-up" in lines
+    [failed] = [line for line in lines if line.startswith("Failed:")]
+    assert failed.startswith("Failed: create clinic/reminders/asa-cleaning: ")
+    assert "asa-cleaning was created as id 102 but differs from the config in active" in failed
+    assert "Error: Apply complete: 8 applied, 1 failed, 0 skipped." in result.output
+    [change] = plan_changes(served)
+    assert (change["action"], change["key"], change["fields"]) == ("update", "asa-cleaning", ["active"])
+    assert served.cli("apply", str(served.root), "--auto-approve").exit_code == 0
+    assert plan_changes(served) == []
+    assert CHECKS["intime"](served.emulator, set()) == []
