@@ -263,8 +263,14 @@ def _run_batch(
                 log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
                 return str(exc), pending + unfinished
             # The answer was lost after the request was sent: read back before trying again.
-            with gate.alone():
-                found = _read_back(provider, pending, state)
+            try:
+                with gate.alone():
+                    found = _read_back(provider, pending, state)
+            except ProviderError as unread:
+                return (
+                    f"{exc}; reading {first.type} back to see whether it was created failed too ({unread}), "
+                    "so the next plan reads it again"
+                ), pending + unfinished
             if found is None:
                 return (
                     f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
