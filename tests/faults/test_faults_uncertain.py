@@ -10,7 +10,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.apply import apply_plan
 from reconciler.emulator import Faults
+from reconciler.engine import Run
+from reconciler.state import State
 from tests.faults.conftest import Served
 from tests.faults.schedules import CHECKS
 
@@ -119,3 +122,28 @@ def test_partly_read_back_batch_reports_each_change_once(serve_repo: Callable[..
     assert served.cli("apply", str(served.root), "--auto-approve").exit_code == 0
     assert plan_changes(served) == []
     assert CHECKS["intime"](served.emulator, set()) == []
+
+
+def test_failed_read_back_is_a_failure_of_that_change(serve_repo: Callable[..., Served]) -> None:
+    """When reading back a lost create fails too, that change fails and the rest still applies."""
+    served = serve_repo("intouch")
+    state = State.load(served.state_path)
+    run = Run(served.site.config, state)
+    try:
+        plan = run.plan()
+        served.emulator.faults = Faults.parse(
+            "commit-then-error:path=/2/contacts:method=POST:times=1,error:path=/2/contacts:method=GET"
+        )
+        result = apply_plan(plan, run.providers, state, continue_on_error=True)
+    finally:
+        run.close()
+        state.save()
+    [(change, error)] = result.failed
+    assert change.address == "oslo/contacts/+4741234567"
+    assert "reading contacts back to see whether it was created failed too" in error
+    assert [c.address for c, _ in result.skipped] == ["oslo/memberships/Customers|+4741234567"]
+    assert len(result.applied) == 7
+    served.emulator.faults = Faults.parse("")
+    assert served.cli("apply", str(served.root), "--auto-approve").exit_code == 0
+    assert plan_changes(served) == []
+    assert CHECKS["intouch"](served.emulator, set()) == []
