@@ -9,6 +9,7 @@ records exactly the ids the emulator has, and the next plan is empty.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Callable
 
@@ -96,3 +97,48 @@ def test_two_applies_started_together_apply_once(serve_repo: Callable[..., Serve
     unchanged = [out for out, _ in outputs if "No changes" in out]
     assert (len(applied), len(unchanged)) == (1, 1), outputs
     state_matches_emulator(served)
+
+
+def test_waiting_apply_takes_over_from_a_killed_one(serve_repo: Callable[..., Served]) -> None:
+    """SIGKILL the lock holder mid-apply: the waiting apply gets the lock and never duplicates its work."""
+    served = serve_repo("intime")
+    first = start_held_apply(served)
+    second = served.spawn("-vv", "apply", ".", "--auto-approve", "--lock-timeout", "60")
+    log, out = Lines(second.stderr), Lines(second.stdout)  # type: ignore[arg-type]
+    try:
+        assert log.wait_for(lambda lines: any("not acquired on" in line for line in lines)), log.text()[
+            -2000:
+        ]
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+    finally:
+        served.probe.release()
+    # The killed run had sent create contacts (processed, answer never read). InTime cannot list
+    # contacts, so the run that took over shows them as uncertain and refuses to guess.
+    assert second.wait(timeout=60) == 1
+    assert out.closed() and log.closed()
+    assert first.returncode == -signal.SIGKILL
+    assert "uncertain" in out.text() and "2 unsupported change(s)" in log.text(), log.text()[-2000:]
+    forced = served.cli("apply", str(served.root), "--auto-approve", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert [c["mobile"] for c in served.emulator.contacts()] == ["+46701234567", "+46709876543"]
+    uncertain = {("contacts", "+46701234567"), ("contacts", "+46709876543")}
+    assert CHECKS["intime"](served.emulator, uncertain) == []
+
+
+def test_state_unlock_names_the_killed_holder(serve_repo: Callable[..., Served]) -> None:
+    """After a SIGKILLed apply, `state unlock` removes its lock record and names its pid and command."""
+    served = serve_repo("intime")
+    first = start_held_apply(served)
+    try:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+    finally:
+        served.probe.release()
+    unlocked = served.cli("state", "unlock", "--dir", str(served.root))
+    assert unlocked.exit_code == 0, unlocked.output
+    assert f"pid={first.pid}" in unlocked.output and "apply" in unlocked.output
+    assert (
+        served.cli("state", "unlock", "--dir", str(served.root)).output.strip()
+        == "Unlocked (no holder recorded)."
+    )
