@@ -26,9 +26,9 @@ def kill_point(index: int, points: int, requests: int) -> tuple[int, bool]:
     return every[round(index * (len(every) - 1) / max(1, points - 1))]
 
 
-def run_until_tripped(served: Served) -> int:
+def run_until_tripped(served: Served, *options: str) -> int:
     """Start apply; SIGKILL it once the probe holds its request. Returns the exit status."""
-    proc = served.spawn("apply", ".", "--auto-approve")
+    proc = served.spawn("apply", ".", "--auto-approve", *options)
     try:
         while not served.probe.reached.wait(timeout=0.05):
             if proc.poll() is not None:
@@ -75,6 +75,23 @@ def test_sigkill_mid_apply_then_rerun_converges(
     served = serve_repo(provider)
     served.probe.arm(k, commit)
     assert run_until_tripped(served) == -signal.SIGKILL
+    rerun_and_check(served)
+
+
+PARALLEL_KILL_POINTS = 6
+
+
+@pytest.mark.parametrize(
+    ("provider", "index"), [(p, i) for p in KILL_POINTS for i in range(PARALLEL_KILL_POINTS)]
+)
+def test_sigkill_mid_parallel_apply_then_rerun_converges(
+    provider: str, index: int, serve_repo: Callable[..., Served], clean_request_count: Callable[[str], int]
+) -> None:
+    """With --parallelism 4 (other threads keep going while request k is held) the rerun still converges."""
+    k, commit = kill_point(index, PARALLEL_KILL_POINTS, clean_request_count(provider))
+    served = serve_repo(provider)
+    served.probe.arm(k, commit)
+    assert run_until_tripped(served, "--parallelism", "4") == -signal.SIGKILL
     rerun_and_check(served)
 
 
