@@ -386,6 +386,25 @@ def _progress(total: int) -> Any:
     return tell
 
 
+def _summary_table(outcome: ApplyResult) -> None:
+    """Per account and type: how many changes applied, failed and were skipped (a rich table)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    counts: dict[tuple[str, str], list[int]] = {}
+    groups = (outcome.applied, [c for c, _ in outcome.failed], [c for c, _ in outcome.skipped])
+    for column, changes in enumerate(groups):
+        for change in changes:
+            counts.setdefault((change.account, change.type), [0, 0, 0])[column] += 1
+    table = Table(title="Apply result", title_justify="left")
+    for name, justify in (("account", "left"), ("type", "left"), ("applied", "right"),
+                          ("failed", "right"), ("skipped", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for (account, type_), (applied, failed, skipped) in sorted(counts.items()):
+        table.add_row(account, type_, str(applied), str(failed), str(skipped))
+    Console(file=sys.stderr, width=100, color_system="auto" if _tty(sys.stderr) else None).print(table)
+
+
 def _report(outcome: ApplyResult) -> None:
     for warning in outcome.warnings:
         click.echo(f"Warning: {warning}", err=True)
@@ -396,6 +415,8 @@ def _report(outcome: ApplyResult) -> None:
         click.echo(f"Failed: {change.action.value} {change.address}: {error}", err=True)
     for change, why in outcome.skipped:
         click.echo(f"Skipped: {change.action.value} {change.address}: {why}", err=True)
+    if not outcome.ok:
+        _summary_table(outcome)
     line = (
         f"Apply complete: {len(outcome.applied)} applied, {len(outcome.failed)} failed, "
         f"{len(outcome.skipped)} skipped."
