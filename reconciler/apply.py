@@ -105,6 +105,8 @@ def apply_plan(
     for item in plan.meta.get("adopt", ()):
         state.record(item["account"], item["type"], item["key"], item["id"], item.get("attrs") or {})
         state.resolve(item["account"], item["type"], item["key"])
+    for provider in providers.values():
+        provider.on_checkpoint = _recorder(state, caps)
     run = _Walk(providers, caps, state, result, progress, continue_on_error)
     by_account: dict[str, list[list[Change]]] = {}
     for batch in _batches(plan.applicable, caps):
@@ -316,6 +318,19 @@ def _run_batch(
 
 
 MAX_CREATE_ATTEMPTS = 3
+
+
+def _recorder(
+    state: State, caps: Mapping[str, Mapping[str, Capability]]
+) -> Callable[[Change, Outcome], None]:
+    """Journal a provider's checkpoint inside a multi-step change (tracked types only)."""
+
+    def record(change: Change, outcome: Outcome) -> None:
+        if caps[change.account][change.type].tracked and outcome.ident is not None:
+            state.record(change.account, change.type, change.key, outcome.ident, dict(outcome.attrs or {}))
+            state.resolve(change.account, change.type, change.key)
+
+    return record
 
 
 def _succeeded(

@@ -11,6 +11,7 @@ it (host, pid, command, since) so a waiting run can name the holder.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -26,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from reconciler.errors import StateError
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 Record = dict[str, Any]  # {"id": str | None, "attrs": {...}}
 
@@ -212,21 +214,36 @@ class StateLock:
         except (OSError, json.JSONDecodeError):
             return None
 
+    def _acquire(self, timeout: float) -> bool:
+        try:
+            self._lock.acquire(timeout=timeout)
+        except Timeout:
+            return False
+        return True
+
+    def _who(self) -> str:
+        info = self.holder() or {}
+        return (
+            ", ".join(f"{k}={info[k]}" for k in ("host", "pid", "command", "since") if k in info) or "unknown"
+        )
+
     @contextmanager
     def held(self) -> Iterator[None]:
+        """Hold the lock for the block; the kernel releases it if this process dies."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._lock.acquire(timeout=self.timeout)
-        except Timeout:
-            info = self.holder() or {}
-            who = (
-                ", ".join(f"{k}={info[k]}" for k in ("host", "pid", "command", "since") if k in info)
-                or "unknown"
-            )
-            raise StateError(
-                f"{self.path}: locked by another run ({who}); waited {self.timeout:.0f}s. "
-                "Wait for it to finish, or if it was killed run `reconciler state unlock`"
-            ) from None
+        if not self._acquire(0):
+            if self.timeout > 0:
+                log.warning(
+                    "state: %s is locked by another run (%s); waiting up to %.0fs",
+                    self.path,
+                    self._who(),
+                    self.timeout,
+                )
+            if not self._acquire(self.timeout):
+                raise StateError(
+                    f"{self.path}: locked by another run ({self._who()}); waited {self.timeout:.0f}s. "
+                    "Wait for it to finish, or if it was killed run `reconciler state unlock`"
+                )
         try:
             atomic_write(
                 self.info_path,

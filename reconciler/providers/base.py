@@ -100,6 +100,17 @@ class Provider(ABC):
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
+        # Installed by the applier: journals progress inside a multi-step change at once.
+        self.on_checkpoint: Callable[[Change, Outcome], None] | None = None
+
+    def checkpoint(self, change: Change, outcome: Outcome) -> None:
+        """Report what a multi-step change has made so far (e.g. the id a create just returned).
+
+        The applier journals it immediately, so a run killed before the change finishes leaves the
+        id in state instead of an uncertain create. ``outcome.attrs`` says what exists so far.
+        """
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(change, outcome)
 
     @property
     def url(self) -> str:

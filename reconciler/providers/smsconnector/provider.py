@@ -228,6 +228,9 @@ class SmsConnectorProvider(Provider):
             fields["Brand"] = str(after["brand"])
         lists = [self._list_id(name, what) for name in get_path(after, "to.phone_lists") or ()]
         campaign = self.client.create_campaign(fields, what)
+        # Journal the id now: a run killed before linking and launching leaves a known, unlaunched campaign.
+        unlaunched = {**after, "to": {**(after.get("to") or {}), "phone_lists": []}, "status": "stopped"}
+        self.checkpoint(change, Outcome(str(campaign), unlaunched))
         linked: list[str] = []
         try:
             for name, list_id in zip(get_path(after, "to.phone_lists") or (), lists, strict=True):
