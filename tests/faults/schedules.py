@@ -26,7 +26,7 @@ from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action
 from reconciler.config.load import load_config
 from reconciler.config.types import Config
-from reconciler.emulator import Emulator, Faults, Server
+from reconciler.emulator import Emulator, Faults, Mount, Server
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
@@ -192,17 +192,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "campaigns": {"spring-preview": {"VIP"}},
     },
 }
-
-
-class Switch:
-    """A WSGI app forwarding to the current emulator: one server per process, a fresh emulator per run."""
-
-    def __init__(self) -> None:
-        self.app: Emulator | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        assert self.app is not None, "no emulator mounted"
-        return self.app(environ, start_response)
 
 
 @dataclass
@@ -490,7 +479,7 @@ class Harness:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.switch = Switch()
+        self.switch = Mount()
         self.server = Server(self.switch).start()
         self.sites = {p: write_site(p, workdir / p, self.server.url) for p in PROVIDERS}
         self._runs = 0
