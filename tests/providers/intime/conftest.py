@@ -14,25 +14,10 @@ from reconciler.emulator import Mount, Server
 from reconciler.providers.intime.client import IntimeClient
 from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 from reconciler.providers.intime.provider import IntimeProvider
+from tests.support import FakeClock
 
 DECL = '<?xml version="1.0" encoding="iso-8859-1"?>\n'
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC).timestamp()
-
-
-class FakeClock:
-    """Settable epoch clock shared by the emulator and the provider."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +34,7 @@ def _own_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

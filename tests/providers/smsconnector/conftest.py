@@ -13,22 +13,10 @@ from reconciler.emulator import Mount, Server
 from reconciler.providers.smsconnector.client import SmsConnectorClient
 from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
 from reconciler.providers.smsconnector.provider import SmsConnectorProvider
+from tests.support import FakeClock
 
 # 2026-11-22T12:00:00Z: campaigns in the tests are sent in 2027, i.e. in the future.
 START = 1_795_348_800.0
-
-
-class FakeClock:
-    """A settable clock for the emulator (epoch seconds)."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Api:
@@ -61,7 +49,7 @@ class Api:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture
