@@ -243,78 +243,106 @@ def _run_batch(
 ) -> tuple[str, list[Change]] | None:
     """Apply one batch; journal its outcomes. Returns None on success, else the error message and
     the changes of the batch that did not succeed (others may have, after a read-back)."""
-    first = batch[0]
-    tracked = caps[first.account][first.type].tracked
-    if tracked and first.action in (Action.CREATE, Action.REPLACE):
-        for change in batch:
-            state.intend(change.account, change.type, change.key, change.action.value)
-    pending = batch
-    incomplete: list[str] = []
-    unfinished: list[Change] = []
-    for _ in range(MAX_CREATE_ATTEMPTS):
-        try:
-            with gate.shared():
-                outcomes = provider.apply(pending)
-        except ProviderError as exc:
-            _keep_partial(exc, pending, tracked, state)
-            maybe_committed = bool(getattr(exc, "maybe_committed", False))
-            if not (maybe_committed and first.action is Action.CREATE):
-                if tracked and first.action in (Action.CREATE, Action.REPLACE) and not maybe_committed:
-                    for change in pending:
-                        state.resolve(change.account, change.type, change.key)
-                log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
-                return str(exc), pending + unfinished
-            # The answer was lost after the request was sent: read back before trying again.
+    tracked = caps[batch[0].account][batch[0].type].tracked
+    return _Batch(batch, provider, state, result, progress, gate, tracked).run()
+
+
+@dataclass
+class _Batch:
+    """One batch through its attempts: apply, and after a lost answer read back, then retry the rest."""
+
+    changes: list[Change]
+    provider: Provider
+    state: State
+    result: ApplyResult
+    progress: Progress | None
+    gate: _Gate
+    tracked: bool
+    notes: list[str] = field(default_factory=list)  # read-back items created only in part
+    unfinished: list[Change] = field(default_factory=list)
+
+    def run(self) -> tuple[str, list[Change]] | None:
+        first = self.changes[0]
+        if self.tracked and first.action in (Action.CREATE, Action.REPLACE):
+            for change in self.changes:
+                self.state.intend(change.account, change.type, change.key, change.action.value)
+        pending, error = self.changes, ""
+        for _ in range(MAX_CREATE_ATTEMPTS):
             try:
-                with gate.alone():
-                    found = _read_back(provider, pending, state)
-            except ProviderError as unread:
+                with self.gate.shared():
+                    outcomes = self.provider.apply(pending)
+            except ProviderError as exc:
+                _keep_partial(exc, pending, self.tracked, self.state)
+                maybe_committed = bool(getattr(exc, "maybe_committed", False))
+                if not (maybe_committed and first.action is Action.CREATE):
+                    if (
+                        self.tracked
+                        and first.action in (Action.CREATE, Action.REPLACE)
+                        and not maybe_committed
+                    ):
+                        for change in pending:
+                            self.state.resolve(change.account, change.type, change.key)
+                    log.info("apply: %s %s failed: %s", first.action.value, first.address, exc)
+                    return str(exc), pending + self.unfinished
+                # The answer was lost after the request was sent: read back before trying again.
+                found, why = self._read_back(exc, pending)
+                if found is None:
+                    return why, pending + self.unfinished
+                pending = self._settle(pending, found)
+                error = "; ".join([str(exc), *self.notes])
+                if not pending:
+                    return (error, self.unfinished) if self.unfinished else None
+                continue
+            if len(outcomes) != len(pending):
                 return (
-                    f"{exc}; reading {first.type} back to see whether it was created failed too ({unread}), "
-                    "so the next plan reads it again"
-                ), pending + unfinished
-            if found is None:
-                return (
-                    f"{exc}; {provider.name} cannot read {first.type} back, so whether it was created is "
-                    "uncertain: the next plan shows it as such instead of creating a duplicate"
-                ), pending + unfinished
-            for change, item in zip(pending, found, strict=True):
-                if item is None:
-                    continue
-                differs = _differs(item, change)
-                if not differs:
-                    _succeeded(
-                        change,
-                        Outcome(item.ident, dict(change.after or {})),
-                        tracked,
-                        state,
-                        result,
-                        progress,
-                    )
-                    continue
-                # Created, but not all of it (a multi-step create whose first answer was lost).
-                if tracked:
-                    state.record(change.account, change.type, change.key, item.ident, dict(item.attrs))
-                    state.resolve(change.account, change.type, change.key)
-                incomplete.append(
-                    f"{change.address} was created as id {item.ident} but differs from the "
-                    f"config in {', '.join(differs)}; the next plan shows what is left"
-                )
-                unfinished.append(change)
-            pending = [c for c, item in zip(pending, found, strict=True) if item is None]
-            last_error = "; ".join([str(exc), *incomplete])
-            if not pending:
-                return (last_error, unfinished) if unfinished else None
-            continue
-        if len(outcomes) != len(pending):
-            return (
-                f"{provider.name}: {first.action.value} {first.type}: the provider answered {len(outcomes)} "
-                f"results for {len(pending)} changes"
-            ), pending + unfinished
-        for change, outcome in zip(pending, outcomes, strict=True):
-            _succeeded(change, outcome, tracked, state, result, progress)
-        return ("; ".join(incomplete), unfinished) if unfinished else None
-    return last_error, pending + unfinished
+                    f"{self.provider.name}: {first.action.value} {first.type}: the provider answered "
+                    f"{len(outcomes)} results for {len(pending)} changes"
+                ), pending + self.unfinished
+            for change, outcome in zip(pending, outcomes, strict=True):
+                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress)
+            return ("; ".join(self.notes), self.unfinished) if self.unfinished else None
+        return error, pending + self.unfinished
+
+    def _read_back(
+        self, exc: ProviderError, pending: list[Change]
+    ) -> tuple[list[Resource | None] | None, str]:
+        """The live items of ``pending`` (read alone), or None and why the outcome stays unknown."""
+        type_ = pending[0].type
+        try:
+            with self.gate.alone():
+                found = _read_back(self.provider, pending, self.state)
+        except ProviderError as unread:
+            return None, (
+                f"{exc}; reading {type_} back to see whether it was created failed too ({unread}), "
+                "so the next plan reads it again"
+            )
+        if found is None:
+            return None, (
+                f"{exc}; {self.provider.name} cannot read {type_} back, so whether it was created "
+                "is uncertain: the next plan shows it as such instead of creating a duplicate"
+            )
+        return found, ""
+
+    def _settle(self, pending: list[Change], found: list[Resource | None]) -> list[Change]:
+        """Count read-back items as applied (or created in part); return those still to create."""
+        for change, item in zip(pending, found, strict=True):
+            if item is None:
+                continue
+            differs = _differs(item, change)
+            if not differs:
+                outcome = Outcome(item.ident, dict(change.after or {}))
+                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress)
+                continue
+            # Created, but not all of it (a multi-step create whose first answer was lost).
+            if self.tracked:
+                self.state.record(change.account, change.type, change.key, item.ident, dict(item.attrs))
+                self.state.resolve(change.account, change.type, change.key)
+            self.notes.append(
+                f"{change.address} was created as id {item.ident} but differs from the "
+                f"config in {', '.join(differs)}; the next plan shows what is left"
+            )
+            self.unfinished.append(change)
+        return [c for c, item in zip(pending, found, strict=True) if item is None]
 
 
 MAX_CREATE_ATTEMPTS = 3
