@@ -6,6 +6,9 @@ with :mod:`reconciler.secrets` and never part of a message or log line (URLs pas
 document with its declaration and get back plain-text ids (``1234,1235``, input order) or an
 ``N:ERRORM`` code, both with HTTP 200; listing calls are GETs answered with XML, where the code
 ``2:ERROR1`` means "no data" and maps to an empty list.
+
+The answer codes and exceptions live in :mod:`.errors`, the XML records and the request
+encoding in :mod:`.documents`.
 """
 
 from __future__ import annotations
@@ -14,60 +17,49 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import requests
 from defusedxml import DefusedXmlException
 
-from reconciler.errors import NotFound, ProviderError, Unauthorized
+from reconciler.errors import NotFound
 from reconciler.http import DEFAULT_TIMEOUT, HttpClient, RetryPolicy
+from reconciler.providers.intime.documents import (
+    CONTENT_TYPE,
+    ContactIn,
+    EditResult,
+    Group,
+    NixEntry,
+    Reminder,
+    encode_document,
+    reminder_from_xml,
+)
+from reconciler.providers.intime.errors import (
+    IntimeError,
+    IntimeUnauthorized,
+    NothingRemoved,
+    answer_error,
+)
 from reconciler.secrets import redact, redact_url, register
+
+__all__ = [
+    "INACTIVE",
+    "ContactIn",
+    "EditResult",
+    "Group",
+    "IntimeClient",
+    "IntimeError",
+    "IntimeUnauthorized",
+    "NixEntry",
+    "NothingRemoved",
+    "Reminder",
+]
 
 log = logging.getLogger(__name__)
 
-DECLARATION = '<?xml version="1.0" encoding="iso-8859-1"?>\n'
-CONTENT_TYPE = "text/xml; charset=iso-8859-1"
 INACTIVE = "reminder is inactive (InTime cannot edit inactive reminders)"
-AUTH_ADVICE = (
-    "check the account's credentials `user` and `hash` (for example ${INTIME_USER} and ${INTIME_HASH}) "
-    "and that the InTime user is verified"
-)
 _CODE = re.compile(r"^\d+:ERROR\d+$")
-
-COMMON_ERRORS = {
-    "0:ERROR1": "user and/or hash missing",
-    "0:ERROR2": "the XML body was empty",
-    "0:ERROR3": "user not verified (wrong user or hash, or an unverified account)",
-    "1:ERROR1": "XML validation failed (a required element is missing or a value breaks InTime's rules)",
-}
-# What each function-specific code means (section 4-7 of the reference), by endpoint.
-ENDPOINT_ERRORS: dict[str, dict[str, str]] = {
-    "message/create": {
-        "1:ERROR2": "the send date is in the past",
-        "1:ERROR3": "recipients incorrect (invalid number or unknown group)",
-        "2:ERROR0": "loading the block list failed",
-        "2:ERROR1": "unable to send",
-        "2:ERROR2": "no recipient to send to (empty groups, or every member is blocked)",
-    },
-    "message/delete": {
-        "1:ERROR1": "InTime could not open the XML message",
-        "2:ERROR1": "InTime could not read the messageid",
-        "2:ERROR2": "unable to remove the message (unknown id, already sent or already removed)",
-    },
-    "contacts/add": {
-        "2:ERROR1": "unable to create the contacts (for example an unknown group id)",
-        "3:ERROR1": "invalid e-mail address",
-        "3:ERROR2": "invalid mobile number",
-    },
-    "contacts/addgroup": {"2:ERROR1": "unable to create the groups"},
-    "contacts/deletigroup": {"2:ERROR1": "could not remove any of the groups (unknown ids)"},
-    "nix/addnix": {"2:ERROR1": "could not create the block-list entries (for example an invalid number)"},
-    "nix/deletenix": {"2:ERROR1": "could not delete any entry (none of the numbers is blocked)"},
-    "reminder/add": {"2:ERROR1": "could not add the reminders (for example an invalid attendant mobile)"},
-    "reminder/edit": {"2:ERROR1": "could not edit the reminders (unknown appointment ids)"},
-}
 LISTINGS = ("contacts/listgroups", "nix/list", "reminder/list")
 REMINDER_ELEMENTS = frozenset(
     {
@@ -80,22 +72,6 @@ REMINDER_ELEMENTS = frozenset(
         "attendant_mobile",
     }
 )
-
-
-class IntimeError(ProviderError):
-    """An InTime answer code (``code``) or an unusable answer."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class IntimeUnauthorized(Unauthorized, IntimeError):
-    """``0:ERROR1`` / ``0:ERROR3``: the user and hash were not accepted."""
-
-
-class NothingRemoved(NotFound, IntimeError):
-    """A delete call removed nothing (``2:ERROR1`` / ``2:ERROR2``): the items are unknown or gone."""
 
 
 class _RedactFilter(logging.Filter):
@@ -113,71 +89,6 @@ for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retr
     _logger = logging.getLogger(_name)
     if not any(isinstance(f, _RedactFilter) for f in _logger.filters):
         _logger.addFilter(_RedactFilter())
-
-
-@dataclass(frozen=True)
-class Group:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class NixEntry:
-    mobile: str  # as InTime stores it (national or international form)
-    first_name: str = ""
-    last_name: str = ""
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """One ``reminderappointment`` of ``reminder/list``; dates as listed (``yyyy-MM-dd HH:mm``)."""
-
-    id: int
-    appointment: str
-    active: bool
-    organizer: dict[str, str] = field(default_factory=dict)  # title, first_name, last_name
-    attendant: dict[str, str] = field(default_factory=dict)  # first_name, last_name, mobile
-    message_date: str = ""
-    message_text: str = ""
-    user_id: str = ""
-    user_identity: str = ""
-    user_alias: str = ""
-
-
-@dataclass(frozen=True)
-class ContactIn:
-    """One contact for ``contacts/add``: type 1 SMS, 2 e-mail, 3 both."""
-
-    type: int
-    mobile: str = ""
-    email: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    extrafield: str = ""
-    group_ids: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """The answer for one edited reminder: ``ok`` False when InTime returned its negative id."""
-
-    id: int
-    ok: bool
-    error: str = ""
-
-
-def encode_document(root: ET.Element, what: str) -> bytes:
-    """The request body: declaration + XML in ISO-8859-1; other characters raise before sending."""
-    text = DECLARATION + ET.tostring(root, encoding="unicode")
-    try:
-        return text.encode("iso-8859-1")
-    except UnicodeEncodeError as exc:
-        char = exc.object[exc.start]
-        msg = (
-            f"intime: {what}: {char!r} (U+{ord(char):04X}) cannot be sent: InTime accepts only ISO-8859-1 "
-            "(Latin-1) text; remove or replace the character"
-        )
-        raise IntimeError(msg) from None
 
 
 class IntimeClient(HttpClient):
@@ -236,27 +147,9 @@ class IntimeClient(HttpClient):
             if endpoint in LISTINGS and text == "2:ERROR1":
                 log.debug("intime: %s: no data", what)
                 return None
-            raise self._error(endpoint, text, what)
+            raise answer_error(endpoint, text, what)
         log.debug("intime: %s: %d bytes", what, len(response.content))
         return response
-
-    @staticmethod
-    def _error(endpoint: str, code: str, what: str) -> IntimeError:
-        meaning = (
-            ENDPOINT_ERRORS.get(endpoint, {}).get(code)
-            or COMMON_ERRORS.get(code)
-            or "undocumented error code"
-        )
-        msg = f"intime: {what}: {code} ({meaning})"
-        if code in ("0:ERROR1", "0:ERROR3"):
-            return IntimeUnauthorized(f"{msg}; {AUTH_ADVICE}", code)
-        if (endpoint, code) in (
-            ("contacts/deletigroup", "2:ERROR1"),
-            ("nix/deletenix", "2:ERROR1"),
-            ("message/delete", "2:ERROR2"),
-        ):
-            return NothingRemoved(msg, code)
-        return IntimeError(msg, code)
 
     def _write(self, endpoint: str, root: ET.Element, what: str, *, idempotent: bool) -> list[int]:
         response = self._call(endpoint, what, root, idempotent=idempotent)
@@ -382,7 +275,7 @@ class IntimeClient(HttpClient):
         if root is None:
             return []
         try:
-            return [_reminder(el) for el in root.iter("reminderappointment")]
+            return [reminder_from_xml(el) for el in root.iter("reminderappointment")]
         except ValueError:
             raise IntimeError(
                 f"intime: {what}: a reminder without a numeric appointmentId in the answer"
@@ -460,29 +353,3 @@ class IntimeClient(HttpClient):
         root = ET.Element("message")
         ET.SubElement(root, "messageid").text = str(message_id)
         return self._expect(self._write("message/delete", root, what, idempotent=True), 1, what)[0]
-
-
-def _reminder(element: ET.Element) -> Reminder:
-    def text(path: str) -> str:
-        return (element.findtext(path) or "").strip()
-
-    return Reminder(
-        id=int(text("appointmentId")),
-        appointment=text("appointmentDate"),
-        active=text("active").lower() in ("true", "1"),
-        organizer={
-            "title": text("organizer/title"),
-            "first_name": text("organizer/firstname"),
-            "last_name": text("organizer/lastname"),
-        },
-        attendant={
-            "first_name": text("attendant/firstname"),
-            "last_name": text("attendant/lastname"),
-            "mobile": text("attendant/mobile"),
-        },
-        message_date=text("messageDate"),
-        message_text=text("messageText"),
-        user_id=text("userId"),
-        user_identity=text("userIdentity"),
-        user_alias=text("userAlias"),
-    )

@@ -4,76 +4,38 @@ InTime can list groups, the block list and reminders; contacts and scheduled mes
 created (and messages removed while scheduled), so their ids live in the state file. Groups and
 block-list entries are keyed by name and E.164 number; reminders and campaigns by the user's
 ``name``, mapped to their AppointmentId / MessageId through the state.
+
+The per-kind translation to InTime's input elements lives in :mod:`.translate`, the plan-time
+rules (refine, check) in :mod:`.planning` and the campaign writes in :mod:`.campaigns`; this
+module reads, keeps the id maps and applies groups, contacts, the block list and reminders.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError, UnsupportedFeature
-from reconciler.model import InvalidNumber, Resource, get_path, local_time, normalize_attrs, normalize_number
+from reconciler.model import InvalidNumber, Resource, local_time, normalize_attrs, normalize_number
 from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.intime import planning
+from reconciler.providers.intime.campaigns import CampaignWriter
 from reconciler.providers.intime.capabilities import CAPABILITIES, INFO
-from reconciler.providers.intime.client import ContactIn, IntimeClient, NothingRemoved
+from reconciler.providers.intime.client import IntimeClient, NothingRemoved
+from reconciler.providers.intime.translate import (
+    contact_to_api,
+    desired_attrs,
+    reminder_edit_to_api,
+    reminder_to_api,
+    shortlist,
+)
 
 log = logging.getLogger(__name__)
-
-# Reminder attribute paths -> reminder/add and reminder/edit input elements (section 7.2).
-REMINDER_ELEMENTS = {
-    "appointment": "appointmentdate",
-    "organizer.title": "organizer_title",
-    "organizer.first_name": "organizer_firstname",
-    "organizer.last_name": "organizer_lastname",
-    "attendant.first_name": "attendant_firstname",
-    "attendant.last_name": "attendant_lastname",
-    "attendant.mobile": "attendant_mobile",
-}
-INACTIVE_REASON = "the reminder is inactive; InTime cannot edit it, so a new reminder is added"
-CAMPAIGN_REASON = "InTime cannot edit a scheduled message: it is removed and created again"
-
-
-def _names(keys: Sequence[str], limit: int = 3) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _aware(now: datetime) -> datetime:
-    return now if now.tzinfo else now.replace(tzinfo=UTC)
-
-
-def _desired(change: Change, base: Mapping[str, Any]) -> dict[str, Any]:
-    """The full desired attrs of an update: ``extra["desired"]``, else ``base`` with ``after`` merged."""
-    if change.extra.get("desired"):
-        return dict(change.extra["desired"])
-    merged: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
-    for path, value in (change.after or {}).items():
-        *parents, last = path.split(".")
-        target = merged
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[last] = value
-    return merged
-
-
-def _changed_value(change: Change, path: str) -> Any:
-    """The new value of ``path`` in an update (full desired attrs first, then ``after``)."""
-    desired = change.extra.get("desired")
-    if desired:
-        return get_path(desired, path)
-    after = change.after or {}
-    return after[path] if path in after else get_path(after, path)
 
 
 class IntimeProvider(Provider):
@@ -98,6 +60,7 @@ class IntimeProvider(Provider):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._group_ids: dict[str, int] | None = None
         self._state: Mapping[str, Mapping[str, Any]] = {}
+        self._campaigns = CampaignWriter(self.client, self._group_id, self.clock)
 
     def close(self) -> None:
         self.client.close()
@@ -200,101 +163,12 @@ class IntimeProvider(Provider):
     @classmethod
     def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
         """Sent campaigns cannot change; inactive reminders are replaced; campaign updates are replaces."""
-        if change.type == "campaigns":
-            return cls._refine_campaign(change, live, _aware(now))
-        if (
-            change.type == "reminders"
-            and change.action is Action.UPDATE
-            and live is not None
-            and live.attrs.get("active") is False
-        ):
-            derived = CAPABILITIES["reminders"].derived_fields
-            before = {k: v for k, v in live.attrs.items() if k not in derived}
-            desired = _desired(change, before)
-            if desired.get("active") is False:
-                return Problem(
-                    "the reminder is inactive on InTime and declared inactive; "
-                    "InTime cannot edit inactive reminders, so its other changes cannot be applied "
-                    "(declare active: true to add a new reminder instead)",
-                    severity="warning",
-                )
-            return dataclasses.replace(
-                change, action=Action.REPLACE, before=before, after=desired, fields=(), reason=INACTIVE_REASON
-            )
-        return change
-
-    @classmethod
-    def _refine_campaign(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
-        if live is None or change.action is Action.CREATE:
-            return change
-        send_at = live.attrs.get("send_at")
-        if not send_at:
-            return Problem(
-                "campaign already sent when it was created (send_now); it cannot change", severity="warning"
-            )
-        if _instant(str(send_at)) <= now:
-            if change.action is Action.DELETE:
-                # Removed from the YAML after it was sent: nothing to remove on InTime, only the record.
-                reason = f"sent at {send_at}; InTime keeps sent messages, so only the state record is dropped"
-                return dataclasses.replace(change, reason=reason)
-            return Problem(
-                f"campaign already sent at {send_at}; it cannot change (give the campaign a new name to send "
-                "another one, or remove it from the YAML)",
-                severity="warning",
-            )
-        if change.action is Action.UPDATE:
-            before = dict(live.attrs)
-            return dataclasses.replace(
-                change,
-                action=Action.REPLACE,
-                before=before,
-                after=_desired(change, before),
-                fields=(),
-                reason=CAMPAIGN_REASON,
-            )
-        return change
+        return planning.refine(change, live, now)
 
     # -- check (plan time, may read) ---------------------------------------------------------------
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
         """Warnings: blocked numbers addressed directly by a campaign; a state file that looks lost."""
-        blocked = {item.key for item in live.get("blocklist", ())} | set(desired.get("blocklist", {}))
-        problems = self._check_lost_state(desired, live)
-        for campaign in desired.get("campaigns", {}).values():
-            numbers = sorted(set(get_path(campaign.attrs, "to.numbers") or ()) & blocked)
-            if numbers:
-                problems.append(
-                    Problem(
-                        f"{self.account.name}/campaigns/{campaign.key}: {_names(numbers)} on the blocklist; "
-                        "InTime filters the blocklist for group recipients only, so direct numbers still get "
-                        "the SMS",
-                        path=campaign.origin.path if campaign.origin else "",
-                        line=campaign.origin.line if campaign.origin else 0,
-                        severity="warning",
-                    )
-                )
-        return problems
-
-    def _check_lost_state(
-        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState
-    ) -> list[Problem]:
-        """Contacts and campaigns cannot be listed: without their state records they would be created
-        again. Warn when none is recorded although the account already holds declared groups or reminders."""
-        unrecorded = [t for t in ("contacts", "campaigns") if desired.get(t) and not self._state.get(t)]
-        declared_groups = set(desired.get("groups", {}))
-        known = [r for r in live.get("groups", ()) if r.key in declared_groups] + list(
-            live.get("reminders", ())
-        )
-        if not unrecorded or not known:
-            return []
-        return [
-            Problem(
-                f"{self.account.name}: the state file records no {' or '.join(unrecorded)}, but the account "
-                "already has declared groups or reminders; if the state file was lost, apply will create "
-                f"these {' and '.join(unrecorded)} again (InTime cannot list them): restore the state file "
-                "first",
-                severity="warning",
-            )
-        ]
+        return planning.check(self.account.name, self._state, desired, live)
 
     # -- apply -----------------------------------------------------------------------------------
     def apply(self, changes: Sequence[Change]) -> list[Outcome]:
@@ -312,9 +186,9 @@ class IntimeProvider(Provider):
             ("reminders", Action.UPDATE): self._update_reminders,
             ("reminders", Action.DELETE): self._delete_reminders,
             ("reminders", Action.REPLACE): self._replace_reminders,
-            ("campaigns", Action.CREATE): self._create_campaigns,
-            ("campaigns", Action.DELETE): self._delete_campaigns,
-            ("campaigns", Action.REPLACE): self._replace_campaigns,
+            ("campaigns", Action.CREATE): self._campaigns.create,
+            ("campaigns", Action.DELETE): self._campaigns.delete,
+            ("campaigns", Action.REPLACE): self._campaigns.replace,
         }
         handler = handlers.get((type_, action))
         if handler is None:
@@ -327,7 +201,7 @@ class IntimeProvider(Provider):
     # groups
     def _create_groups(self, changes: Sequence[Change]) -> list[Outcome]:
         names = [str((c.after or {}).get("name") or c.key) for c in changes]
-        ids = self.client.add_groups(names, what=f"create groups {_names(names)}")
+        ids = self.client.add_groups(names, what=f"create groups {shortlist(names)}")
         group_ids = self._groups()
         group_ids.update(zip(names, ids, strict=True))
         return [
@@ -337,7 +211,7 @@ class IntimeProvider(Provider):
 
     def _delete_groups(self, changes: Sequence[Change]) -> list[Outcome]:
         ids = [int(str(c.ident)) for c in changes]
-        what = f"delete groups {_names([c.key for c in changes])}"
+        what = f"delete groups {shortlist([c.key for c in changes])}"
         try:
             removed = set(self.client.delete_groups(ids, delete_contacts=False, what=what))
         except NothingRemoved:
@@ -355,32 +229,21 @@ class IntimeProvider(Provider):
     # contacts
     def _create_contacts(self, changes: Sequence[Change]) -> list[Outcome]:
         """Every contact of the batch in ONE contacts/add call, with its group memberships."""
-        what = f"create contacts {_names([c.key for c in changes])}"
+        what = f"create contacts {shortlist([c.key for c in changes])}"
         contacts = []
         for change in changes:
             attrs = change.after or {}
-            mobile, email = str(attrs.get("mobile") or ""), str(attrs.get("email") or "")
-            contacts.append(
-                ContactIn(
-                    type=3 if mobile and email else 1 if mobile else 2,
-                    mobile=mobile,
-                    email=email,
-                    first_name=str(attrs.get("first_name") or ""),
-                    last_name=str(attrs.get("last_name") or ""),
-                    extrafield=str(attrs.get("description") or ""),
-                    group_ids=tuple(
-                        self._group_id(name, f"create contact {change.key}")
-                        for name in attrs.get("groups") or ()
-                    ),
-                )
+            group_ids = tuple(
+                self._group_id(name, f"create contact {change.key}") for name in attrs.get("groups") or ()
             )
+            contacts.append(contact_to_api(attrs, group_ids))
         ids = self.client.add_contacts(contacts, what=what)
         return [Outcome(str(cid), dict(c.after or {})) for c, cid in zip(changes, ids, strict=True)]
 
     # blocklist
     def _create_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
         mobiles = [str((c.after or {}).get("mobile") or c.key) for c in changes]
-        self.client.add_nix(mobiles, what=f"add to blocklist {_names(mobiles)}")
+        self.client.add_nix(mobiles, what=f"add to blocklist {shortlist(mobiles)}")
         return [
             Outcome(mobile, dict(c.after or {"mobile": mobile}))
             for c, mobile in zip(changes, mobiles, strict=True)
@@ -388,7 +251,7 @@ class IntimeProvider(Provider):
 
     def _delete_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
         mobiles = [str(c.ident or c.key) for c in changes]
-        what = f"delete from blocklist {_names([c.key for c in changes])}"
+        what = f"delete from blocklist {shortlist([c.key for c in changes])}"
         try:
             removed = len(self.client.delete_nix(mobiles, what=what))
         except NothingRemoved:
@@ -397,25 +260,14 @@ class IntimeProvider(Provider):
             keys = {c.key for c in changes}
             left = sorted(r.key for r in self._read_blocklist() if r.key in keys)
             if left:
-                raise ProviderError(f"intime: {what}: InTime did not remove {_names(left)}")
+                raise ProviderError(f"intime: {what}: InTime did not remove {shortlist(left)}")
         return [Outcome(None) for _ in changes]
 
     # reminders
-    @staticmethod
-    def _reminder_elements(
-        attrs: Mapping[str, Any], paths: Collection[str] = tuple(REMINDER_ELEMENTS)
-    ) -> dict[str, str]:
-        elements = {}
-        for path in paths:
-            value = get_path(attrs, path)
-            if value is not None:
-                elements[REMINDER_ELEMENTS[path]] = str(value)
-        return elements
-
     def _add_reminders(self, attrs_list: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[int]:
         """reminder/add, then deactivate the ones declared ``active: false``."""
         ids = self.client.add_reminders(
-            [self._reminder_elements(a) for a in attrs_list], what=f"create reminders {_names(list(keys))}"
+            [reminder_to_api(a) for a in attrs_list], what=f"create reminders {shortlist(list(keys))}"
         )
         inactive = [
             (rid, key)
@@ -429,7 +281,7 @@ class IntimeProvider(Provider):
     def _deactivate(self, ids: Sequence[int], keys: Sequence[str], *, strict: bool) -> list[bool]:
         results = self.client.edit_reminders(
             [{"appointmentid": str(rid), "active": "false"} for rid in ids],
-            what=f"deactivate reminders {_names(list(keys))}",
+            what=f"deactivate reminders {shortlist(list(keys))}",
         )
         failed = [f"{key} (id {r.id}): {r.error}" for key, r in zip(keys, results, strict=True) if not r.ok]
         if strict and failed:
@@ -444,27 +296,12 @@ class IntimeProvider(Provider):
         """reminder/edit sending only the changed elements of each reminder."""
         items, edited = [], []
         for change in changes:
-            paths = {
-                p
-                for f in change.fields
-                for p in (
-                    [f]
-                    if f in REMINDER_ELEMENTS or f == "active"
-                    else [p for p in REMINDER_ELEMENTS if p.startswith(f + ".")]
-                )
-            }
-            item = {
-                REMINDER_ELEMENTS[p]: str(v)
-                for p in sorted(paths - {"active"})
-                if (v := _changed_value(change, p)) is not None
-            }
-            if "active" in paths and _changed_value(change, "active") is not None:
-                item["active"] = "true" if _changed_value(change, "active") else "false"
+            item = reminder_edit_to_api(change)
             if item:
                 items.append({"appointmentid": str(change.ident), **item})
                 edited.append(change)
         results = (
-            self.client.edit_reminders(items, what=f"edit reminders {_names([c.key for c in edited])}")
+            self.client.edit_reminders(items, what=f"edit reminders {shortlist([c.key for c in edited])}")
             if items
             else []
         )
@@ -475,7 +312,7 @@ class IntimeProvider(Provider):
                 f"intime: edit reminders: {'; '.join(failed)}"
                 + (f" ({done} other reminder(s) of the batch were updated)" if done else "")
             )
-        return [Outcome(str(c.ident), _desired(c, {})) for c in changes]
+        return [Outcome(str(c.ident), desired_attrs(c, {})) for c in changes]
 
     def _delete_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
         """InTime has no delete: deactivate (``active=false``); already inactive is fine."""
@@ -499,70 +336,6 @@ class IntimeProvider(Provider):
             Outcome(str(rid), dict(c.after or {}), (f"the old reminder {c.ident} stays inactive on InTime",))
             for c, rid in zip(changes, ids, strict=True)
         ]
-
-    # campaigns
-    def _create_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
-        return [
-            Outcome(str(self._create_campaign(c.key, c.after or {})), dict(c.after or {})) for c in changes
-        ]
-
-    def _create_campaign(self, key: str, attrs: Mapping[str, Any]) -> int:
-        what = f"create campaign {key}"
-        send_at = attrs.get("send_at")
-        if not send_at and attrs.get("send_now") is not True:
-            raise ProviderError(
-                f"intime: {what}: no send_at and send_now is not true; the tool never sends a "
-                "campaign immediately unless it says send_now: true"
-            )
-        send_date = None
-        if send_at:
-            send_date = (
-                _instant(str(send_at)).astimezone(ZoneInfo(INFO.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
-            )
-        text = str(attrs.get("text") or "")
-        to = attrs.get("to") or {}
-        return self.client.create_message(
-            sender=str(attrs.get("sender") or ""),
-            body=text,
-            send_date=send_date,
-            recipients=list(to.get("numbers") or ()),
-            group_ids=[self._group_id(name, what) for name in to.get("groups") or ()],
-            flash=bool(attrs.get("flash")),
-            multisms=bool(attrs.get("multisms")) or len(text) > 160,
-            checknix=True,
-            what=what,
-        )
-
-    def _remove_message(self, change: Change, *, replacing: bool) -> tuple[str, ...]:
-        """message/delete; an id InTime no longer has scheduled is fine while its send time is ahead."""
-        what = f"{'replace' if replacing else 'delete'} campaign {change.key}"
-        sent_at = (change.before or {}).get("send_at")
-        if not replacing and sent_at and _instant(str(sent_at)) <= self.clock():
-            return (f"message {change.ident} was sent at {sent_at}; only the state record was dropped",)
-        try:
-            self.client.delete_message(int(str(change.ident)), what=what)
-        except NothingRemoved:
-            send_at = (change.before or {}).get("send_at")
-            if send_at and _instant(str(send_at)) > self.clock():
-                return (f"InTime no longer had message {change.ident} scheduled (removed outside the tool)",)
-            if replacing:
-                raise ProviderError(
-                    f"intime: {what}: message {change.ident} could not be removed (already sent?); "
-                    "no new message was created"
-                ) from None
-            return (f"message {change.ident} was already sent or removed on InTime",)
-        return ()
-
-    def _delete_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
-        return [Outcome(None, warnings=self._remove_message(c, replacing=False)) for c in changes]
-
-    def _replace_campaigns(self, changes: Sequence[Change]) -> list[Outcome]:
-        outcomes = []
-        for change in changes:
-            warnings = self._remove_message(change, replacing=True)
-            new_id = self._create_campaign(change.key, change.after or {})
-            outcomes.append(Outcome(str(new_id), dict(change.after or {}), warnings))
-        return outcomes
 
 
 PROVIDER = IntimeProvider
