@@ -3,32 +3,24 @@
 Translation only: URLs, the session and the envelope live in :mod:`.client`. Phone lists are read
 live (every folder); campaigns cannot be read, so their ids and last applied attributes come from
 state. Opt-outs (STOP/START) are read-only and used by :meth:`SmsConnectorProvider.check`.
+
+Number and date conversions live in :mod:`.translate`, refine and the checks in :mod:`.planning`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from reconciler.changes import Action, Change
+from reconciler.changes import Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError
-from reconciler.model import (
-    InvalidNumber,
-    Resource,
-    get_path,
-    key_of,
-    mask_number,
-    normalize_attrs,
-    normalize_number,
-)
+from reconciler.model import InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs
 from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.smsconnector import planning
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
 from reconciler.providers.smsconnector.client import (
     FAILED,
@@ -36,52 +28,14 @@ from reconciler.providers.smsconnector.client import (
     NotFoundStatus,
     SmsConnectorClient,
 )
+from reconciler.providers.smsconnector.translate import (
+    changed_value,
+    launch_at_to_api,
+    number_from_api,
+    number_to_api,
+)
 
 log = logging.getLogger(__name__)
-UK = ZoneInfo(INFO.timezone)
-
-
-def number_to_api(number: str) -> str:
-    """E.164 ``+447700900123`` as SMSConnector stores numbers: ``447700900123``."""
-    return number.removeprefix("+")
-
-
-def number_from_api(raw: str, region: str) -> str:
-    """A stored number (``447700900123``, ``07700 900123``) as E.164; raises InvalidNumber."""
-    return normalize_number(raw, region)
-
-
-def launch_at_to_api(send_at: str) -> str:
-    """A normalized UTC instant (``2027-03-01T09:00:00Z``) as UK local time with offset."""
-    return _instant(send_at).astimezone(UK).isoformat()
-
-
-def _instant(value: str) -> datetime:
-    """An ISO 8601 instant (``Z``, offsets and .NET's 7 fractional digits accepted); naive = UK."""
-    dt = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.strip().replace("Z", "+00:00")))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UK)
-
-
-def _event_time(value: str) -> datetime | None:
-    try:
-        return _instant(value) if value else None
-    except ValueError:
-        return None
-
-
-def _changed(values: Mapping[str, Any] | None, path: str) -> Any:
-    """A changed value from an update's before/after, keyed flat (``to.phone_lists``) or nested."""
-    values = values or {}
-    return values[path] if path in values else get_path(values, path)
-
-
-def _sent(attrs: Mapping[str, Any], now: datetime) -> bool:
-    """True when a campaign was armed (status scheduled) and its send time has passed."""
-    send_at = attrs.get("send_at")
-    if attrs.get("status", "scheduled") != "scheduled" or not send_at:
-        return False
-    when = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return _instant(str(send_at)) <= when
 
 
 class SmsConnectorProvider(Provider):
@@ -210,8 +164,8 @@ class SmsConnectorProvider(Provider):
             asked = ", ".join(other) or "a list without id"
             raise ProviderError(f"smsconnector: update {change.address}: only numbers can be added to a "
                                 f"phone list (asked to change {asked})")
-        before = set(_changed(change.before, "numbers") or ())
-        added = sorted(set(_changed(change.after, "numbers") or ()) - before)
+        before = set(changed_value(change.before, "numbers") or ())
+        added = sorted(set(changed_value(change.after, "numbers") or ()) - before)
         self._add_numbers(int(change.ident), change.key, added)
         return Outcome(change.ident, dict(change.extra.get("desired") or change.after or {}))
 
@@ -259,7 +213,7 @@ class SmsConnectorProvider(Provider):
     def _campaigns_update(self, change: Change) -> Outcome:
         campaign, label = int(change.ident or 0), f"campaign {change.key!r} (id {change.ident})"
         desired: dict[str, Any] = dict(change.extra.get("desired") or {})
-        status = _changed(change.after, "status") if "status" in change.fields else None
+        status = changed_value(change.after, "status") if "status" in change.fields else None
         other = [f for f in change.fields if f not in ("status", "to.phone_lists", "to")]
         if other:
             raise ProviderError(f"smsconnector: update {label}: {', '.join(other)} cannot change in place "
@@ -267,8 +221,8 @@ class SmsConnectorProvider(Provider):
         if status == "stopped":
             self.client.stop(campaign, f"stop {label}")
         if "to.phone_lists" in change.fields or "to" in change.fields:
-            old = set(_changed(change.before, "to.phone_lists") or ())
-            new = set(_changed(change.after, "to.phone_lists") or ())
+            old = set(changed_value(change.before, "to.phone_lists") or ())
+            new = set(changed_value(change.after, "to.phone_lists") or ())
             for name in sorted(new - old):
                 self.client.link(campaign, self._list_id(name, f"link {label}"), f"link {label} to {name!r}")
             for name in sorted(old - new):
@@ -309,89 +263,17 @@ class SmsConnectorProvider(Provider):
     @classmethod
     def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
         """Campaigns: a sent campaign cannot change; a launch time in the past cannot be launched."""
-        if change.type != "campaigns":
-            return change
-        if change.action in (Action.UPDATE, Action.REPLACE) and live is not None and _sent(live.attrs, now):
-            return Problem(f"{change.address}: campaign {live.ident or ''} was sent at "
-                           f"{live.attrs.get('send_at')}; SMSConnector campaigns cannot change after "
-                           "sending, so this change is skipped (give the campaign a new name to send "
-                           "another one)", severity="warning")
-        if change.action is Action.DELETE and live is not None and _sent(live.attrs, now):
-            why = "already sent: nothing to stop, the record is dropped from state"
-            return dataclasses.replace(change, reason=why)
-        desired = change.extra.get("desired") or change.after or {}
-        launching = change.action in (Action.CREATE, Action.REPLACE) or (
-            change.action is Action.UPDATE and _changed(change.after, "status") == "scheduled")
-        if launching and desired.get("send_at") and desired.get("status", "scheduled") == "scheduled":
-            when = now if now.tzinfo else now.replace(tzinfo=UTC)
-            if _instant(str(desired["send_at"])) <= when:
-                return Problem(f"{change.address}: send_at {desired['send_at']} is in the past; "
-                               "SMSConnector can only launch a campaign before its send time: move send_at "
-                               "into the future or set status: stopped", severity="warning")
-        return change
+        return planning.refine(change, live, now)
 
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
         """Senders, brands and folders the company lacks, and opted-out numbers in declared lists."""
         campaigns = dict(desired.get("campaigns") or {})
         lists = dict(desired.get("phone_lists") or {})
-        problems = self._check_company(campaigns)
-        problems += self._check_folders([*campaigns.values(), *lists.values()])
-        problems += self._check_lost_state(campaigns, live)
+        problems = planning.check_company(self.client, campaigns)
+        problems += planning.check_folders([*campaigns.values(), *lists.values()], self.folders)
+        problems += planning.check_lost_state(campaigns, live, self._recorded)
         if lists:
-            problems += self._check_opt_outs(campaigns, lists)
-        return problems
-
-    @staticmethod
-    def _problem(item: Resource, message: str, severity: str = "error") -> Problem:
-        origin = item.origin
-        return Problem(message, origin.path if origin else "", origin.line if origin else 0,
-                       origin.col if origin else 0, severity)
-
-    def _check_company(self, campaigns: Mapping[str, Resource]) -> list[Problem]:
-        if not campaigns:
-            return []
-        headers, brands = self.client.headers(), self.client.brands()
-        problems = []
-        for item in campaigns.values():
-            sender, brand = item.attrs.get("sender"), item.attrs.get("brand")
-            if sender is not None and str(sender) not in headers:
-                choices = ", ".join(headers) or "none"
-                problems.append(self._problem(item, f"campaign {item.key!r}: sender {str(sender)!r} is not "
-                                                    f"one of the company's headers: {choices}"))
-            if brand and str(brand) not in brands:
-                choices = ", ".join(brands) or "none"
-                problems.append(self._problem(item, f"campaign {item.key!r}: brand {str(brand)!r} is not "
-                                                    f"one of the company's brands: {choices}"))
-        return problems
-
-    def _check_folders(self, items: Iterable[Resource]) -> list[Problem]:
-        wanted = [item for item in items if item.attrs.get("folder")]
-        if not wanted:
-            return []
-        folders = self.folders()
-        choices = ", ".join(sorted(n for n in folders if n)) or "none"
-        return [self._problem(item, f"{item.type} {item.key!r}: folder {item.attrs['folder']!r} does not "
-                                    f"exist (folders: {choices}); create it in the 82830 portal")
-                for item in wanted if item.attrs["folder"] not in folders]
-
-    def _check_lost_state(self, campaigns: Mapping[str, Resource], live: LiveState) -> list[Problem]:
-        """Warn when no campaign is in state although their phone lists exist: a lost state file?
-
-        SMSConnector cannot list campaigns, so the tool cannot see one an earlier apply created;
-        creating it again would send twice.
-        """
-        if not campaigns or self._recorded is None or self._recorded:
-            return []
-        existing = {item.key for item in live.get("phone_lists") or ()}
-        problems = []
-        for item in campaigns.values():
-            targets = set(get_path(item.attrs, "to.phone_lists") or ())
-            if targets and targets <= existing:
-                problems.append(self._problem(item, (
-                    f"campaign {item.key!r} is not in the state file, yet its phone lists already exist "
-                    "in SMSConnector; SMSConnector cannot list campaigns, so if an earlier apply created it "
-                    "and the state file was lost, applying creates a second campaign: restore the state "
-                    "file, or stop the old campaign in the 82830 portal before applying"), "warning"))
+            problems += planning.check_opt_outs(campaigns, lists, self.opted_out())
         return problems
 
     def opted_out(self) -> dict[str, str]:
@@ -400,54 +282,7 @@ class SmsConnectorProvider(Provider):
         The latest event wins. Bare strings (no dates) are accepted: then a START anywhere wins,
         because a START only means something after a STOP.
         """
-        latest: list[dict[str, tuple[datetime | None, str]]] = [{}, {}]  # [stops, starts]
-        for index, items in enumerate((self.client.stops(), self.client.reinstates())):
-            for item in items:
-                raw = item.get("PhoneNumber") if isinstance(item, Mapping) else item
-                when = str(item.get("Date") or "") if isinstance(item, Mapping) else ""
-                try:
-                    number = number_from_api(str(raw), self.account.region)
-                except InvalidNumber:
-                    continue
-                at = _event_time(when)
-                seen = latest[index].get(number)
-                if seen is None or (at is not None and (seen[0] is None or at >= seen[0])):
-                    latest[index][number] = (at, when)
-        stops, starts = latest
-        opted = {}
-        for number, (at, when) in stops.items():
-            started = starts.get(number)
-            if started is None or (at is not None and started[0] is not None and at > started[0]):
-                opted[number] = when
-        return opted
-
-    def _check_opt_outs(self, campaigns: Mapping[str, Resource],
-                        lists: Mapping[str, Resource]) -> list[Problem]:
-        opted = self.opted_out()
-        if not opted:
-            return []
-        users: dict[str, list[str]] = {}
-        for item in campaigns.values():
-            if item.attrs.get("status", "scheduled") == "scheduled":
-                for name in get_path(item.attrs, "to.phone_lists") or ():
-                    users.setdefault(name, []).append(item.key)
-        problems = []
-        for item in lists.values():
-            for number in item.attrs.get("numbers") or ():
-                if number not in opted:
-                    continue
-                since = f" on {opted[number][:10]}" if opted[number] else ""
-                masked = mask_number(number)
-                stopped = f"phone list {item.key!r}: {masked} texted STOP{since} and not START since"
-                if item.key in users:
-                    problems.append(self._problem(item, (
-                        f"{stopped}; campaign(s) {', '.join(sorted(users[item.key]))} would target it: "
-                        "remove the number from the list")))
-                else:
-                    problems.append(self._problem(item, (
-                        f"{stopped}; no scheduled campaign uses this list yet, remove the number before "
-                        "one does"), "warning"))
-        return problems
+        return planning.opted_out(self.client, self.account.region)
 
 
 PROVIDER = SmsConnectorProvider
