@@ -13,14 +13,23 @@ GROUPS = "account: oslo\ngroups:\n" + "".join(f"  - name: G{i:02d}\n" for i in r
 def test_safety_limit_refuses_mass_delete_unless_forced(tmp_path: Path, intouch: Emu):
     """Pruning 15 of 20 live groups exceeds max_delete_percent: refused, then applied with --force."""
     repo = make_repo(tmp_path, {"oslo": ("intouch", intouch)}, region="NO", prune={"oslo": ["groups"]})
-    repo.write("reconciler.yaml", (tmp_path / "reconciler.yaml").read_text().replace(
-        "safety: {max_update_percent: 100, max_delete_percent: 100}", "safety: {max_delete_percent: 30}"))
+    repo.write(
+        "reconciler.yaml",
+        (tmp_path / "reconciler.yaml")
+        .read_text()
+        .replace(
+            "safety: {max_update_percent: 100, max_delete_percent: 100}", "safety: {max_delete_percent: 30}"
+        ),
+    )
     repo.write("groups.yaml", GROUPS)
     assert repo.cli("apply", str(tmp_path), "--auto-approve").exit_code == 0
     repo.write("groups.yaml", "account: oslo\ngroups:\n" + "".join(f"  - name: G{i:02d}\n" for i in range(5)))
     refused = repo.cli("apply", str(tmp_path), "--auto-approve")
     assert refused.exit_code == 1
-    assert "oslo/groups: the plan would delete 15 of 20 live items (75% > max_delete_percent 30%)" in refused.stderr
+    assert (
+        "oslo/groups: the plan would delete 15 of 20 live items (75% > max_delete_percent 30%)"
+        in refused.stderr
+    )
     assert len(intouch.emulator.groups()) == 20
     forced = repo.cli("apply", str(tmp_path), "--auto-approve", "--force")
     assert forced.exit_code == 0, forced.output

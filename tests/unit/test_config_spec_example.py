@@ -35,15 +35,25 @@ safety:
 state:
   path: .reconciler/state.json
 """
-ENV = {"INTIME_USER": "acme", "INTIME_HASH": "f" * 40, "INTOUCH_USER": "ops", "INTOUCH_PASSWORD": "pw-1234",
-       "UK_USER": "uk-ops", "UK_PASSWORD": "pw-5678"}
+ENV = {
+    "INTIME_USER": "acme",
+    "INTIME_HASH": "f" * 40,
+    "INTOUCH_USER": "ops",
+    "INTOUCH_PASSWORD": "pw-1234",
+    "UK_USER": "uk-ops",
+    "UK_PASSWORD": "pw-5678",
+}
 
 
 def test_spec_example_loads_and_expands(tmp_path: Path):
     """Unquoted ${NAME} in a flow mapping expands like the quoted form."""
     (tmp_path / "reconciler.yaml").write_text(SPEC_ROOT, encoding="utf-8")
     config = load_config(tmp_path, ENV)
-    assert config.accounts["no-main"].credentials == {"username": "ops", "domain": "acme.com", "password": "pw-1234"}
+    assert config.accounts["no-main"].credentials == {
+        "username": "ops",
+        "domain": "acme.com",
+        "password": "pw-1234",
+    }
     assert config.accounts["uk"].credentials["password"] == "pw-5678"
 
 
@@ -54,6 +64,8 @@ def test_missing_variable_points_at_its_column(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path, env)
     [problem] = caught.value.problems
-    assert str(problem).split("/")[-1] == ("reconciler.yaml:14:74: accounts.no-main.credentials.password: "
-                                 "environment variable INTOUCH_PASSWORD is not set "
-                                 "(export INTOUCH_PASSWORD=... before running reconciler)")
+    assert str(problem).split("/")[-1] == (
+        "reconciler.yaml:14:74: accounts.no-main.credentials.password: "
+        "environment variable INTOUCH_PASSWORD is not set "
+        "(export INTOUCH_PASSWORD=... before running reconciler)"
+    )

@@ -34,8 +34,13 @@ def test_html_golden(sample_plan, golden):
 
 def test_html_escapes_script_in_values():
     """A <script> in a key, a value, a warning or the title shows as text, never as a tag."""
-    change = Change("a", "contacts", "<script>k</script>", Action.CREATE,
-                    after={"first_name": "<script>alert(1)</script>"})
+    change = Change(
+        "a",
+        "contacts",
+        "<script>k</script>",
+        Action.CREATE,
+        after={"first_name": "<script>alert(1)</script>"},
+    )
     warning = Warning_("a", "contacts", "<b>", "<script>w</script>")
     text = render(Plan(changes=(change,), warnings=(warning,)), "html", title="<script>t</script>")
     assert "<script" not in text
@@ -53,8 +58,9 @@ def test_html_lists_every_change_and_warning(sample_plan):
     """Each change is one table row and each warning one list item."""
     text = render(sample_plan, "html")
     rows = [attrs.get("class") for tag, attrs in _tags(text) if tag == "tr" and attrs.get("class")]
-    assert rows == [c.action.value for c in
-                    sorted(sample_plan.changes, key=lambda c: _order(sample_plan.changes, c))]
+    assert rows == [
+        c.action.value for c in sorted(sample_plan.changes, key=lambda c: _order(sample_plan.changes, c))
+    ]
     assert text.count("<li>") == len(sample_plan.warnings) + len(sample_plan.errors)
 
 

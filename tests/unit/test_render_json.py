@@ -65,8 +65,15 @@ def test_interface_example_validates(validator):
         "format_version": 1,
         "created_at": "2026-11-22T10:00:00Z",
         "changes": [
-            {"account": "se-main", "type": "contacts", "key": "+46701234567", "action": "update",
-             "before": {"first_name": "Jon"}, "after": {"first_name": "John"}, "fields": ["first_name"]}
+            {
+                "account": "se-main",
+                "type": "contacts",
+                "key": "+46701234567",
+                "action": "update",
+                "before": {"first_name": "Jon"},
+                "after": {"first_name": "John"},
+                "fields": ["first_name"],
+            }
         ],
         "warnings": [{"account": "uk", "type": "phone_lists", "key": "VIP customers", "message": "..."}],
         "errors": [],

@@ -47,8 +47,10 @@ def test_markdown_summary_table(sample_plan):
 
 def test_markdown_collapses_long_sections():
     """A section longer than the visible rows folds the rest into <details>."""
-    changes = tuple(Change("a", "groups", f"g{i:03d}", Action.CREATE, after={"name": f"g{i:03d}"})
-                    for i in range(VISIBLE_ROWS + 7))
+    changes = tuple(
+        Change("a", "groups", f"g{i:03d}", Action.CREATE, after={"name": f"g{i:03d}"})
+        for i in range(VISIBLE_ROWS + 7)
+    )
     text = render(Plan(changes=changes), "markdown")
     head, _, folded = text.partition("<details><summary>7 more</summary>")
     assert folded and "</details>" in folded

@@ -63,10 +63,16 @@ def test_control_characters_stay_on_one_line():
 
 def test_small_delete_lists_attributes_and_large_one_does_not():
     """A delete shows the removed attributes only when there are few of them."""
-    small = Change("a", "groups", "Staff", Action.DELETE,
-                   before={"name": "Staff", "description": "Everyone", "private": False})
-    large = Change("a", "contacts", "+46701234568", Action.DELETE,
-                   before={f"f{i}": i for i in range(SMALL_DELETE + 1)})
+    small = Change(
+        "a",
+        "groups",
+        "Staff",
+        Action.DELETE,
+        before={"name": "Staff", "description": "Everyone", "private": False},
+    )
+    large = Change(
+        "a", "contacts", "+46701234568", Action.DELETE, before={f"f{i}": i for i in range(SMALL_DELETE + 1)}
+    )
     text = render(Plan(changes=(small, large)), "text")
     assert '      - description: "Everyone"\n      - private: false\n' in text
     assert "f0" not in text
@@ -74,22 +80,37 @@ def test_small_delete_lists_attributes_and_large_one_does_not():
 
 def test_membership_shows_only_its_key():
     """A membership is fully named by its key (group|contact); no attribute lines follow it."""
-    change = Change("a", "memberships", "Staff|+46701234567", Action.CREATE,
-                    after={"group": "Staff", "contact": "+46701234567"})
-    assert render(Plan(changes=(change,)), "text").startswith("Account a:\n  + memberships Staff|+46701234567\n\n")
+    change = Change(
+        "a",
+        "memberships",
+        "Staff|+46701234567",
+        Action.CREATE,
+        after={"group": "Staff", "contact": "+46701234567"},
+    )
+    assert render(Plan(changes=(change,)), "text").startswith(
+        "Account a:\n  + memberships Staff|+46701234567\n\n"
+    )
 
 
 def test_update_reads_nested_before_and_after():
     """Update values given as nested mappings are found by their dotted field path."""
-    change = Change("a", "reminders", "r", Action.UPDATE, before={"attendant": {"mobile": "+1"}},
-                    after={"attendant": {"mobile": "+2"}}, fields=("attendant.mobile",))
+    change = Change(
+        "a",
+        "reminders",
+        "r",
+        Action.UPDATE,
+        before={"attendant": {"mobile": "+1"}},
+        after={"attendant": {"mobile": "+2"}},
+        fields=("attendant.mobile",),
+    )
     assert '      attendant.mobile: "+1" -> "+2"\n' in render(Plan(changes=(change,)), "text")
 
 
 def test_update_shows_absent_side_as_none():
     """A field added by an update shows its missing old value as (none)."""
-    change = Change("a", "contacts", "k", Action.UPDATE, before={}, after={"email": "e@x.se"},
-                    fields=("email",))
+    change = Change(
+        "a", "contacts", "k", Action.UPDATE, before={}, after={"email": "e@x.se"}, fields=("email",)
+    )
     assert '      email: (none) -> "e@x.se"\n' in render(Plan(changes=(change,)), "text")
 
 
@@ -106,11 +127,18 @@ def test_every_format_renders_the_empty_plan(fmt):
 
 
 def _large_plan() -> Plan:
-    return Plan(changes=tuple(
-        Change("se-main", "contacts", f"+4670{i:07d}", Action.CREATE,
-               after={"mobile": f"+4670{i:07d}", "first_name": f"N{i}", "groups": ["Staff"]})
-        for i in range(100_000)
-    ))
+    return Plan(
+        changes=tuple(
+            Change(
+                "se-main",
+                "contacts",
+                f"+4670{i:07d}",
+                Action.CREATE,
+                after={"mobile": f"+4670{i:07d}", "first_name": f"N{i}", "groups": ["Staff"]},
+            )
+            for i in range(100_000)
+        )
+    )
 
 
 def test_large_plan_renders_as_text():

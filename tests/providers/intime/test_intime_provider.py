@@ -315,7 +315,7 @@ def test_campaign_replace_and_delete(provider, emulator):
 
 
 def test_sent_campaign_delete_warns_and_replace_refuses(provider, emulator, clock):
-    """At apply time a sent message cannot be removed: delete drops only the record, replace creates nothing."""
+    """At apply time a sent message is not removed: delete drops the record, replace creates nothing."""
     emulator.add_group("Patients")
     [first] = provider.apply([create("campaigns", CAMPAIGN)])
     clock.advance(200 * 86400)  # past 2027-03-01

@@ -40,9 +40,11 @@ class Api:
         return data["Result"]
 
     def login(self) -> str:
-        data = self.call("POST", "api/Security/Login",
-                         {"Username": SANDBOX_CREDENTIALS["username"],
-                          "Password": SANDBOX_CREDENTIALS["password"]}).json()
+        data = self.call(
+            "POST",
+            "api/Security/Login",
+            {"Username": SANDBOX_CREDENTIALS["username"], "Password": SANDBOX_CREDENTIALS["password"]},
+        ).json()
         assert data["Status"] == "Success"
         return str(data["Token"])
 
@@ -82,8 +84,13 @@ def client(server: Server) -> Iterator[SmsConnectorClient]:
 
 def account(url: str, **credentials: str) -> AccountConfig:
     """An smsconnector account on the emulator (sandbox credentials unless given)."""
-    return AccountConfig(name="uk", provider="smsconnector", region="GB", url=url,
-                         credentials=credentials or dict(SANDBOX_CREDENTIALS))
+    return AccountConfig(
+        name="uk",
+        provider="smsconnector",
+        region="GB",
+        url=url,
+        credentials=credentials or dict(SANDBOX_CREDENTIALS),
+    )
 
 
 @pytest.fixture

@@ -5,8 +5,13 @@ from __future__ import annotations
 from reconciler.providers.base import provider_info
 from reconciler.providers.smsconnector.capabilities import INFO, text_length, validate_item
 
-GOOD = {"name": "spring", "text": "Hello", "sender": "82830", "send_at": "2027-03-01T09:00:00Z",
-        "to": {"phone_lists": ["VIP"]}}
+GOOD = {
+    "name": "spring",
+    "text": "Hello",
+    "sender": "82830",
+    "send_at": "2027-03-01T09:00:00Z",
+    "to": {"phone_lists": ["VIP"]},
+}
 
 
 def test_registered_info():

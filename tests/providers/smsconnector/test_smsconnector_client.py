@@ -93,11 +93,20 @@ def test_status_errors_name_endpoint_and_status(client):
         client.numbers(404)
     assert "Phonelists/GetNumbers answered 3 NotFound" in str(caught.value)
     with pytest.raises(ApiStatusError) as caught:
-        client.create_campaign({"Title": "x", "Text": "y", "Folder": 0, "FromNumber": "nope",
-                                "LaunchAt": "2027-01-01T09:00:00Z"}, "create campaign 'x'")
+        client.create_campaign(
+            {
+                "Title": "x",
+                "Text": "y",
+                "Folder": 0,
+                "FromNumber": "nope",
+                "LaunchAt": "2027-01-01T09:00:00Z",
+            },
+            "create campaign 'x'",
+        )
     assert caught.value.status == 2
-    assert str(caught.value) == ("smsconnector: create campaign 'x': Campaigns/CreateCampaign answered "
-                                 "2 InvalidParameters")
+    assert str(caught.value) == (
+        "smsconnector: create campaign 'x': Campaigns/CreateCampaign answered 2 InvalidParameters"
+    )
 
 
 def test_token_never_in_messages_or_logs(emulator, client, caplog):
@@ -142,8 +151,10 @@ def test_reads_retry_throttle(emulator, client):
 def test_link_unlink_launch_stop(emulator, client):
     """Link, Unlink (JSON body on DELETE), Launch and Stop drive the campaign's flag and links."""
     list_id = client.create_list("A", 0)
-    campaign = client.create_campaign({"Title": "x", "Text": "y", "Folder": 0, "FromNumber": "82830",
-                                       "LaunchAt": "2027-01-01T09:00:00Z"}, "create")
+    campaign = client.create_campaign(
+        {"Title": "x", "Text": "y", "Folder": 0, "FromNumber": "82830", "LaunchAt": "2027-01-01T09:00:00Z"},
+        "create",
+    )
     client.link(campaign, list_id, "link")
     client.launch(campaign, "launch")
     assert emulator.campaigns()[0]["armed"] and emulator.campaigns()[0]["lists"] == [list_id]

@@ -32,9 +32,15 @@ def test_envelope_on_success_and_invalid_session(api):
     """Calls answer the StatusEnum/Status/Result envelope; an unknown token is StatusEnum 1 InvalidSession."""
     token = api.login()
     assert api.call("GET", f"api/Company/GetHeaders/{token}").json() == {
-        "StatusEnum": 0, "Status": "Success", "Result": ["82830", "ACMELTD"]}
+        "StatusEnum": 0,
+        "Status": "Success",
+        "Result": ["82830", "ACMELTD"],
+    }
     assert api.call("GET", "api/Company/GetHeaders/" + "0" * 32).json() == {
-        "StatusEnum": 1, "Status": "InvalidSession", "Result": []}
+        "StatusEnum": 1,
+        "Status": "InvalidSession",
+        "Result": [],
+    }
 
 
 def test_routes_are_case_insensitive(api):
@@ -52,11 +58,13 @@ def test_framework_errors(api):
     wrong_verb = api.call("POST", f"api/Company/GetHeaders/{token}")
     assert wrong_verb.status_code == 405
     assert "does not support http method 'POST'" in wrong_verb.json()["Message"]
-    bad_json = api.call("POST", "api/Phonelists/CreateList", data="{not json",
-                        headers={"Content-Type": "application/json"})
+    bad_json = api.call(
+        "POST", "api/Phonelists/CreateList", data="{not json", headers={"Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 400 and bad_json.json() == {"Message": "The request is invalid."}
-    xml = api.call("POST", "api/Phonelists/CreateList", data="<x/>",
-                   headers={"Content-Type": "application/xml"})
+    xml = api.call(
+        "POST", "api/Phonelists/CreateList", data="<x/>", headers={"Content-Type": "application/xml"}
+    )
     assert xml.status_code == 415
 
 
@@ -113,7 +121,8 @@ def test_folders_seeded(api):
     """GetFolders lists the seeded named folder; the root folder 0 is implicit."""
     token = api.login()
     assert api.ok("GET", f"api/Users/GetFolders/{token}") == [
-        {"FolderID": 1, "Name": "Marketing", "ParentFolderID": None}]
+        {"FolderID": 1, "Name": "Marketing", "ParentFolderID": None}
+    ]
     assert api.ok("GET", f"api/Users/GetFoldersBasic/{token}") == [{"FolderID": 1, "Name": "Marketing"}]
 
 
@@ -123,16 +132,32 @@ def test_phone_lists_create_upsert_order_and_navigation(api):
     first = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "ListName": "A"})
     second = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "Name": "B", "Folder": 1})
     assert api.ok("GET", f"api/Phonelists/GetLists/{token}") == [
-        {"ListID": first, "ListName": "A", "Folder": 0, "NumberCount": 0}]
+        {"ListID": first, "ListName": "A", "Folder": 0, "NumberCount": 0}
+    ]
     in_folder = api.ok("GET", f"api/Phonelists/GetLists/{token}", params={"Folder": 1})
     assert [x["ListName"] for x in in_folder] == ["B"]
     assert api.ok("GET", f"api/Phonelists/GetList/{token}/{second}")["ListName"] == "B"
     entries = [{"PhoneNumber": "447700900003"}, {"PhoneNumber": "07700 900001"}, {"PhoneNumber": "12"}]
-    assert api.ok("POST", "api/Phonelists/AddMultipleEntries",
-                  {"SessionToken": token, "ListID": first, "ListEntries": entries}) == 2
-    assert api.ok("POST", "api/Phonelists/AddSingleEntry", {
-        "SessionToken": token, "ListID": first,
-        "ListEntry": {"PhoneNumber": "+447700900003", "FirstName": "Jo"}}) == 1
+    assert (
+        api.ok(
+            "POST",
+            "api/Phonelists/AddMultipleEntries",
+            {"SessionToken": token, "ListID": first, "ListEntries": entries},
+        )
+        == 2
+    )
+    assert (
+        api.ok(
+            "POST",
+            "api/Phonelists/AddSingleEntry",
+            {
+                "SessionToken": token,
+                "ListID": first,
+                "ListEntry": {"PhoneNumber": "+447700900003", "FirstName": "Jo"},
+            },
+        )
+        == 1
+    )
     assert api.ok("GET", f"api/Phonelists/GetNumbers/{token}/{first}") == ["+447700900003", "07700 900001"]
     assert api.ok("GET", f"api/Phonelists/GetNumberDetail/{token}/{first}/447700900003")["FirstName"] == "Jo"
     assert api.ok("GET", f"api/Phonelists/GetNextNumber/{token}/{first}/447700900003") == "07700 900001"
@@ -144,8 +169,11 @@ def test_phone_list_failures(api):
     """Invalid number, unknown list, unknown folder and missing name answer their StatusEnum."""
     token = api.login()
     list_id = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "ListName": "A"})
-    single = api.call("POST", "api/Phonelists/AddSingleEntry",
-                      {"SessionToken": token, "ListID": list_id, "ListEntry": {"PhoneNumber": "abc"}}).json()
+    single = api.call(
+        "POST",
+        "api/Phonelists/AddSingleEntry",
+        {"SessionToken": token, "ListID": list_id, "ListEntry": {"PhoneNumber": "abc"}},
+    ).json()
     assert (single["StatusEnum"], single["Result"]) == (2, 0)
     assert api.call("GET", f"api/Phonelists/GetNumbers/{token}/999").json()["Status"] == "NotFound"
     assert api.call("GET", f"api/Phonelists/GetLists/{token}/42").json()["Status"] == "NotFound"
@@ -157,8 +185,11 @@ def test_add_multiple_entries_batch_limit(emulator, api):
     token = api.login()
     list_id = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "ListName": "A"})
     entries = [{"PhoneNumber": f"4477009{n:05d}"} for n in range(ADD_ENTRIES_LIMIT + 1)]
-    data = api.call("POST", "api/Phonelists/AddMultipleEntries",
-                    {"SessionToken": token, "ListID": list_id, "ListEntries": entries}).json()
+    data = api.call(
+        "POST",
+        "api/Phonelists/AddMultipleEntries",
+        {"SessionToken": token, "ListID": list_id, "ListEntries": entries},
+    ).json()
     assert (data["StatusEnum"], data["Status"]) == (2, "InvalidParameters")
     assert emulator.numbers(list_id) == []
     body = {"SessionToken": token, "ListID": list_id, "ListEntries": entries[:-1]}
@@ -166,8 +197,17 @@ def test_add_multiple_entries_batch_limit(emulator, api):
 
 
 def _campaign(api, token, **fields):
-    body = {"SessionToken": token, "Title": "Sale", "Text": "20% off", "Folder": 0, "Brand": "Acme",
-            "FromNumber": "82830", "LaunchAt": "2027-03-01T09:00:00+00:00", "Lease": 8, **fields}
+    body = {
+        "SessionToken": token,
+        "Title": "Sale",
+        "Text": "20% off",
+        "Folder": 0,
+        "Brand": "Acme",
+        "FromNumber": "82830",
+        "LaunchAt": "2027-03-01T09:00:00+00:00",
+        "Lease": 8,
+        **fields,
+    }
     return api.call("POST", "api/Campaigns/CreateCampaign", body).json()
 
 
@@ -194,8 +234,12 @@ def test_campaign_lifecycle(emulator, api, clock):
     for route in ("LinkCampaignAndPhonelist", "LaunchCampaign", "StopCampaign"):
         answer = api.call("POST", f"api/Campaigns/{route}", {**ids, "ListID": list_id}).json()
         assert answer["StatusEnum"] == 5
-    assert api.call("DELETE", "api/Campaigns/UnlinkCampaignAndPhonelist",
-                    {**ids, "ListID": list_id}).json()["StatusEnum"] == 5
+    assert (
+        api.call("DELETE", "api/Campaigns/UnlinkCampaignAndPhonelist", {**ids, "ListID": list_id}).json()[
+            "StatusEnum"
+        ]
+        == 5
+    )
 
 
 def test_campaign_validation(api):
@@ -205,8 +249,12 @@ def test_campaign_validation(api):
     assert _campaign(api, token, FromNumber="99999")["StatusEnum"] == 2
     assert _campaign(api, token, LaunchAt="tomorrow")["StatusEnum"] == 2
     assert _campaign(api, token, Folder=77)["StatusEnum"] == 3
-    assert api.call("POST", "api/Campaigns/StopCampaign",
-                    {"SessionToken": token, "CampaignID": 404}).json()["StatusEnum"] == 3
+    assert (
+        api.call("POST", "api/Campaigns/StopCampaign", {"SessionToken": token, "CampaignID": 404}).json()[
+            "StatusEnum"
+        ]
+        == 3
+    )
     past = _campaign(api, token, LaunchAt="2020-01-01T09:00:00")["Result"]
     list_id = api.ok("POST", "api/Phonelists/CreateList", {"SessionToken": token, "ListName": "A"})
     ids = {"SessionToken": token, "CampaignID": past, "ListID": list_id}
@@ -223,13 +271,19 @@ def test_stops_and_reinstates(emulator, api, clock):
     stops = api.ok("GET", f"api/Status/GetAllStops/{token}")
     assert [s["PhoneNumber"] for s in stops] == ["447700900123", "447700900456"]
     assert stops[0]["Date"] == "2026-01-10T10:00:00+00:00"
-    assert [s["PhoneNumber"] for s in api.ok("GET", f"api/Status/GetStopsFromDate/{token}",
-                                              params={"DateFrom": "2026-06-01"})] == ["447700900456"]
+    assert [
+        s["PhoneNumber"]
+        for s in api.ok("GET", f"api/Status/GetStopsFromDate/{token}", params={"DateFrom": "2026-06-01"})
+    ] == ["447700900456"]
     assert [s["PhoneNumber"] for s in api.ok("GET", f"api/Status/GetStops/{token}")] == ["447700900456"]
     assert len(api.ok("GET", f"api/Status/GetAllReinstates/{token}")) == 1
     assert api.ok("GET", f"api/Status/GetReinstates/{token}") == []
-    assert api.call("GET", f"api/Status/GetReinstatesFromDate/{token}",
-                    params={"DateFrom": "yesterday"}).json()["StatusEnum"] == 2
+    assert (
+        api.call("GET", f"api/Status/GetReinstatesFromDate/{token}", params={"DateFrom": "yesterday"}).json()[
+            "StatusEnum"
+        ]
+        == 2
+    )
 
 
 def test_messages_and_text_ins(emulator, api):

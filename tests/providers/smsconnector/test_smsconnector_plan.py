@@ -21,16 +21,23 @@ from reconciler.state import State
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 VIP = ["+447700900001", "07700 900002", "447700900003"]
-CAMPAIGN = {"name": "spring", "text": "Spring sale: 20% off", "sender": "82830", "brand": "Acme",
-            "send_at": "2027-03-01T09:00:00Z", "to": {"phone_lists": ["VIP"]}}
+CAMPAIGN = {
+    "name": "spring",
+    "text": "Spring sale: 20% off",
+    "sender": "82830",
+    "brand": "Acme",
+    "send_at": "2027-03-01T09:00:00Z",
+    "to": {"phone_lists": ["VIP"]},
+}
 
 
 class Repo:
     """A config held in memory (desired items of one smsconnector account) plus a state file."""
 
     def __init__(self, url: str, state_path: Path) -> None:
-        self.account = AccountConfig("uk", "smsconnector", region="GB", url=url,
-                                     credentials=dict(SANDBOX_CREDENTIALS))
+        self.account = AccountConfig(
+            "uk", "smsconnector", region="GB", url=url, credentials=dict(SANDBOX_CREDENTIALS)
+        )
         self.state_path = state_path
         self.items: dict[str, list[dict]] = {"phone_lists": [], "campaigns": []}
         self.now = NOW
@@ -70,8 +77,10 @@ class Repo:
 @pytest.fixture
 def repo(server, tmp_path) -> Repo:
     repo = Repo(server.url, tmp_path / ".reconciler" / "state.json")
-    repo.items["phone_lists"] = [{"name": "VIP", "numbers": list(VIP)},
-                                 {"name": "Leads", "numbers": ["07700 900100"], "folder": "Marketing"}]
+    repo.items["phone_lists"] = [
+        {"name": "VIP", "numbers": list(VIP)},
+        {"name": "Leads", "numbers": ["07700 900100"], "folder": "Marketing"},
+    ]
     repo.items["campaigns"] = [dict(CAMPAIGN)]
     return repo
 
@@ -83,8 +92,11 @@ def actions(plan: Plan) -> list[tuple[str, str, str]]:
 def test_fresh_apply_then_plan_is_empty(emulator, repo):
     """A fresh apply creates lists and the campaign; the next plan has no changes and the id is in state."""
     plan = repo.apply()
-    assert sorted(actions(plan)) == [("campaigns", "spring", "create"), ("phone_lists", "Leads", "create"),
-                                     ("phone_lists", "VIP", "create")]
+    assert sorted(actions(plan)) == [
+        ("campaigns", "spring", "create"),
+        ("phone_lists", "Leads", "create"),
+        ("phone_lists", "VIP", "create"),
+    ]
     [campaign] = emulator.campaigns()
     assert campaign["armed"] and len(campaign["lists"]) == 1
     state = State.load(repo.state_path)
@@ -151,8 +163,9 @@ def test_changed_text_replaces_with_warning(emulator, repo):
     assert actions(repo.apply()) == [("campaigns", "spring", "replace")]
     old, new = emulator.campaigns()
     assert (old["armed"], new["armed"], new["text"]) == (False, True, "Spring sale: 30% off")
-    assert repo.warnings == [f"uk/campaigns/spring: the old campaign {old['id']} was stopped; "
-                             "SMSConnector cannot delete it"]
+    assert repo.warnings == [
+        f"uk/campaigns/spring: the old campaign {old['id']} was stopped; SMSConnector cannot delete it"
+    ]
     assert repo.plan().changes == ()
 
 

@@ -31,8 +31,14 @@ def create(item: Resource) -> Change:
     return Change("uk", item.type, item.key, Action.CREATE, None, dict(item.attrs))
 
 
-CAMPAIGN = {"name": "spring", "text": "Spring sale: 20% off", "sender": "82830", "brand": "Acme",
-            "send_at": "2027-03-01T09:00:00+00:00", "to": {"phone_lists": ["VIP"]}}
+CAMPAIGN = {
+    "name": "spring",
+    "text": "Spring sale: 20% off",
+    "sender": "82830",
+    "brand": "Acme",
+    "send_at": "2027-03-01T09:00:00+00:00",
+    "to": {"phone_lists": ["VIP"]},
+}
 
 
 def test_read_lists_in_every_folder(emulator, client, provider):
@@ -62,8 +68,12 @@ def test_create_list_with_1000_numbers_batches(emulator, provider):
     provider.read(["phone_lists"], {})
     [outcome] = provider.apply([create(item)])
     assert emulator.count("POST", "AddMultipleEntries") == math.ceil(1000 / ADD_ENTRIES_LIMIT)
-    assert emulator.lists()[0] == {"ListID": int(outcome.ident), "ListName": "Big", "Folder": 1,
-                                   "NumberCount": 1000}
+    assert emulator.lists()[0] == {
+        "ListID": int(outcome.ident),
+        "ListName": "Big",
+        "Folder": 1,
+        "NumberCount": 1000,
+    }
     [live] = provider.read(["phone_lists"], {})["phone_lists"]
     assert live.attrs == item.attrs
 
@@ -74,9 +84,17 @@ def test_adding_1000_numbers_to_a_list(emulator, client, provider):
     client.add_entries(list_id, [n[1:] for n in numbers(3)], "seed")
     [live] = provider.read(["phone_lists"], {})["phone_lists"]
     want = sorted(numbers(1003))
-    change = Change("uk", "phone_lists", "VIP", Action.UPDATE, {"numbers": live.attrs["numbers"]},
-                    {"numbers": want}, ("numbers",), ident=live.ident,
-                    extra={"desired": {"name": "VIP", "numbers": want}})
+    change = Change(
+        "uk",
+        "phone_lists",
+        "VIP",
+        Action.UPDATE,
+        {"numbers": live.attrs["numbers"]},
+        {"numbers": want},
+        ("numbers",),
+        ident=live.ident,
+        extra={"desired": {"name": "VIP", "numbers": want}},
+    )
     emulator.reset_counts()
     [outcome] = provider.apply([change])
     assert emulator.count("POST", "AddMultipleEntries") == math.ceil(1000 / ADD_ENTRIES_LIMIT)
@@ -93,9 +111,18 @@ def test_campaign_create_links_and_launches(emulator, client, provider):
     [campaign] = emulator.campaigns()
     assert outcome.ident == str(campaign["id"]) and outcome.attrs == dict(item.attrs)
     assert campaign | {"id": 0} == {
-        "id": 0, "title": "spring", "text": "Spring sale: 20% off", "folder": 1, "brand": "Acme",
-        "from_number": "82830", "launch_at": "2027-03-01T09:00:00+00:00", "lease": None, "armed": True,
-        "sent": False, "lists": [list_id]}
+        "id": 0,
+        "title": "spring",
+        "text": "Spring sale: 20% off",
+        "folder": 1,
+        "brand": "Acme",
+        "from_number": "82830",
+        "launch_at": "2027-03-01T09:00:00+00:00",
+        "lease": None,
+        "armed": True,
+        "sent": False,
+        "lists": [list_id],
+    }
 
 
 def test_campaign_created_stopped_is_not_launched(emulator, client, provider):
@@ -111,17 +138,32 @@ def test_campaign_update_status_and_lists(emulator, client, provider):
     vip, leads = client.create_list("VIP", 0), client.create_list("Leads", 0)
     item = desired("campaigns", **CAMPAIGN)
     [outcome] = provider.apply([create(item)])
-    stop = Change("uk", "campaigns", "spring", Action.UPDATE,
-                  {"status": "scheduled", "to.phone_lists": ["VIP"]},
-                  {"status": "stopped", "to.phone_lists": ["Leads"]}, ("status", "to.phone_lists"),
-                  ident=outcome.ident, extra={"desired": {**item.attrs, "status": "stopped"}})
+    stop = Change(
+        "uk",
+        "campaigns",
+        "spring",
+        Action.UPDATE,
+        {"status": "scheduled", "to.phone_lists": ["VIP"]},
+        {"status": "stopped", "to.phone_lists": ["Leads"]},
+        ("status", "to.phone_lists"),
+        ident=outcome.ident,
+        extra={"desired": {**item.attrs, "status": "stopped"}},
+    )
     [after] = provider.apply([stop])
     assert after.attrs["status"] == "stopped"
     [campaign] = emulator.campaigns()
     assert (campaign["armed"], campaign["lists"]) == (False, [leads])
-    launch = Change("uk", "campaigns", "spring", Action.UPDATE, {"status": "stopped"},
-                    {"status": "scheduled"}, ("status",), ident=outcome.ident,
-                    extra={"desired": dict(item.attrs)})
+    launch = Change(
+        "uk",
+        "campaigns",
+        "spring",
+        Action.UPDATE,
+        {"status": "stopped"},
+        {"status": "scheduled"},
+        ("status",),
+        ident=outcome.ident,
+        extra={"desired": dict(item.attrs)},
+    )
     provider.apply([launch])
     assert emulator.campaigns()[0]["armed"] is True
     assert vip not in emulator.campaigns()[0]["lists"]
@@ -133,8 +175,9 @@ def test_campaign_replace_stops_old_and_creates_new(emulator, client, provider):
     item = desired("campaigns", **CAMPAIGN)
     [old] = provider.apply([create(item)])
     new_attrs = {**item.attrs, "text": "Spring sale: 30% off"}
-    change = Change("uk", "campaigns", "spring", Action.REPLACE, dict(item.attrs), new_attrs, ("text",),
-                    ident=old.ident)
+    change = Change(
+        "uk", "campaigns", "spring", Action.REPLACE, dict(item.attrs), new_attrs, ("text",), ident=old.ident
+    )
     [outcome] = provider.apply([change])
     first, second = emulator.campaigns()
     assert (first["armed"], second["armed"], second["text"]) == (False, True, "Spring sale: 30% off")
@@ -146,8 +189,9 @@ def test_campaign_delete_stops(emulator, client, provider):
     """Deleting a campaign stops it; a campaign the API no longer knows is only a warning."""
     client.create_list("VIP", 0)
     [old] = provider.apply([create(desired("campaigns", **CAMPAIGN))])
-    [outcome] = provider.apply([Change("uk", "campaigns", "spring", Action.DELETE, {}, None,
-                                       ident=old.ident)])
+    [outcome] = provider.apply(
+        [Change("uk", "campaigns", "spring", Action.DELETE, {}, None, ident=old.ident)]
+    )
     assert outcome.ident is None and emulator.campaigns()[0]["armed"] is False
     [gone] = provider.apply([Change("uk", "campaigns", "other", Action.DELETE, {}, None, ident="999")])
     assert "no longer exists" in gone.warnings[0]
@@ -180,8 +224,16 @@ def test_refine_sent_campaign_is_immutable():
     assert isinstance(refined, Problem) and refined.severity == "warning"
     assert "was sent" in refined.message
     stopped = live_campaign(send_at="2026-11-01T09:00:00Z", status="stopped")  # never armed: not sent
-    edit = Change("uk", "campaigns", "spring", Action.REPLACE, dict(stopped.attrs),
-                  {**stopped.attrs, "send_at": "2027-01-01T09:00:00Z"}, ("send_at",), ident="7")
+    edit = Change(
+        "uk",
+        "campaigns",
+        "spring",
+        Action.REPLACE,
+        dict(stopped.attrs),
+        {**stopped.attrs, "send_at": "2027-01-01T09:00:00Z"},
+        ("send_at",),
+        ident="7",
+    )
     assert SmsConnectorProvider.refine(edit, stopped, NOW) is edit
     future = live_campaign()
     assert SmsConnectorProvider.refine(change, future, NOW) is change
