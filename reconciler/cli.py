@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +238,15 @@ def _apply_locked(
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
             return False
-        outcome = apply_plan(
-            result,
-            run.providers,
-            state,
-            continue_on_error=continue_on_error,
-            progress=_progress(len(result.applicable)),
-            parallelism=parallelism,
-        )
+        with _progress(len(result.applicable)) as tell:
+            outcome = apply_plan(
+                result,
+                run.providers,
+                state,
+                continue_on_error=continue_on_error,
+                progress=tell,
+                parallelism=parallelism,
+            )
         _report(outcome)
         return outcome.ok
     finally:
@@ -266,17 +268,29 @@ def _confirm() -> bool:
     return str(answer).strip() == "yes"
 
 
-def _progress(total: int) -> Any:
-    done = {"n": 0}
-    lock = threading.Lock()
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[Change, str], None] | None]:
+    """A rich progress bar on stderr while applying, on a terminal only (else no progress output)."""
+    if not is_tty(sys.stderr):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def tell(change: Change, what: str) -> None:
-        with lock:
-            done["n"] += 1
-            if is_tty(sys.stderr):
-                click.echo(f"[{done['n']}/{total}] {what}: {change.action.value} {change.address}", err=True)
+    columns = (
+        TextColumn("applying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=Console(file=sys.stderr)) as bar:
+        task = bar.add_task("", total=total)
 
-    return tell
+        def tell(change: Change, what: str) -> None:
+            bar.update(task, advance=1, description=f"{what}: {change.action.value} {change.address}")
+
+        yield tell
 
 
 def _summary_table(outcome: ApplyResult) -> None:
