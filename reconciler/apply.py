@@ -273,7 +273,7 @@ class _Batch:
                     outcomes = self.provider.apply(pending)
             except ProviderError as exc:
                 _keep_partial(exc, pending, self.tracked, self.state)
-                maybe_committed = bool(getattr(exc, "maybe_committed", False))
+                maybe_committed = exc.maybe_committed
                 if not (maybe_committed and first.action is Action.CREATE):
                     if (
                         self.tracked
@@ -378,7 +378,7 @@ def _succeeded(
 
 def _keep_partial(exc: ProviderError, batch: list[Change], tracked: bool, state: State) -> None:
     """Record what a failed multi-step change did create (``exc.partial``: key -> Outcome)."""
-    partial: Mapping[str, Outcome] = getattr(exc, "partial", None) or {}
+    partial: Mapping[str, Outcome] = exc.partial
     if not tracked or not partial:
         return
     for change in batch:

@@ -7,7 +7,9 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.secrets import redact
 
@@ -46,7 +48,20 @@ class ConfigError(ReconcilerError):
 
 
 class ProviderError(ReconcilerError):
-    """A provider API call failed (after any retries)."""
+    """A provider API call failed (after any retries).
+
+    ``partial`` maps the key of a change to the Outcome (reconciler.providers.base) of what a
+    multi-step change did create before it failed, so the applier can record it.
+    ``maybe_committed`` is true when a non-idempotent request may have been applied although its
+    answer was lost (the applier reads the live state back before trying again).
+    """
+
+    def __init__(
+        self, message: str = "", *, partial: Mapping[str, Any] | None = None, maybe_committed: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.partial: Mapping[str, Any] = partial or {}
+        self.maybe_committed = maybe_committed
 
 
 class Unauthorized(ProviderError):

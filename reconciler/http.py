@@ -48,8 +48,10 @@ def check_url(url: str, what: str) -> str:
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
-        msg = (f"{what}: refusing plain http to {parts.hostname} (credentials would travel in clear text); "
-               "use https")
+        msg = (
+            f"{what}: refusing plain http to {parts.hostname} (credentials would travel in clear text); "
+            "use https"
+        )
     else:
         msg = f"{what}: {redact_url(url)!r} is not an http(s) URL"
     raise ReconcilerError(msg)
@@ -217,9 +219,7 @@ class HttpClient:
                 msg = f"{self.provider}: {what}: {failure} after {attempt} attempt(s) at {where}{advice}"
                 if throttled:
                     raise RateLimited(msg + "; lower the account's rate_limit or try again later")
-                err = TransportError(redact(msg))
-                err.maybe_committed = not retryable and method.upper() == "POST"  # type: ignore[attr-defined]
-                raise err
+                raise TransportError(redact(msg), maybe_committed=not retryable and method.upper() == "POST")
             wait = self.retry.delay(attempt, throttled)
             log.info("%s: %s: %s; retry %d in %.1fs", self.provider, what, failure, attempt, wait)
             if wait > 0:

@@ -196,15 +196,13 @@ class SmsConnectorProvider(Provider):
         except ProviderError as exc:
             msg = (f"{exc}; campaign {change.key!r} was created as id {campaign} but is not launched; "
                    "its id is recorded, so the next apply links and launches it")
-            error = ProviderError(msg)
             # What exists now, so the applier records the id and the next plan finishes the job. The
             # planner compares declared fields only (status often is not): a campaign still to be
             # launched is recorded without lists, so the next plan relinks them (idempotent) and launches.
             launch = after.get("status", "scheduled") == "scheduled"
             kept = [] if launch else sorted(linked)
             done = {**after, "to": {**(after.get("to") or {}), "phone_lists": kept}, "status": "stopped"}
-            error.partial = {change.key: Outcome(str(campaign), done)}  # type: ignore[attr-defined]
-            raise error from exc
+            raise ProviderError(msg, partial={change.key: Outcome(str(campaign), done)}) from exc
         return campaign
 
     def _campaigns_create(self, change: Change) -> Outcome:
