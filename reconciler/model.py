@@ -138,12 +138,12 @@ def name_set(values: Iterable[str] | None) -> list[str]:
     return sorted({str(v).strip() for v in values or () if str(v).strip()})
 
 
-def get_path(attrs: Attrs, path: str) -> Any:
-    """Read a dotted path (``attendant.mobile``) from nested mappings; ``None`` when absent."""
+def get_path(attrs: Attrs, path: str, default: Any = None) -> Any:
+    """Read a dotted path (``attendant.mobile``) from nested mappings; ``default`` when absent."""
     value: Any = attrs
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            return None
+            return default
         value = value[part]
     return value
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes import Action, Change
-from reconciler.model import MEMBERSHIPS
+from reconciler.model import MEMBERSHIPS, get_path
 from reconciler.plan import Plan, Warning_
 
 NO_CHANGES = "No changes. The accounts match the configuration."
@@ -109,12 +109,7 @@ def _lookup(attrs: Mapping[str, Any] | None, path: str) -> Any:
         return _MISSING
     if path in attrs:
         return attrs[path]
-    value: Any = attrs
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+    return get_path(attrs, path, _MISSING)
 
 
 def _shown(value: Any) -> str:
