@@ -149,7 +149,6 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         if headers:
             self.session.headers.update(headers)
-        self.requests_sent = 0
 
     def url(self, path: str) -> str:
         return urljoin(self.base_url, path.lstrip("/"))
@@ -187,7 +186,6 @@ class HttpClient:
             throttled = False
             retryable: bool
             try:
-                self.requests_sent += 1
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.ConnectionError as exc:
                 # A refused or reset connection before any response: the request may or may not

@@ -30,8 +30,6 @@ TYPE_ORDER: tuple[str, ...] = (
     "campaigns",
 )
 
-# Attributes that hold a set of names: compared as sorted, de-duplicated lists.
-SET_FIELDS = frozenset({"groups", "phone_lists"})
 
 Attrs = Mapping[str, Any]
 

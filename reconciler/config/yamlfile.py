@@ -30,7 +30,7 @@ _TAG = "tag:yaml.org,2002:"
 STR, NULL, BOOL, INT, FLOAT, TIMESTAMP = (
     _TAG + t for t in ("str", "null", "bool", "int", "float", "timestamp")
 )
-MAP, SEQ, MERGE = _TAG + "map", _TAG + "seq", _TAG + "merge"
+MAP, SEQ = _TAG + "map", _TAG + "seq"
 _CONSTRUCTOR = SafeConstructor()
 _CONSTRUCT = {
     INT: _CONSTRUCTOR.construct_yaml_int,

@@ -6,8 +6,6 @@ from typing import Any
 from reconciler.model import MEMBERSHIPS
 from reconciler.providers.base import Capability, ProviderInfo, cannot, yes
 
-NO_BLOCKLIST = "Intouch has no blocklist or opt-out endpoint; manage opt-outs in the Intouch web UI"
-
 CAPABILITIES = {
     "groups": Capability(
         list=yes(),
