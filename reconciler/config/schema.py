@@ -1,6 +1,6 @@
 """JSON Schema validation of config files, with errors turned into positioned, human problems.
 
-The schemas live in ``schemas/`` (Draft 2020-12). Resource files are validated item by item: the
+The schemas live in ``reconciler/schemas/`` (Draft 2020-12; copied to the top-level ``schemas/``). Resource files are validated item by item: the
 file against the schema with its item schemas left out, then each item against its item schema.
 An item whose schema only speaks about structure (keys and value types) is valid or invalid
 according to its *shape* alone, so items of a shape already seen valid are not validated again;
@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -23,7 +23,6 @@ from jsonschema.exceptions import ValidationError
 from reconciler.config.yamlfile import Document, Spec, Text, locate
 from reconciler.errors import Problem
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 ROOT_SCHEMA = "reconciler.schema.json"
 RESOURCES_SCHEMA = "resources.schema.json"
 
@@ -69,9 +68,9 @@ Steps = tuple[str | int, ...]
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The parsed schema file ``schemas/<name>``."""
-    with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
-        schema: dict[str, Any] = json.load(handle)
+    """The parsed schema ``<name>``, shipped inside the package (``reconciler/schemas/``)."""
+    text = resources.files("reconciler.schemas").joinpath(name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
     return schema
 
 
