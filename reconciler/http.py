@@ -22,13 +22,49 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from reconciler import __version__
-from reconciler.errors import RateLimited, ReconcilerError, TransportError
+from reconciler.errors import ProviderError, RateLimited, ReconcilerError, TransportError
 from reconciler.secrets import redact, redact_url
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read seconds
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The (scheme, host, port) a URL addresses, with the scheme's default port made explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+class _CrossOriginRedirect(Exception):
+    """Raised inside requests' redirect loop so that no request reaches the new origin."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(location)
+        self.status = status
+        self.location = location
+
+
+class _SameOriginSession(requests.Session):
+    """A session that follows redirects only within the origin of the request that was sent.
+
+    Credentials travel in headers (Intouch), bodies (SMSConnector) and query strings (InTime), so
+    a redirect to another scheme, host or port is never followed: requests would re-send some of
+    them there. The check runs before requests builds the next request.
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        location = urljoin(resp.url, target)
+        if origin(location) != origin(resp.url):
+            resp.close()
+            raise _CrossOriginRedirect(resp.status_code, location)
+        return target
 
 
 def _is_loopback(host: str) -> bool:
@@ -145,7 +181,8 @@ class HttpClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy.from_env()
         self.limiter = RateLimiter(rate_limit)
-        self.session = requests.Session()
+        self.session: requests.Session = _SameOriginSession()
+        self.session.max_redirects = 5
         self.session.headers["User-Agent"] = USER_AGENT
         if headers:
             self.session.headers.update(headers)
@@ -187,6 +224,16 @@ class HttpClient:
             retryable: bool
             try:
                 response = self.session.request(method, url, **kwargs)
+            except _CrossOriginRedirect as exc:
+                msg = (
+                    f"{self.provider}: {what}: {method} {redact_url(url)} was redirected (HTTP {exc.status}) "
+                    f"to another origin, {redact_url(exc.location)}; not followed, so no credentials went "
+                    "there. If the API has moved, set the account's url to the new address"
+                )
+                raise ProviderError(redact(msg)) from None
+            except requests.exceptions.TooManyRedirects:
+                msg = f"{self.provider}: {what}: {method} {redact_url(url)} redirected more than 5 times"
+                raise ProviderError(redact(msg)) from None
             except requests.exceptions.ConnectionError as exc:
                 # A refused or reset connection before any response: the request may or may not
                 # have reached the application, unless the connect itself failed.
