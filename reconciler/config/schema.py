@@ -1,10 +1,11 @@
 """JSON Schema validation of config files, with errors turned into positioned, human problems.
 
-The schemas live in ``reconciler/schemas/`` (Draft 2020-12; the top-level ``schemas/`` holds copies).
-Resource files are validated item by item: the file against the schema with its item schemas left
-out, then each item against its item schema. An item whose schema only speaks about structure (keys
-and value types) is valid or invalid according to its *shape* alone, so items of a shape already seen valid are not validated
-again; that keeps 100,000 contacts fast. Anything the cache cannot prove goes through jsonschema.
+The schemas live in ``reconciler/schemas/`` (Draft 2020-12; the top-level ``schemas/`` holds
+copies). Resource files are validated item by item: the file against the schema with its item
+schemas left out, then each item against its item schema. An item whose schema only speaks about
+structure (keys and value types) is valid or invalid according to its *shape* alone, so items of a
+shape already seen valid are not validated again; that keeps 100,000 contacts fast. Anything the
+cache cannot prove goes through jsonschema.
 """
 
 from __future__ import annotations
