@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from deepdiff import DeepDiff  # noqa: E402
 
 from reconciler.config.load import load_config  # noqa: E402
-from reconciler.emulator import Server  # noqa: E402
 from reconciler.engine import Run  # noqa: E402
 from reconciler.planner import diff  # noqa: E402
-from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator  # noqa: E402
+from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator  # noqa: E402
+from reconciler.sandbox.server import Server  # noqa: E402
 from reconciler.state import State  # noqa: E402
 
 

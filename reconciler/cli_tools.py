@@ -37,7 +37,7 @@ def sandbox(data: str, port_base: int, faults: str | None) -> None:
     Example: reconciler sandbox --port-base 8600
     """
     from reconciler import sandbox as sandbox_mod
-    from reconciler.emulator import FaultSpecError
+    from reconciler.sandbox.server import FaultSpecError
 
     try:
         running = sandbox_mod.start(Path(data), port_base, faults)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler import secrets
-from reconciler.emulator import Mount, Server
+from reconciler.sandbox.server import Mount, Server
 
 
 @pytest.fixture(scope="session")

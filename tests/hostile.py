@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import Server
+from reconciler.sandbox.server import Server
 
 Rule = Callable[[Request], Response | None]
 

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
-from reconciler.emulator import Server
 from reconciler.sandbox import emulator_class
+from reconciler.sandbox.server import Server
 
 
 @dataclass

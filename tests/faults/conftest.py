@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from reconciler import secrets
 from reconciler.cli import main
-from reconciler.emulator import Emulator, Server
+from reconciler.sandbox.server import Emulator, Server
 from tests.faults.schedules import Harness, Site, new_emulator, reload_site, write_site
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -26,11 +26,11 @@ from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action
 from reconciler.config.load import load_config
 from reconciler.config.types import Config
-from reconciler.emulator import Emulator, Faults, Mount, Server
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
 from reconciler.sandbox import emulator_class
+from reconciler.sandbox.server import Emulator, Faults, Mount, Server
 from reconciler.state import State
 
 PROVIDERS = ("intouch", "intime", "smsconnector")

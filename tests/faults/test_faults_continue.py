@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from reconciler.emulator import Faults
+from reconciler.sandbox.server import Faults
 from tests.faults.conftest import Served
 from tests.faults.schedules import CHECKS
 

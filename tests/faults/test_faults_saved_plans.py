@@ -14,7 +14,7 @@ import pytest
 
 from reconciler.plan import checksum
 from reconciler.providers.smsconnector.client import SmsConnectorClient
-from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS as SMSC_CREDENTIALS
+from reconciler.sandbox.smsconnector.emulator import SANDBOX_CREDENTIALS as SMSC_CREDENTIALS
 from tests.faults.conftest import Served
 from tests.faults.schedules import CHECKS
 

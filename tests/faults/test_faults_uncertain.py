@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.apply import apply_plan
-from reconciler.emulator import Faults
 from reconciler.engine import Run
+from reconciler.sandbox.server import Faults
 from reconciler.state import State
 from tests.faults.conftest import Served
 from tests.faults.schedules import CHECKS

@@ -10,10 +10,10 @@ import requests
 
 from reconciler import secrets
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Mount, Server
 from reconciler.providers.intime.client import IntimeClient
-from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 from reconciler.providers.intime.provider import IntimeProvider
+from reconciler.sandbox.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
+from reconciler.sandbox.server import Mount, Server
 from tests.support import FakeClock
 
 DECL = '<?xml version="1.0" encoding="iso-8859-1"?>\n'

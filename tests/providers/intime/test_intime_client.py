@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import NotFound, ProviderError, RateLimited, TransportError, Unauthorized
 from reconciler.providers.intime.client import INACTIVE, ContactIn, IntimeClient, NothingRemoved
-from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
+from reconciler.sandbox.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 
 SECRET = SANDBOX_CREDENTIALS["hash"]
 

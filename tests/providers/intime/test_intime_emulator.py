@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
+from reconciler.sandbox.intime.emulator import SANDBOX_CREDENTIALS, IntimeEmulator
 
 GROUP = '<addgroups><groups><group groupname="{}" /></groups></addgroups>'
 REMINDER = (

@@ -19,7 +19,7 @@ from reconciler.config.load import load_config
 from reconciler.engine import Run
 from reconciler.errors import ConfigError
 from reconciler.plan import Plan
-from reconciler.providers.intime.emulator import SANDBOX_CREDENTIALS
+from reconciler.sandbox.intime.emulator import SANDBOX_CREDENTIALS
 from reconciler.state import State
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "intime"

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Mount, Server
 from reconciler.providers.intouch.client import IntouchClient
-from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator
 from reconciler.providers.intouch.provider import IntouchProvider
+from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator
+from reconciler.sandbox.server import Mount, Server
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ import requests
 
 from reconciler.errors import NotFound, ProviderError, RateLimited, TransportError, Unauthorized
 from reconciler.providers.intouch.client import IntouchClient, created_id, format_date, parse_date
-from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, THROTTLE_TEXT, IntouchEmulator
+from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, THROTTLE_TEXT, IntouchEmulator
 
 
 def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> requests.Response:

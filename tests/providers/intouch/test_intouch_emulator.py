@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from reconciler.emulator import Server
-from reconciler.providers.intouch.emulator import SANDBOX_CREDENTIALS, THROTTLE_TEXT, IntouchEmulator
+from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, THROTTLE_TEXT, IntouchEmulator
+from reconciler.sandbox.server import Server
 
 AUTH = (f"{SANDBOX_CREDENTIALS['username']}@{SANDBOX_CREDENTIALS['domain']}", SANDBOX_CREDENTIALS["password"])
 

@@ -13,8 +13,8 @@ from reconciler.errors import ProviderError, Unauthorized
 from reconciler.model import MEMBERSHIPS, normalize_attrs
 from reconciler.providers.base import provider_class, provider_info
 from reconciler.providers.intouch.capabilities import INFO
-from reconciler.providers.intouch.emulator import IntouchEmulator
 from reconciler.providers.intouch.provider import IntouchProvider, number_from_api, number_to_api
+from reconciler.sandbox.intouch.emulator import IntouchEmulator
 
 ACCOUNT = "no-main"
 

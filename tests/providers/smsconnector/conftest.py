@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from reconciler.config.types import AccountConfig
-from reconciler.emulator import Mount, Server
 from reconciler.providers.smsconnector.client import SmsConnectorClient
-from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
 from reconciler.providers.smsconnector.provider import SmsConnectorProvider
+from reconciler.sandbox.server import Mount, Server
+from reconciler.sandbox.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
 from tests.support import FakeClock
 
 # 2026-11-22T12:00:00Z: campaigns in the tests are sent in 2027, i.e. in the future.

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import NotFound, ProviderError, TransportError, Unauthorized
 from reconciler.providers.smsconnector.client import ApiStatusError, SmsConnectorClient
-from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS
+from reconciler.sandbox.smsconnector.emulator import SANDBOX_CREDENTIALS
 
 
 def test_logs_in_once_per_run_and_out_at_close(emulator, server):

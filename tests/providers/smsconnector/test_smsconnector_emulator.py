@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT
-from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
+from reconciler.sandbox.smsconnector.emulator import SANDBOX_CREDENTIALS, SmsConnectorEmulator
 
 
 def test_login_returns_logon_result_with_hex_token(api):

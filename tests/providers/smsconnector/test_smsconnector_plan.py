@@ -16,7 +16,7 @@ from reconciler.engine import Run
 from reconciler.model import Resource, key_of, normalize_attrs
 from reconciler.plan import Plan
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
-from reconciler.providers.smsconnector.emulator import SANDBOX_CREDENTIALS
+from reconciler.sandbox.smsconnector.emulator import SANDBOX_CREDENTIALS
 from reconciler.state import State
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

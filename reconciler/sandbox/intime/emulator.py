@@ -12,9 +12,9 @@ Test helpers (``groups()``, ``contacts()``, ``nix()``, ``reminders()``, ``messag
 ``add_group``, ``add_reminder`` ...) inspect and tamper with the SQLite data directly.
 
 This module routes requests and authenticates them; the parts live beside it: the wire format
-in :mod:`.emulator_wire`, the SQLite schema, seed and test helpers in :mod:`.emulator_store`,
-and the request handlers in :mod:`.emulator_contacts` (sections 5, 6) and
-:mod:`.emulator_messages` (sections 4, 7).
+in :mod:`.wire`, the SQLite schema, seed and test helpers in :mod:`.store`,
+and the request handlers in :mod:`.contacts` (sections 5, 6) and
+:mod:`.messages` (sections 4, 7).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import Faults
-from reconciler.providers.intime.emulator_contacts import IntimeContactHandlers
-from reconciler.providers.intime.emulator_messages import IntimeMessageHandlers
-from reconciler.providers.intime.emulator_store import SANDBOX_CREDENTIALS
-from reconciler.providers.intime.emulator_wire import Fail, parse_document, plain_response
+from reconciler.sandbox.intime.contacts import IntimeContactHandlers
+from reconciler.sandbox.intime.messages import IntimeMessageHandlers
+from reconciler.sandbox.intime.store import SANDBOX_CREDENTIALS
+from reconciler.sandbox.intime.wire import Fail, parse_document, plain_response
+from reconciler.sandbox.server import Faults
 
 __all__ = ["PREFIX", "SANDBOX_CREDENTIALS", "IntimeEmulator"]
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import Emulator, Faults, Server
+from reconciler.sandbox.server import Emulator, Faults, Server
 
 # provider -> (port offset, emulator class path, URL path of its API)
 EMULATORS: dict[str, tuple[int, str, str]] = {
-    "intouch": (1, "reconciler.providers.intouch.emulator:IntouchEmulator", "/2"),
-    "intime": (2, "reconciler.providers.intime.emulator:IntimeEmulator", "/api/1.0"),
-    "smsconnector": (3, "reconciler.providers.smsconnector.emulator:SmsConnectorEmulator", ""),
+    "intouch": (1, "reconciler.sandbox.intouch.emulator:IntouchEmulator", "/2"),
+    "intime": (2, "reconciler.sandbox.intime.emulator:IntimeEmulator", "/api/1.0"),
+    "smsconnector": (3, "reconciler.sandbox.smsconnector.emulator:SmsConnectorEmulator", ""),
 }
 DEFAULT_PORT_BASE = 8600
 

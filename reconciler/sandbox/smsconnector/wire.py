@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from werkzeug.wrappers import Response
 
 UK = ZoneInfo("Europe/London")
+# ASSUMPTION: AddMultipleEntries takes at most this many entries (the emulator's own copy).
+ADD_ENTRIES_LIMIT = 500
 STATUS_NAMES = ("Success", "InvalidSession", "InvalidParameters", "NotFound", "NotPermitted", "Failed")
 SUCCESS, INVALID_SESSION, INVALID_PARAMETERS, NOT_FOUND, NOT_PERMITTED, FAILED = range(6)
 ENTRY_FIELDS = ("PhoneNumber", "Title", "FirstName", "Surname", "Address1", "Address2", "Address3",

@@ -14,8 +14,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.providers.intouch.emulator_store import IntouchStore
-from reconciler.providers.intouch.emulator_wire import (
+from reconciler.sandbox.intouch.store import IntouchStore
+from reconciler.sandbox.intouch.wire import (
     COLUMNS,
     CONTACT_FIELDS,
     GROUP_FIELDS,

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from secrets import randbelow
 from typing import Any
 
-from reconciler.providers.smsconnector.emulator_store import SmsConnectorStore
-from reconciler.providers.smsconnector.emulator_wire import (
+from reconciler.sandbox.smsconnector.store import SmsConnectorStore
+from reconciler.sandbox.smsconnector.wire import (
     INVALID_PARAMETERS,
     NOT_FOUND,
     NOT_PERMITTED,

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.providers.intime.emulator_store import IntimeStore
-from reconciler.providers.intime.emulator_wire import (
+from reconciler.sandbox.intime.store import IntimeStore
+from reconciler.sandbox.intime.wire import (
     CONTACT_FIELDS,
     EMAIL,
     Fail,

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.emulator import Emulator
-from reconciler.providers.intouch.emulator_wire import COLUMNS, contact_json, group_json
+from reconciler.sandbox.intouch.wire import COLUMNS, contact_json, group_json
+from reconciler.sandbox.server import Emulator
 
 SANDBOX_CREDENTIALS = {"username": "demo", "domain": "example.com", "password": "sandbox-intouch-password"}
 ALL_FUNCTIONS = ("SEND_SMS", "SEND_WAP", "EDIT_GROUP", "EDIT_CONTACT", "READ_SMS", "ALLOW_API")

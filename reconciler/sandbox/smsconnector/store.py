@@ -16,8 +16,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import Emulator, Faults
-from reconciler.providers.smsconnector.emulator_wire import (
+from reconciler.sandbox.server import Emulator, Faults
+from reconciler.sandbox.smsconnector.wire import (
     format_when,
     json_response,
     normalize_uk,

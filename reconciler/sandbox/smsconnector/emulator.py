@@ -21,9 +21,9 @@ Test hooks: the Python methods of :class:`SmsConnectorStore` (``lists()``, ``num
 ``{"PhoneNumber": ..., "Date": ...}``).
 
 This module routes requests, keeps sessions and answers the security and company functions
-(sections 2 and 4); the parts live beside it: the wire format in :mod:`.emulator_wire`, the
-SQLite schema, seed and test hooks in :mod:`.emulator_store`, and the handlers of sections 5-6
-in :mod:`.emulator_lists` and of sections 7-8 in :mod:`.emulator_messaging`.
+(sections 2 and 4); the parts live beside it: the wire format in :mod:`.wire`, the
+SQLite schema, seed and test hooks in :mod:`.store`, and the handlers of sections 5-6
+in :mod:`.lists` and of sections 7-8 in :mod:`.messaging`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.providers.smsconnector.emulator_lists import SmsConnectorListHandlers
-from reconciler.providers.smsconnector.emulator_messaging import SmsConnectorMessagingHandlers
-from reconciler.providers.smsconnector.emulator_store import SANDBOX_CREDENTIALS
-from reconciler.providers.smsconnector.emulator_wire import (
+from reconciler.sandbox.smsconnector.lists import SmsConnectorListHandlers
+from reconciler.sandbox.smsconnector.messaging import SmsConnectorMessagingHandlers
+from reconciler.sandbox.smsconnector.store import SANDBOX_CREDENTIALS
+from reconciler.sandbox.smsconnector.wire import (
     INVALID_SESSION,
     ROUTES,
     STATUS_NAMES,

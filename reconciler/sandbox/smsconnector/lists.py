@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT
-from reconciler.providers.smsconnector.emulator_store import SmsConnectorStore
-from reconciler.providers.smsconnector.emulator_wire import (
+from reconciler.sandbox.smsconnector.store import SmsConnectorStore
+from reconciler.sandbox.smsconnector.wire import (
+    ADD_ENTRIES_LIMIT,
     ENTRY_FIELDS,
     FAILED,
     INVALID_PARAMETERS,
@@ -73,7 +73,7 @@ class SmsConnectorListHandlers(SmsConnectorStore):
         list_id = self._list(call.get("listid"))
         entries = call.get("listentries")
         if not isinstance(entries, list) or len(entries) > ADD_ENTRIES_LIMIT:
-            raise Fail(INVALID_PARAMETERS)  # ASSUMPTION: batch limit, see capabilities.ADD_ENTRIES_LIMIT
+            raise Fail(INVALID_PARAMETERS)  # ASSUMPTION: batch limit (docs/providers/smsconnector.md)
         return sum(self._store_entry(list_id, entry) for entry in entries)
 
     def _get_lists(self, call: Call) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler.emulator import Emulator
-from reconciler.providers.intime.emulator_wire import INPUT_DATE, OUTPUT_DATE, TZ, norm_mobile
+from reconciler.sandbox.intime.wire import INPUT_DATE, OUTPUT_DATE, TZ, norm_mobile
+from reconciler.sandbox.server import Emulator
 
 SANDBOX_CREDENTIALS = {"user": "demo", "hash": "0123456789abcdef0123456789abcdef01234567"}
 DEFAULT_TEMPLATE = (

@@ -6,8 +6,8 @@ two users of one domain see the same contacts and groups. JSON only (XML is opti
 brief and not modelled); request bodies may be JSON or form-encoded (section 3).
 
 This module authenticates and routes requests; the parts live beside it: the wire format in
-:mod:`.emulator_wire`, the SQLite schema, seed and test helpers in :mod:`.emulator_store`, and
-the request handlers in :mod:`.emulator_routes`.
+:mod:`.wire`, the SQLite schema, seed and test helpers in :mod:`.store`, and
+the request handlers in :mod:`.routes`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import Faults
-from reconciler.providers.intouch.emulator_routes import Context
-from reconciler.providers.intouch.emulator_store import SANDBOX_CREDENTIALS, IntouchStore
-from reconciler.providers.intouch.emulator_wire import THROTTLE_TEXT, Answer, fail
+from reconciler.sandbox.intouch.routes import Context
+from reconciler.sandbox.intouch.store import SANDBOX_CREDENTIALS, IntouchStore
+from reconciler.sandbox.intouch.wire import THROTTLE_TEXT, Answer, fail
+from reconciler.sandbox.server import Faults
 
 __all__ = ["SANDBOX_CREDENTIALS", "THROTTLE_TEXT", "IntouchEmulator"]
 

@@ -1,0 +1,1 @@
+"""The intime API emulator (see docs/providers/intime.md)."""

@@ -1,0 +1,1 @@
+"""The intouch API emulator (see docs/providers/intouch.md)."""

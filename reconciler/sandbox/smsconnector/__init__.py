@@ -1,0 +1,1 @@
+"""The smsconnector API emulator (see docs/providers/smsconnector.md)."""
