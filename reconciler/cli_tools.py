@@ -11,6 +11,7 @@ import click
 from reconciler.cli_support import fail, load_repo, reported, status, type_option
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
+from reconciler.providers.base import sandbox_ports
 from reconciler.state import State, atomic_write
 
 
@@ -28,7 +29,7 @@ from reconciler.state import State, atomic_write
     type=click.IntRange(0, 65000),
     default=8600,
     show_default=True,
-    help="Ports: intouch base+1, intime base+2, smsconnector base+3.",
+    help="Ports: " + ", ".join(f"{name} base+{offset}" for name, offset in sandbox_ports().items()) + ".",
 )
 @click.option("--faults", default=None, metavar="SPEC", help="Inject faults, e.g. 'seed=7,throttle:every=5'.")
 def sandbox(data: str, port_base: int, faults: str | None) -> None:
@@ -44,8 +45,10 @@ def sandbox(data: str, port_base: int, faults: str | None) -> None:
     except FaultSpecError as exc:
         fail(str(exc))
     except OSError as exc:
+        offsets = sandbox_ports().values()
         fail(
-            f"cannot start the sandbox on ports {port_base + 1}-{port_base + 3}: {exc.strerror}; "
+            f"cannot start the sandbox on ports {port_base + min(offsets)}-{port_base + max(offsets)}: "
+            f"{exc.strerror}; "
             "choose other ports with --port-base"
         )
     for item in running:

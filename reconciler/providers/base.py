@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -166,16 +166,100 @@ class ProviderInfo:
     validate_item: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
 
 
-# provider name -> package; each has capabilities.py (INFO) and provider.py (the Provider class,
-# named in INFO's module as PROVIDER_CLASS), imported on first use.
-REGISTRY: dict[str, str] = {
-    "intouch": "reconciler.providers.intouch",
-    "intime": "reconciler.providers.intime",
-    "smsconnector": "reconciler.providers.smsconnector",
-}
+@dataclass(frozen=True)
+class SandboxDefaults:
+    """How ``reconciler sandbox``, the demo and the tests run a provider's emulator.
+
+    ``emulator`` is ``module:Class`` (imported only when the sandbox starts, so client code never
+    loads the emulator's web stack); ``port_offset`` is added to ``--port-base``; ``api_path`` is
+    the URL path of the API on the emulator; ``url_env`` and ``credential_env`` name the
+    environment variables the examples read (credential key -> variable).
+    """
+
+    emulator: str
+    port_offset: int
+    api_path: str
+    url_env: str
+    credential_env: Mapping[str, str]
 
 
-def _package(name: str) -> str:
+@dataclass(frozen=True)
+class Registration:
+    """Everything the tool knows of one provider, declared once in the provider's package.
+
+    ``info`` carries the name, capabilities and credential keys; ``provider`` is the Provider class
+    as ``module:Class`` (imported on first use); ``sandbox`` says how to run its emulator. The
+    registry, the sandbox, the config schema's provider enum and the test tables derive from it.
+    """
+
+    info: ProviderInfo
+    provider: str
+    sandbox: SandboxDefaults
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+
+class RegistrationError(ReconcilerError):
+    """A provider declaration that breaks the provider contract (docs/providers/contract.md)."""
+
+
+_REGISTERED: dict[str, Registration] = {}
+_DISCOVERED = False
+
+
+def register(registration: Registration) -> Registration:
+    """Add ``registration`` to the registry; refuse a second provider of the same name."""
+    name = registration.name
+    known = _REGISTERED.get(name)
+    if known is not None and known is not registration:
+        raise RegistrationError(f"provider {name!r} is registered twice")
+    offsets = {r.sandbox.port_offset: r.name for r in _REGISTERED.values() if r.name != name}
+    if registration.sandbox.port_offset in offsets:
+        other = offsets[registration.sandbox.port_offset]
+        raise RegistrationError(f"provider {name!r}: sandbox port offset already used by {other!r}")
+    _REGISTERED[name] = registration
+    return registration
+
+
+def registrations() -> Mapping[str, Registration]:
+    """Every registered provider by name: the subpackages of ``reconciler.providers`` that declare
+    a ``REGISTRATION``, plus any registered with :func:`register`."""
+    global _DISCOVERED
+    if not _DISCOVERED:
+        import pkgutil
+
+        import reconciler.providers as package
+
+        for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if module.ispkg:
+                loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+                found = getattr(loaded, "REGISTRATION", None)
+                if isinstance(found, Registration):
+                    register(found)
+        _DISCOVERED = True
+    return _REGISTERED
+
+
+class _Registry(Mapping[str, Registration]):
+    """The registry as a read-only mapping, discovered on first use."""
+
+    def __getitem__(self, name: str) -> Registration:
+        return registrations()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(registrations()))
+
+    def __len__(self) -> int:
+        return len(registrations())
+
+
+REGISTRY: Mapping[str, Registration] = _Registry()
+
+
+def registration(name: str) -> Registration:
+    """The registration of provider ``name``; a clear error naming the known ones otherwise."""
     try:
         return REGISTRY[name]
     except KeyError:
@@ -185,12 +269,22 @@ def _package(name: str) -> str:
 
 def provider_info(name: str) -> ProviderInfo:
     """The capabilities and settings of the provider registered as ``name``."""
-    info: ProviderInfo = importlib.import_module(_package(name) + ".capabilities").INFO
-    return info
+    return registration(name).info
+
+
+def load(target: str) -> Any:
+    """The object named by ``module:attribute``."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def provider_class(name: str) -> type[Provider]:
     """Return the Provider class registered as ``name``."""
-    module = importlib.import_module(_package(name) + ".provider")
-    cls: type[Provider] = module.PROVIDER
+    cls: type[Provider] = load(registration(name).provider)
     return cls
+
+
+def sandbox_ports() -> dict[str, int]:
+    """The sandbox port offset of every registered provider, in port order."""
+    offsets = {name: reg.sandbox.port_offset for name, reg in REGISTRY.items()}
+    return dict(sorted(offsets.items(), key=lambda item: item[1]))

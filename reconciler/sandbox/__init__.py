@@ -1,4 +1,9 @@
-"""`reconciler sandbox`: every provider emulator on fixed loopback ports, persisted in SQLite."""
+"""`reconciler sandbox`: every provider emulator on fixed loopback ports, persisted in SQLite.
+
+Which emulators exist, their ports and API paths come from each provider's registration
+(``reconciler/providers/<name>/__init__.py``), imported only when the sandbox starts, so an
+emulator module never loads the client it emulates.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,6 @@ from typing import Any
 
 from reconciler.sandbox.server import Emulator, Faults, Server
 
-# provider -> (port offset, emulator class path, URL path of its API)
-EMULATORS: dict[str, tuple[int, str, str]] = {
-    "intouch": (1, "reconciler.sandbox.intouch.emulator:IntouchEmulator", "/2"),
-    "intime": (2, "reconciler.sandbox.intime.emulator:IntimeEmulator", "/api/1.0"),
-    "smsconnector": (3, "reconciler.sandbox.smsconnector.emulator:SmsConnectorEmulator", ""),
-}
 DEFAULT_PORT_BASE = 8600
 
 
@@ -33,7 +32,9 @@ class Running:
 
 def emulator_class(provider: str) -> tuple[type[Emulator], dict[str, str]]:
     """The emulator class of ``provider`` and its sandbox credentials."""
-    module_name, _, class_name = EMULATORS[provider][1].partition(":")
+    from reconciler.providers.base import REGISTRY
+
+    module_name, _, class_name = REGISTRY[provider].sandbox.emulator.partition(":")
     module = importlib.import_module(module_name)
     cls: type[Emulator] = getattr(module, class_name)
     credentials: dict[str, str] = dict(module.SANDBOX_CREDENTIALS)
@@ -44,14 +45,16 @@ def start(
     data: Path | None,
     port_base: int = DEFAULT_PORT_BASE,
     faults: str | None = None,
-    providers: tuple[str, ...] = tuple(EMULATORS),
+    providers: tuple[str, ...] | None = None,
     **options: Any,
 ) -> list[Running]:
     """Start the emulators of ``providers``; one SQLite file per provider beside ``data``."""
+    from reconciler.providers.base import REGISTRY, sandbox_ports
+
     running: list[Running] = []
     try:
-        for provider in providers:
-            offset, _, api_path = EMULATORS[provider]
+        for provider in providers if providers is not None else sandbox_ports():
+            offset, api_path = REGISTRY[provider].sandbox.port_offset, REGISTRY[provider].sandbox.api_path
             cls, credentials = emulator_class(provider)
             db = ":memory:"
             if data is not None:

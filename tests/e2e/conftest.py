@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
+from reconciler.providers.base import REGISTRY
 from reconciler.sandbox import emulator_class
 from reconciler.sandbox.server import Server
 
@@ -29,13 +30,10 @@ class Emu:
     credentials: dict[str, str]
 
 
-ENV_NAMES = {
-    "intouch": {"username": "INTOUCH_USER", "domain": "INTOUCH_DOMAIN", "password": "INTOUCH_PASSWORD"},
-    "intime": {"user": "INTIME_USER", "hash": "INTIME_HASH"},
-    "smsconnector": {"username": "SMSC_USER", "password": "SMSC_PASSWORD"},
-}
-URL_ENV = {"intouch": "INTOUCH_URL", "intime": "INTIME_URL", "smsconnector": "SMSC_URL"}
-API_PATH = {"intouch": "/2", "intime": "/api/1.0", "smsconnector": ""}
+# Derived from each provider's registration (reconciler/providers/<name>/__init__.py).
+ENV_NAMES = {name: dict(reg.sandbox.credential_env) for name, reg in REGISTRY.items()}
+URL_ENV = {name: reg.sandbox.url_env for name, reg in REGISTRY.items()}
+API_PATH = {name: reg.sandbox.api_path for name, reg in REGISTRY.items()}
 
 
 def start_emulator(provider: str, **options: Any) -> tuple[Emu, Server]:

@@ -29,18 +29,16 @@ from reconciler.config.types import Config
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
 from reconciler.plan import Plan
+from reconciler.providers.base import REGISTRY, sandbox_ports
 from reconciler.sandbox import emulator_class
 from reconciler.sandbox.server import Emulator, Faults, Mount, Server
 from reconciler.state import State
 
-PROVIDERS = ("intouch", "intime", "smsconnector")
-API_PATH = {"intouch": "/2", "intime": "/api/1.0", "smsconnector": ""}
-ENV_NAMES = {
-    "intouch": {"username": "INTOUCH_USER", "domain": "INTOUCH_DOMAIN", "password": "INTOUCH_PASSWORD"},
-    "intime": {"user": "INTIME_USER", "hash": "INTIME_HASH"},
-    "smsconnector": {"username": "SMSC_USER", "password": "SMSC_PASSWORD"},
-}
-URL_ENV = {"intouch": "INTOUCH_URL", "intime": "INTIME_URL", "smsconnector": "SMSC_URL"}
+PROVIDERS = tuple(sandbox_ports())
+# Derived from each provider's registration (reconciler/providers/<name>/__init__.py).
+API_PATH = {name: reg.sandbox.api_path for name, reg in REGISTRY.items()}
+ENV_NAMES = {name: dict(reg.sandbox.credential_env) for name, reg in REGISTRY.items()}
+URL_ENV = {name: reg.sandbox.url_env for name, reg in REGISTRY.items()}
 # Fixed emulator time (2026-11-22T12:00Z): every reminder and campaign below lies in the future.
 EMULATOR_NOW = 1_795_348_800.0
 
@@ -445,7 +443,10 @@ CHECKS: dict[str, Callable[[Any, set[tuple[str, str]]], list[str]]] = {
     "smsconnector": check_smsconnector,
 }
 # Types a provider cannot read back: an interrupted create of one may stay uncertain.
-UNLISTABLE = {"intouch": set(), "intime": {"contacts", "campaigns"}, "smsconnector": {"campaigns"}}
+UNLISTABLE = {
+    name: {type_ for type_, cap in reg.info.capabilities.items() if not cap.list.ok}
+    for name, reg in REGISTRY.items()
+}
 
 
 def check_converged(provider: str, emulator: Any, final: Plan) -> list[str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.sandbox import EMULATORS, emulator_class
+from reconciler.providers.base import sandbox_ports
+from reconciler.sandbox import emulator_class
 from tests.faults.conftest import REPO_ROOT, Lines, free_port_base
 from tests.faults.schedules import CHECKS, PROVIDERS, write_site
 
@@ -42,10 +43,12 @@ def test_sandbox_with_faults_serves_and_an_apply_converges(tmp_path: Path) -> No
     )
     out, err = Lines(proc.stdout), Lines(proc.stderr)  # type: ignore[arg-type]
     try:
-        started = out.wait_for(lambda lines: sum(line.split()[0] in PROVIDERS for line in lines if line) == 3)
+        started = out.wait_for(
+            lambda lines: sum(line.split()[0] in PROVIDERS for line in lines if line) == len(PROVIDERS)
+        )
         assert started, f"{out.text()}\n{err.text()}"
         for provider in PROVIDERS:
-            url = f"http://127.0.0.1:{base + EMULATORS[provider][0]}"
+            url = f"http://127.0.0.1:{base + sandbox_ports()[provider]}"
             assert any(line.startswith(provider) and url in line for line in out.lines), out.text()
             site = write_site(provider, tmp_path / provider, url)
             runner = CliRunner(env=site.env)

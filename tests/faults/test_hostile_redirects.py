@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from reconciler.providers.base import REGISTRY
 from reconciler.sandbox import emulator_class
 from reconciler.sandbox.server import Server
 from tests.e2e.conftest import API_PATH, ENV_NAMES, URL_ENV, Emu, make_repo
 from tests.hostile import Hostile, Sink, sink_server
 
-PROVIDERS = ("intouch", "intime", "smsconnector")
+PROVIDERS = tuple(REGISTRY)
 
 
 @pytest.fixture
