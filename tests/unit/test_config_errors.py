@@ -98,6 +98,11 @@ EXPECTED: dict[str, list[str]] = {
     "bad-smsconnector-credentials": [
         "bad-smsconnector-credentials/reconciler.yaml:5:5: accounts.uk.credentials needs one of password or reusable_token for provider smsconnector (add password: ${ENV_VAR})",
     ],
+    "bad-safety": [
+        "bad-safety/reconciler.yaml:7:7: accounts.uk.safety.contacts: provider smsconnector does not support contacts (set limits only for: campaigns, phone_lists)",
+        "bad-safety/reconciler.yaml:8:7: unknown field 'max_delete' in accounts.uk.safety (did you mean 'max_deletes'? allowed: blocklist, campaigns, contacts, groups, max_delete_percent, max_deletes, max_update_percent, min_existing, phone_lists, reminders)",
+        "bad-safety/reconciler.yaml:10:28: safety.campaigns.max_deletes must be at least 0, not -1 (change the number)",
+    ],
     "bad-syntax": [
         "bad-syntax/contacts.yaml:3:1: invalid YAML: did not find expected ',' or ']' (check indentation, quotes and brackets)",
     ],
