@@ -19,10 +19,10 @@ import phonenumbers
 
 from reconciler import secrets
 from reconciler.config.schema import where
-from reconciler.config.types import SAFETY_DEFAULTS, AccountConfig, Safety, SafetyBlock
+from reconciler.config.types import SAFETY_DEFAULTS, AccountConfig, IgnoreRule, Safety, SafetyBlock
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
-from reconciler.model import MEMBERSHIPS, USER_TYPES, Origin
+from reconciler.model import KEY_FIELDS, MEMBERSHIPS, USER_TYPES, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 
 DEFAULT_REGION = "SE"
@@ -182,6 +182,7 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
                     f"(set limits only for: {', '.join(supported)})",
                     key=True,
                 )
+    ignore = _ignore_rules(reader, base, info, spec.get("ignore"))
     rate = spec.get("rate_limit")
     line, col = locate(reader.node, base, key=True)
     settings.infos[name] = info
@@ -193,8 +194,54 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
         credentials=expanded,
         prune=frozenset(pruned),
         rate_limit=rate if isinstance(rate, int) and not isinstance(rate, bool) and rate > 0 else None,
+        ignore=ignore,
         origin=Origin(reader.doc.path, line, col),
     )
+
+
+def _ignore_rules(
+    reader: _Reader, base: tuple[str | int, ...], info: ProviderInfo, raw: Any
+) -> tuple[IgnoreRule, ...]:
+    """The account's ``ignore:`` entries; a rule for a type or field the provider lacks is a problem."""
+    if not isinstance(raw, list):
+        return ()
+    supported = supported_types(info)
+    rules = []
+    for index, entry in enumerate(raw):
+        path = base + ("ignore", index)
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            continue  # the schema reported it
+        type_ = entry["type"]
+        if type_ not in supported:
+            if type_ in USER_TYPES:
+                reader.problem(
+                    path + ("type",),
+                    f"{where(path + ('type',))}: provider {info.name} does not support {type_} "
+                    f"(ignore only: {', '.join(supported)})",
+                )
+            continue
+        key = entry.get("key")
+        fields = entry.get("fields")
+        names = tuple(f for f in fields if isinstance(f, str)) if isinstance(fields, list) else ()
+        offered = info.capabilities[type_].fields - {KEY_FIELDS.get(type_, "")}
+        bad = False
+        for at, name in enumerate(names):
+            if name not in offered:
+                bad = True
+                reader.problem(
+                    path + ("fields", at),
+                    f"{where(path + ('fields', at))}: '{name}' is not a field {info.name} {type_} "
+                    f"can ignore (fields: {', '.join(sorted(offered))}; to hide whole items use key:)",
+                )
+        if bad or (key is None and not names):
+            continue
+        line, col = locate(reader.node, path)
+        rules.append(
+            IgnoreRule(
+                type_, key if isinstance(key, str) else None, names, Origin(reader.doc.path, line, col)
+            )
+        )
+    return tuple(rules)
 
 
 def safety_block(raw: Mapping[str, Any]) -> SafetyBlock:

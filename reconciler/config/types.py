@@ -11,6 +11,29 @@ from reconciler.model import Origin, Resource
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """One ``ignore:`` entry of an account: live items of ``type`` that this tool leaves alone.
+
+    With ``key`` (a shell-style glob) alone, matching items are hidden; with ``fields`` alone,
+    those fields of every item of the type are left out; with both, those fields of the matching
+    items only. See :mod:`reconciler.ignore`.
+    """
+
+    type: str
+    key: str | None = None
+    fields: tuple[str, ...] = ()
+    origin: Origin | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        parts = [f"type: {self.type}"]
+        if self.key is not None:
+            parts.append(f"key: {self.key!r}")
+        if self.fields:
+            parts.append(f"fields: [{', '.join(self.fields)}]")
+        return "{" + ", ".join(parts) + "}"
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """One account in ``reconciler.yaml``. ``credentials`` values are secrets (already expanded)."""
 
@@ -21,6 +44,7 @@ class AccountConfig:
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
     prune: frozenset[str] = frozenset()
     rate_limit: int | None = None  # requests per minute; None = provider default
+    ignore: tuple[IgnoreRule, ...] = ()
     origin: Origin | None = field(default=None, compare=False)
 
 
