@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,10 @@ def plan(
 @main.command()
 @click.argument("target", default=".", type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
-@click.option("--force", is_flag=True, help="Skip unsupported changes and override the safety limits.")
+@click.option("--force", is_flag=True, help="Apply even when the plan exceeds the safety limits.")
+@click.option(
+    "--skip-unsupported", is_flag=True, help="Apply the rest of a plan that holds unsupported changes."
+)
 @click.option(
     "--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one."
 )
@@ -162,6 +166,7 @@ def apply(
     target: str,
     auto_approve: bool,
     force: bool,
+    skip_unsupported: bool,
     continue_on_error: bool,
     parallelism: int,
     lock_timeout: float,
@@ -193,11 +198,28 @@ def apply(
             state = State.load(config.state_path)
             try:
                 ok = _apply_locked(
-                    config, state, saved, accounts, types, auto_approve, force, continue_on_error, parallelism
+                    config,
+                    state,
+                    saved,
+                    accounts,
+                    types,
+                    auto_approve,
+                    _Overrides(force, skip_unsupported),
+                    continue_on_error,
+                    parallelism,
                 )
             finally:
                 state.save()
     sys.exit(0 if ok else 1)
+
+
+@dataclass(frozen=True)
+class _Overrides:
+    """What the user allowed past the checks: ``force`` the safety limits, ``skip_unsupported``
+    a plan holding unsupported changes (which are never applied)."""
+
+    force: bool = False
+    skip_unsupported: bool = False
 
 
 def _apply_locked(
@@ -207,7 +229,7 @@ def _apply_locked(
     accounts: tuple[str, ...],
     types: tuple[str, ...],
     auto_approve: bool,
-    force: bool,
+    overrides: _Overrides,
     continue_on_error: bool,
     parallelism: int = 1,
 ) -> bool:
@@ -224,13 +246,13 @@ def _apply_locked(
                 apply_plan(result, run.providers, state)
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
-        if unsupported and not force:
+        if unsupported and not overrides.skip_unsupported:
             raise UnsafePlan(
                 f"the plan has {len(unsupported)} unsupported change(s) that cannot be applied; "
-                "change the config so they disappear, or rerun with --force to skip them"
+                "change the config so they disappear, or rerun with --skip-unsupported to skip them"
             )
         problems = violations(result, live_counts, config.safety)
-        if problems and not force:
+        if problems and not overrides.force:
             raise UnsafePlan("; ".join(problems))
         if not result.applicable:
             click.echo("Nothing that can be applied.")

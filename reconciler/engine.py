@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.config.types import Config
 from reconciler.errors import Problem, ProviderError, ReconcilerError
+from reconciler.ignore import filter_live
 from reconciler.model import MEMBERSHIPS, Resource
 from reconciler.plan import Plan
 from reconciler.planner import Target, diff
@@ -72,7 +73,7 @@ class Run:
         return self.providers[name]
 
     def refresh(self, notify: Notify | None = None) -> Live:
-        """Read the live state of every listable type in scope."""
+        """Read the live state of every listable type in scope, without what ignore rules hide."""
         live: Live = {}
         for target in self.targets():
             types = [
@@ -90,8 +91,10 @@ class Run:
             if notify:
                 notify(f"refreshing {target.account} ({target.provider}): {', '.join(types)}")
             read = self.provider(target.account).read(types, self.state.account(target.account))
+            rules = self.config.accounts[target.account].ignore
             for type_, items in read.items():
-                live[(target.account, type_)] = _by_key(target.account, type_, items)
+                kept = filter_live(rules, type_, items)
+                live[(target.account, type_)] = _by_key(target.account, type_, kept)
         return live
 
     def check(self, live: Live) -> list[Problem]:

@@ -19,10 +19,10 @@ import phonenumbers
 
 from reconciler import secrets
 from reconciler.config.schema import where
-from reconciler.config.types import AccountConfig, Safety
+from reconciler.config.types import SAFETY_DEFAULTS, AccountConfig, IgnoreRule, Safety, SafetyBlock
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
-from reconciler.model import MEMBERSHIPS, USER_TYPES, Origin
+from reconciler.model import KEY_FIELDS, MEMBERSHIPS, USER_TYPES, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 
 DEFAULT_REGION = "SE"
@@ -37,6 +37,8 @@ ENV_REF = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def protect_env_refs(data: bytes) -> bytes:
     """``${NAME}`` -> ``$\u27e8NAME\u27e9``: parses as a plain scalar in flow and block context alike."""
     return ENV_REF.sub(lambda m: b"$\xe2\x9f\xa8" + m.group(1) + b"\xe2\x9f\xa9", data)
+
+
 # Common mistakes for ISO 3166 codes, with the code meant.
 _REGION_HINTS = {"UK": "GB", "EN": "GB"}
 
@@ -53,7 +55,8 @@ class Settings:
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     infos: dict[str, ProviderInfo] = field(default_factory=dict)  # by account name
     declared: set[str] = field(default_factory=set)  # every account name, valid or not
-    safety: Safety = field(default_factory=Safety)
+    safety: SafetyBlock = field(default_factory=SafetyBlock)
+    account_safety: dict[str, SafetyBlock] = field(default_factory=dict)
     state_path: str = DEFAULT_STATE
     region: str = DEFAULT_REGION
 
@@ -110,12 +113,7 @@ def read_settings(
         settings.region = reader.region(("defaults", "region"), defaults.get("region"), DEFAULT_REGION)
     safety = value.get("safety")
     if isinstance(safety, dict) and ("safety",) not in broken:
-        base = Safety()
-        settings.safety = Safety(
-            max_update_percent=float(safety.get("max_update_percent", base.max_update_percent)),
-            max_delete_percent=float(safety.get("max_delete_percent", base.max_delete_percent)),
-            min_existing=int(safety.get("min_existing", base.min_existing)),
-        )
+        settings.safety = safety_block(safety)
     state = value.get("state")
     if isinstance(state, dict) and isinstance(state.get("path"), str) and state["path"].strip():
         settings.state_path = state["path"].strip()
@@ -173,6 +171,18 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
                     f"{where(base + ('prune', index))}: provider {provider} does not support "
                     f"{type_}, so it cannot be pruned (prune only: {', '.join(supported)})",
                 )
+    safety = spec.get("safety")
+    if isinstance(safety, dict):
+        settings.account_safety[name] = safety_block(safety)
+        for type_ in safety:
+            if type_ in USER_TYPES and type_ not in supported:
+                reader.problem(
+                    base + ("safety", type_),
+                    f"{where(base + ('safety', type_))}: provider {provider} does not support {type_} "
+                    f"(set limits only for: {', '.join(supported)})",
+                    key=True,
+                )
+    ignore = _ignore_rules(reader, base, info, spec.get("ignore"))
     rate = spec.get("rate_limit")
     line, col = locate(reader.node, base, key=True)
     settings.infos[name] = info
@@ -184,8 +194,74 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
         credentials=expanded,
         prune=frozenset(pruned),
         rate_limit=rate if isinstance(rate, int) and not isinstance(rate, bool) and rate > 0 else None,
+        ignore=ignore,
         origin=Origin(reader.doc.path, line, col),
     )
+
+
+def _ignore_rules(
+    reader: _Reader, base: tuple[str | int, ...], info: ProviderInfo, raw: Any
+) -> tuple[IgnoreRule, ...]:
+    """The account's ``ignore:`` entries; a rule for a type or field the provider lacks is a problem."""
+    if not isinstance(raw, list):
+        return ()
+    supported = supported_types(info)
+    rules = []
+    for index, entry in enumerate(raw):
+        path = base + ("ignore", index)
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            continue  # the schema reported it
+        type_ = entry["type"]
+        if type_ not in supported:
+            if type_ in USER_TYPES:
+                reader.problem(
+                    path + ("type",),
+                    f"{where(path + ('type',))}: provider {info.name} does not support {type_} "
+                    f"(ignore only: {', '.join(supported)})",
+                )
+            continue
+        key = entry.get("key")
+        fields = entry.get("fields")
+        names = tuple(f for f in fields if isinstance(f, str)) if isinstance(fields, list) else ()
+        offered = info.capabilities[type_].fields - {KEY_FIELDS.get(type_, "")}
+        bad = False
+        for at, name in enumerate(names):
+            if name not in offered:
+                bad = True
+                reader.problem(
+                    path + ("fields", at),
+                    f"{where(path + ('fields', at))}: '{name}' is not a field {info.name} {type_} "
+                    f"can ignore (fields: {', '.join(sorted(offered))}; to hide whole items use key:)",
+                )
+        if bad or (key is None and not names):
+            continue
+        line, col = locate(reader.node, path)
+        rules.append(
+            IgnoreRule(
+                type_, key if isinstance(key, str) else None, names, Origin(reader.doc.path, line, col)
+            )
+        )
+    return tuple(rules)
+
+
+def safety_block(raw: Mapping[str, Any]) -> SafetyBlock:
+    """A schema-checked ``safety:`` mapping as a :class:`SafetyBlock` (ill-typed values are skipped:
+    the schema reported them)."""
+
+    def numbers(values: Mapping[str, Any]) -> dict[str, float]:
+        return {
+            name: value
+            for name, value in values.items()
+            if name in SAFETY_DEFAULTS and isinstance(value, int | float) and not isinstance(value, bool)
+        }
+
+    types = {t: numbers(v) for t, v in raw.items() if t in USER_TYPES and isinstance(v, Mapping)}
+    return SafetyBlock(numbers(raw), types)
+
+
+def read_safety(settings: Settings) -> Safety:
+    """The root and per-account safety blocks as one :class:`Safety`."""
+    return Safety(settings.safety, dict(settings.account_safety))
 
 
 def _check_credentials(

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.config.accounts import protect_env_refs, read_settings, state_path
+from reconciler.config.accounts import protect_env_refs, read_safety, read_settings, state_path
 from reconciler.config.repo import ROOT_FILE, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
@@ -115,7 +115,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
         root=root,
         accounts=dict(settings.accounts),
         desired=desired,
-        safety=settings.safety,
+        safety=read_safety(settings),
         state_path=state_path(root, settings),
         fingerprint=repo.fingerprint(),
         files=tuple(sorted(repo.files)),

@@ -275,6 +275,9 @@ def _message(error: ValidationError, path: Steps, at: str) -> str:
         return (
             f"{at}: '{instance}' is not a two-letter country code (write an ISO 3166 code such as SE, NO, GB)"
         )
+    if kind == "anyOf" and all(set(sub) == {"required"} for sub in value):
+        names = [name for sub in value for name in sub["required"]]
+        return f"{at} needs {' or '.join(names)} (add {names[0]}: ...)"
     if kind in ("minimum", "maximum"):
         bound = "at least" if kind == "minimum" else "at most"
         return f"{at} must be {bound} {value}, not {instance} (change the number)"

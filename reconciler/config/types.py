@@ -11,6 +11,29 @@ from reconciler.model import Origin, Resource
 
 
 @dataclass(frozen=True)
+class IgnoreRule:
+    """One ``ignore:`` entry of an account: live items of ``type`` that this tool leaves alone.
+
+    With ``key`` (a shell-style glob) alone, matching items are hidden; with ``fields`` alone,
+    those fields of every item of the type are left out; with both, those fields of the matching
+    items only. See :mod:`reconciler.ignore`.
+    """
+
+    type: str
+    key: str | None = None
+    fields: tuple[str, ...] = ()
+    origin: Origin | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        parts = [f"type: {self.type}"]
+        if self.key is not None:
+            parts.append(f"key: {self.key!r}")
+        if self.fields:
+            parts.append(f"fields: [{', '.join(self.fields)}]")
+        return "{" + ", ".join(parts) + "}"
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """One account in ``reconciler.yaml``. ``credentials`` values are secrets (already expanded)."""
 
@@ -21,16 +44,60 @@ class AccountConfig:
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
     prune: frozenset[str] = frozenset()
     rate_limit: int | None = None  # requests per minute; None = provider default
+    ignore: tuple[IgnoreRule, ...] = ()
     origin: Origin | None = field(default=None, compare=False)
+
+
+# The settings of a `safety:` block and their defaults (``None``: no absolute limit).
+SAFETY_DEFAULTS: Mapping[str, float | None] = {
+    "max_update_percent": 30.0,
+    "max_delete_percent": 30.0,
+    "min_existing": 10,
+    "max_deletes": None,
+}
+
+
+@dataclass(frozen=True)
+class SafetyBlock:
+    """What one ``safety:`` block sets: ``settings`` for every type, ``types`` per resource type."""
+
+    settings: Mapping[str, float] = field(default_factory=dict)
+    types: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One resolved safety setting: its value and the config path that set it (for messages)."""
+
+    name: str
+    value: float | None
+    path: str
 
 
 @dataclass(frozen=True)
 class Safety:
-    """octoDNS-style thresholds: apply refuses to touch more than these shares without --force."""
+    """octoDNS-style thresholds: apply refuses to touch more than these without --force.
 
-    max_update_percent: float = 30.0
-    max_delete_percent: float = 30.0
-    min_existing: int = 10
+    ``root`` is the ``safety:`` block of reconciler.yaml, ``accounts`` each account's own. A setting
+    resolves per account and type, the most specific block first (see :meth:`limit`).
+    """
+
+    root: SafetyBlock = SafetyBlock()
+    accounts: Mapping[str, SafetyBlock] = field(default_factory=dict)
+
+    def limit(self, account: str, type_: str, name: str) -> Limit:
+        """``name`` for ``type_`` in ``account``: ``accounts.A.safety.T.name``, then
+        ``accounts.A.safety.name``, ``safety.T.name``, ``safety.name``, then the default."""
+        levels: list[tuple[Mapping[str, float], str]] = []
+        mine = self.accounts.get(account)
+        if mine is not None:
+            prefix = f"accounts.{account}.safety"
+            levels += [(mine.types.get(type_, {}), f"{prefix}.{type_}"), (mine.settings, prefix)]
+        levels += [(self.root.types.get(type_, {}), f"safety.{type_}"), (self.root.settings, "safety")]
+        for values, path in levels:
+            if name in values:
+                return Limit(name, values[name], f"{path}.{name}")
+        return Limit(name, SAFETY_DEFAULTS[name], f"safety.{name}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +113,7 @@ class Config:
     root: Path
     accounts: Mapping[str, AccountConfig]
     desired: Mapping[tuple[str, str], Mapping[str, Resource]]
-    safety: Safety = Safety()
+    safety: Safety = field(default_factory=Safety)
     state_path: Path = Path(".reconciler/state.json")
     fingerprint: str = ""
     files: tuple[str, ...] = ()

@@ -22,8 +22,10 @@ from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
 from reconciler.config.repo import Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
+from reconciler.config.types import IgnoreRule
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
+from reconciler.ignore import field_rules, hiding_rule
 from reconciler.model import (
     INSTANT_FIELDS,
     KEY_FIELDS,
@@ -258,6 +260,9 @@ class Resources:
             )
             self.problem(site, (), f"{site.name()} has {what}")
             return
+        rules = self.settings.accounts[account].ignore
+        if rules and self._ignored(rules, type_, key, normal, site):
+            return
         bucket = self.desired.setdefault((account, type_), {})
         first = bucket.get(key)
         if first is not None:
@@ -280,6 +285,31 @@ class Resources:
             for attr, message in self._provider_rules(info)(type_, normal):
                 steps = _steps(attr)
                 self.problem(site, steps, f"{site.name(steps)}: {message}")
+
+    def _ignored(
+        self, rules: tuple[IgnoreRule, ...], type_: str, key: str, attrs: Mapping[str, Any], site: Site
+    ) -> bool:
+        """Report a declared item an ignore rule hides (true), or declared fields it ignores."""
+        rule = hiding_rule(rules, type_, key)
+        if rule is not None:
+            self.problem(
+                site,
+                (),
+                f"{site.name()}: {type_} '{key}' is hidden by the ignore rule {rule} at {rule.origin} "
+                "(remove the item, or narrow the rule's key)",
+            )
+            return True
+        for name, rule in field_rules(rules, type_, key).items():
+            if name in attrs:
+                steps = (name,)
+                self.problem(
+                    site,
+                    steps,
+                    f"{site.name(steps)}: field '{name}' is ignored by the rule {rule} at {rule.origin} "
+                    "(remove the field, or the field from the rule)",
+                    key=True,
+                )
+        return False
 
     def _provider_rules(
         self, info: ProviderInfo

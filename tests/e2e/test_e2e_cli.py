@@ -27,8 +27,9 @@ def test_safety_limit_refuses_mass_delete_unless_forced(tmp_path: Path, intouch:
     refused = repo.cli("apply", str(tmp_path), "--auto-approve")
     assert refused.exit_code == 1
     assert (
-        "oslo/groups: the plan would delete 15 of 20 live items (75% > max_delete_percent 30%)"
-        in refused.stderr
+        "oslo/groups: the plan would delete 15 of 20 live items (75% > max_delete_percent 30%, "
+        "set by safety.max_delete_percent); review it, then rerun with --force or raise "
+        "safety.max_delete_percent" in refused.stderr
     )
     assert len(intouch.emulator.groups()) == 20
     forced = repo.cli("apply", str(tmp_path), "--auto-approve", "--force")

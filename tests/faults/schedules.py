@@ -271,7 +271,7 @@ class Attempt:
 
 
 def apply_once(config: Config, *, parallelism: int = 1, continue_on_error: bool = False) -> Attempt:
-    """Plan and apply everything applicable, as `reconciler apply --force --auto-approve` would."""
+    """Plan and apply everything applicable, as `apply --force --skip-unsupported --auto-approve` would."""
     attempt = Attempt()
     state = State.load(config.state_path)
     run = Run(config, state)

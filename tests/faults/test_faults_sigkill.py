@@ -45,13 +45,13 @@ def run_until_tripped(served: Served, *options: str) -> int:
 
 
 def rerun_and_check(served: Served) -> set[tuple[str, str]]:
-    """Rerun apply to completion (with --force only past uncertain creates); check the account."""
+    """Rerun apply to completion (with --skip-unsupported only past uncertain creates); check the account."""
     root = str(served.root)
     again = served.cli("apply", root, "--auto-approve")
     if again.exit_code != 0:
         # Only an uncertain create (never silently recreated) may stop the plain rerun.
         assert "unsupported" in again.output and "uncertain:" in again.output, again.output
-        again = served.cli("apply", root, "--auto-approve", "--force")
+        again = served.cli("apply", root, "--auto-approve", "--skip-unsupported")
     assert again.exit_code == 0, again.output
     final = served.cli("plan", root, "--format", "json")
     assert final.exit_code in (0, 2), final.output

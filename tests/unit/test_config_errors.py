@@ -98,6 +98,18 @@ EXPECTED: dict[str, list[str]] = {
     "bad-smsconnector-credentials": [
         "bad-smsconnector-credentials/reconciler.yaml:5:5: accounts.uk.credentials needs one of password or reusable_token for provider smsconnector (add password: ${ENV_VAR})",
     ],
+    "bad-ignore": [
+        "bad-ignore/reconciler.yaml:7:16: accounts.uk.ignore[0].type: provider smsconnector does not support contacts (ignore only: campaigns, phone_lists)",
+        "bad-ignore/reconciler.yaml:8:38: accounts.uk.ignore[1].fields[0]: 'name' is not a field smsconnector phone_lists can ignore (fields: folder, numbers; to hide whole items use key:)",
+        "bad-ignore/reconciler.yaml:8:44: accounts.uk.ignore[1].fields[1]: 'colour' is not a field smsconnector phone_lists can ignore (fields: folder, numbers; to hide whole items use key:)",
+        "bad-ignore/reconciler.yaml:9:9: accounts.uk.ignore[2] needs key or fields (add key: ...)",
+        "bad-ignore/uk.yaml:3:5: phone_lists[0]: phone_lists 'form-signups' is hidden by the ignore rule {type: phone_lists, key: 'form-*'} at bad-ignore/reconciler.yaml:10:9 (remove the item, or narrow the rule's key)",
+    ],
+    "bad-safety": [
+        "bad-safety/reconciler.yaml:7:7: accounts.uk.safety.contacts: provider smsconnector does not support contacts (set limits only for: campaigns, phone_lists)",
+        "bad-safety/reconciler.yaml:8:7: unknown field 'max_delete' in accounts.uk.safety (did you mean 'max_deletes'? allowed: blocklist, campaigns, contacts, groups, max_delete_percent, max_deletes, max_update_percent, min_existing, phone_lists, reminders)",
+        "bad-safety/reconciler.yaml:10:28: safety.campaigns.max_deletes must be at least 0, not -1 (change the number)",
+    ],
     "bad-syntax": [
         "bad-syntax/contacts.yaml:3:1: invalid YAML: did not find expected ',' or ']' (check indentation, quotes and brackets)",
     ],

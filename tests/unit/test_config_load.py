@@ -15,7 +15,7 @@ import pytest
 from reconciler import secrets
 from reconciler.config import accounts as accounts_module
 from reconciler.config.load import load_config
-from reconciler.config.types import Config, Safety
+from reconciler.config.types import Config, Safety, SafetyBlock
 from reconciler.errors import ConfigError
 from reconciler.model import Origin
 from reconciler.providers.base import provider_info
@@ -116,7 +116,9 @@ def test_accounts_settings_state_and_safety(good: Config) -> None:
     assert dict(se.credentials) == {"user": "demo", "hash": ENV["INTIME_HASH"]}
     assert (no.region, no.url, no.rate_limit) == ("NO", "http://127.0.0.1:8080/2", 120)
     assert uk.region == "GB" and uk.origin == Origin("good/reconciler.yaml", 18, 3)
-    assert good.safety == Safety(max_update_percent=50.0, max_delete_percent=30.0, min_existing=5)
+    assert good.safety == Safety(
+        SafetyBlock({"max_update_percent": 50, "min_existing": 5})
+    )
     assert good.state_path == Path("good") / "state" / "main.json"
     assert good.root == Path("good")
 

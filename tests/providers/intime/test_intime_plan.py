@@ -232,7 +232,7 @@ def test_sent_campaign_is_immutable(clinic, emulator, clock):
 
 
 def test_contact_changes_are_unsupported_and_apply_refuses(clinic):
-    """Changing or removing a contact is unsupported; apply refuses unless --force skips it."""
+    """Changing or removing a contact is unsupported; apply refuses unless --skip-unsupported skips it."""
     clinic.apply()
     clinic.edit("people.yaml", "first_name: Björn", "first_name: Bjorn")
     clinic.edit(
@@ -250,7 +250,13 @@ def test_contact_changes_are_unsupported_and_apply_refuses(clinic):
     runner = CliRunner()
     refused = runner.invoke(main, ["apply", str(clinic.root), "--auto-approve"], env=clinic.env)
     assert refused.exit_code == 1 and "unsupported" in refused.output
-    forced = runner.invoke(main, ["apply", str(clinic.root), "--auto-approve", "--force"], env=clinic.env)
+    assert "rerun with --skip-unsupported to skip them" in refused.output
+    # --force overrides the safety limits only; it does not skip unsupported changes.
+    still = runner.invoke(main, ["apply", str(clinic.root), "--auto-approve", "--force"], env=clinic.env)
+    assert still.exit_code == 1 and "unsupported change(s)" in still.output
+    forced = runner.invoke(
+        main, ["apply", str(clinic.root), "--auto-approve", "--skip-unsupported"], env=clinic.env
+    )
     assert forced.exit_code == 0, forced.output
     assert SANDBOX_CREDENTIALS["hash"] not in refused.output + forced.output
 

@@ -1,0 +1,238 @@
+"""Masking of personal data (phone numbers, e-mail addresses, names) in shared outputs.
+
+A masked value keeps just enough to recognise it and adds a short keyed hash, so a reviewer can
+tell that two mentions are the same person without seeing who it is::
+
+    +46701234567        ->  +46 70•••••67 #3f9a1c
+    anna.berg@mail.se   ->  a•••@m•••.se #a41b07
+    Anna                ->  A••• #0c55e2
+
+The hash is an HMAC-SHA256 of the canonical value (E.164 number, lower-cased address,
+case-folded name) under a key of the config repository (:func:`load_key`), cut to
+:data:`TAG_HEX` hex digits. Without the key the tag cannot be reversed, not even by trying every
+number of a country; with a short tag, equal tags on different people are possible but rare.
+
+What is personal: a string that reads as an E.164 number (``+`` and 7 to 15 digits), one that
+reads as an e-mail address, and the value of a name field (:data:`NAME_FIELDS`). In free text
+(reasons, warnings, errors) numbers and addresses are found by pattern and names by the list of
+names seen in the same document (:meth:`Masker.learn`). See ``docs/pii.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+from reconciler.changes import Change
+from reconciler.errors import ConfigError, Problem
+from reconciler.plan import Plan, Warning_
+
+DOT = "\u2022"  # •
+TAG_HEX = 6
+KEY_ENV = "RECONCILER_PII_KEY"
+KEY_FILE = Path(".reconciler") / "pii.key"
+# Field names (the last part of an attribute path) whose values are people's names.
+NAME_FIELDS = frozenset({"first_name", "last_name", "full_name", "contact_name"})
+
+_NUMBER = re.compile(r"(?<![\w+])\+\d{7,15}(?!\d)")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_KEY_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def load_key(root: Path, environ: Mapping[str, str] | None = None) -> bytes:
+    """The masking key of the config repository at ``root``.
+
+    ``$RECONCILER_PII_KEY`` wins when set (any text; set it as a CI secret so tags stay equal
+    across runs). Otherwise ``.reconciler/pii.key`` under ``root`` holds 32 random bytes in hex,
+    created (mode 0600) on first use; ``.reconciler/`` is not committed, so each checkout has its
+    own key. Raises :class:`ConfigError` for an unreadable or malformed key file.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(KEY_ENV):
+        return hashlib.sha256(env[KEY_ENV].encode("utf-8")).digest()
+    path = root / KEY_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return _create_key(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        message = (
+            f"{path}: cannot read the PII masking key ({exc.__class__.__name__}); "
+            "delete the file to get a new one"
+        )
+        raise ConfigError([Problem(message)]) from None
+    if not _KEY_HEX.fullmatch(text):
+        message = f"{path}: the PII masking key is not 64 hex digits; delete the file to get a new one"
+        raise ConfigError([Problem(message)])
+    return bytes.fromhex(text)
+
+
+def _create_key(path: Path) -> bytes:
+    key = secrets.token_bytes(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another run created it first: use theirs
+        return load_key(path.parent.parent, {})
+    except OSError as exc:
+        message = f"{path}: cannot create the PII masking key ({exc.strerror}); set {KEY_ENV} instead"
+        raise ConfigError([Problem(message)]) from None
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key.hex() + "\n")
+    return key
+
+
+def _bullets(n: int) -> str:
+    return DOT * max(n, 3)
+
+
+@dataclass
+class Masker:
+    """Masks personal data with tags keyed by ``key``; remembers names to find them in free text.
+
+    Not thread-safe (it learns names as it goes); one per rendered document.
+    """
+
+    key: bytes
+    names: set[str] = field(default_factory=set)
+
+    def tag(self, kind: str, canonical: str) -> str:
+        """``#`` and the first :data:`TAG_HEX` hex digits of the HMAC of ``kind:canonical``."""
+        digest = hmac.new(self.key, f"{kind}:{canonical}".encode(), hashlib.sha256).hexdigest()
+        return "#" + digest[:TAG_HEX]
+
+    def number(self, e164: str) -> str:
+        """``+46 70•••••67 #tag``: country code, two leading and two trailing digits."""
+        digits = e164.lstrip("+")
+        try:
+            parsed = phonenumbers.parse(e164, None)
+            country = str(parsed.country_code)
+            national = digits[len(country) :]
+        except phonenumbers.NumberParseException:
+            country, national = "", digits
+        if len(national) < 6:
+            shown = f"+{country} {_bullets(len(national))}" if country else "+" + _bullets(len(digits))
+        else:
+            shown = f"+{country} {national[:2]}{_bullets(len(national) - 4)}{national[-2:]}".replace(
+                "+ ", "+"
+            )
+        return f"{shown} {self.tag('number', '+' + digits)}"
+
+    def email(self, address: str) -> str:
+        """``a•••@m•••.se #tag``: the first letters of the mailbox and domain, and the top-level domain."""
+        local, _, domain = address.partition("@")
+        host, dot, tld = domain.rpartition(".")
+        masked_domain = f"{host[:1]}{DOT * 3}{dot}{tld}" if host else DOT * 3
+        return f"{local[:1]}{DOT * 3}@{masked_domain} {self.tag('email', address.lower())}"
+
+    def name(self, text: str) -> str:
+        """``A••• #tag``: the initial of a name."""
+        stripped = text.strip()
+        if not stripped:
+            return text
+        return f"{stripped[:1]}{DOT * 3} {self.tag('name', stripped.casefold())}"
+
+    def learn(self, values: Any, path: str = "") -> None:
+        """Remember the names found in name fields of ``values`` (walked recursively)."""
+        if isinstance(values, Mapping):
+            for name, value in values.items():
+                self.learn(value, str(name))
+        elif isinstance(values, list | tuple):
+            for value in values:
+                self.learn(value, path)
+        elif isinstance(values, str) and path in NAME_FIELDS and values.strip():
+            self.names.add(values.strip())
+
+    def text(self, text: str) -> str:
+        """``text`` with every number, e-mail address and known name in it masked."""
+        if not text:
+            return text
+        out = _EMAIL.sub(lambda m: self.email(m.group()), text)
+        out = _NUMBER.sub(lambda m: self.number(m.group()), out)
+        if self.names:
+            pattern = _names_pattern(frozenset(self.names))
+            out = pattern.sub(lambda m: self.name(m.group()), out)
+        return out
+
+    def value(self, value: Any, path: str = "") -> Any:
+        """``value`` (JSON-like) with personal data masked; ``path`` is the field name it sits under."""
+        if isinstance(value, Mapping):
+            return {k: self.value(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v, path) for v in value]
+        if isinstance(value, str):
+            if path in NAME_FIELDS:
+                return self.name(value)
+            return self.text(value)
+        return value
+
+
+_PATTERNS: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    pattern = _PATTERNS.get(names)
+    if pattern is None:
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+        if len(_PATTERNS) > 16:
+            _PATTERNS.clear()
+        _PATTERNS[names] = pattern
+    return pattern
+
+
+def _mask_change(change: Change, masker: Masker) -> Change:
+    def attrs(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if values is None else masker.value(values)
+
+    return dataclasses.replace(
+        change,
+        key=masker.text(change.key),
+        before=attrs(change.before),
+        after=attrs(change.after),
+        reason=masker.text(change.reason),
+        extra=masker.value(change.extra),
+    )
+
+
+def learn_plan(plan: Plan, masker: Masker) -> None:
+    """Teach ``masker`` every name in the plan's attributes, so free text mentioning them is masked."""
+    for change in plan.changes:
+        for values in (change.before, change.after, change.extra):
+            masker.learn(values)
+
+
+def mask_plan(plan: Plan, masker: Masker, *, names: Iterable[str] = ()) -> Plan:
+    """A copy of ``plan`` with personal data masked in keys, attributes, reasons, warnings and errors.
+
+    ``names`` adds names known from elsewhere (e.g. the declared configuration) to those in the
+    plan. The copy is for rendering only: never save or apply it.
+    """
+    masker.names.update(n.strip() for n in names if n.strip())
+    learn_plan(plan, masker)
+    return dataclasses.replace(
+        plan,
+        changes=tuple(_mask_change(c, masker) for c in plan.changes),
+        warnings=tuple(
+            Warning_(w.account, w.type, masker.text(w.key), masker.text(w.message)) for w in plan.warnings
+        ),
+        errors=tuple(Problem(masker.text(str(e))) for e in plan.errors),
+    )
+
+
+def declared_names(resources: Iterable[Any]) -> set[str]:
+    """The names in name fields of ``resources`` (anything with an ``attrs`` mapping)."""
+    masker = Masker(b"")
+    for resource in resources:
+        masker.learn(getattr(resource, "attrs", {}))
+    return masker.names

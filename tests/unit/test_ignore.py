@@ -1,0 +1,40 @@
+"""Ignore rules on live items: key globs hide items, field lists drop fields, both combine."""
+
+from __future__ import annotations
+
+from reconciler.config.types import IgnoreRule
+from reconciler.ignore import field_rules, filter_live, hiding_rule
+from reconciler.model import Resource
+
+
+def _contact(key: str, **attrs: str) -> Resource:
+    return Resource("se", "contacts", key, {"mobile": key, **attrs}, ident=key[-2:])
+
+
+def test_key_glob_hides_matching_items_of_its_type_only() -> None:
+    """A key rule hides the contacts whose key matches; other keys and other types stay."""
+    rules = (IgnoreRule("contacts", key="+4673*"),)
+    items = [_contact("+46731111111"), _contact("+46701111111")]
+    assert [r.key for r in filter_live(rules, "contacts", items)] == ["+46701111111"]
+    assert hiding_rule(rules, "groups", "+46731111111") is None
+    assert filter_live(rules, "groups", items) == items
+
+
+def test_field_rules_drop_fields_and_keep_the_item() -> None:
+    """A fields rule removes those attributes from every item; with a key, from matching items only."""
+    rules = (
+        IgnoreRule("contacts", fields=("description",)),
+        IgnoreRule("contacts", key="+4670*", fields=("email",)),
+    )
+    kept = filter_live(rules, "contacts", [_contact("+46701111111", description="d", email="e@x.se")])
+    assert kept[0].attrs == {"mobile": "+46701111111"} and kept[0].ident == "11"
+    other = filter_live(rules, "contacts", [_contact("+46731111111", description="d", email="e@x.se")])
+    assert other[0].attrs == {"mobile": "+46731111111", "email": "e@x.se"}
+    assert set(field_rules(rules, "contacts", "+46701111111")) == {"description", "email"}
+
+
+def test_a_key_rule_with_fields_does_not_hide_the_item() -> None:
+    """{type, key, fields} only drops fields: the item itself stays in the plan."""
+    rules = (IgnoreRule("contacts", key="*", fields=("description",)),)
+    assert hiding_rule(rules, "contacts", "+46701111111") is None
+    assert len(filter_live(rules, "contacts", [_contact("+46701111111")])) == 1
