@@ -18,10 +18,11 @@ from typing import Any
 
 from reconciler.changes import Action, Change
 from reconciler.errors import ProviderError
-from reconciler.model import MEMBERSHIPS, Resource, get_path, project
+from reconciler.model import Resource, get_path, project
 from reconciler.plan import Plan
 from reconciler.providers.base import Capability, Outcome, Provider
 from reconciler.state import State
+from reconciler.types import TABLE, TYPES
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +65,20 @@ def _batches(
 
 
 def _depends_on(change: Change, failed: set[tuple[str, str, str]]) -> str | None:
-    """The failed item this change needs, if any (a group, contact or phone list it refers to)."""
+    """The failed item this change needs, if any: one it refers to (by the type table's references),
+    or, for a delete, a failed sub-item the delete would cascade to."""
     acct = change.account
     refs: list[tuple[str, str]] = []
     attrs = change.after or change.extra.get("desired") or {}
-    if change.type == MEMBERSHIPS and change.after:
-        refs += [("groups", attrs.get("group", "")), ("contacts", attrs.get("contact", ""))]
-    if change.type == "contacts":
-        refs += [("groups", g) for g in attrs.get("groups") or ()]
-    if change.type == "campaigns":
-        refs += [("groups", g) for g in get_path(attrs, "to.groups") or ()]
-        refs += [("phone_lists", p) for p in get_path(attrs, "to.phone_lists") or ()]
-    if change.type == "groups" and change.action is Action.DELETE:
-        refs += [(MEMBERSHIPS, k) for (a, t, k) in failed if a == acct and t == MEMBERSHIPS]
+    record = TYPES.get(change.type)
+    for ref in record.references if record is not None else ():
+        names = get_path(attrs, ref.path)
+        names = [names] if isinstance(names, str) else list(names or ())
+        refs += [(ref.target, str(name)) for name in names]
+    if change.action is Action.DELETE:
+        for sub in TABLE:
+            if sub.sub is not None and sub.sub.cascade == change.type:
+                refs += [(sub.name, k) for (a, t, k) in failed if a == acct and t == sub.name]
     for type_, key in refs:
         if (acct, type_, key) in failed:
             return f"{acct}/{type_}/{key}"

@@ -17,11 +17,12 @@ from typing import Any
 from reconciler.config.types import Config
 from reconciler.errors import Problem, ProviderError, ReconcilerError
 from reconciler.ignore import filter_live
-from reconciler.model import MEMBERSHIPS, Resource
+from reconciler.model import Resource
 from reconciler.plan import Plan
 from reconciler.planner import Target, diff
 from reconciler.providers.base import Provider, provider_class, provider_info
 from reconciler.state import State
+from reconciler.types import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,15 @@ class Run:
             info = provider_info(account.provider)
             cls = provider_class(account.provider)
             targets.append(
-                Target(name, account.provider, info.capabilities, account.prune, cls.refine, self.types)
+                Target(
+                    name,
+                    account.provider,
+                    info.capabilities,
+                    account.prune,
+                    cls.refine,
+                    self.types,
+                    cls.expand,
+                )
             )
         return targets
 
@@ -76,16 +85,7 @@ class Run:
         """Read the live state of every listable type in scope, without what ignore rules hide."""
         live: Live = {}
         for target in self.targets():
-            types = [
-                t
-                for t, cap in target.capabilities.items()
-                if cap.list.ok
-                and (
-                    target.types is None
-                    or t in target.types
-                    or (t == MEMBERSHIPS and "contacts" in target.types)
-                )
-            ]
+            types = [t for t, cap in target.capabilities.items() if cap.list.ok and in_scope(t, target.types)]
             if not types:
                 continue
             if notify:

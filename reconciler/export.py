@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from reconciler.model import MEMBERSHIPS, USER_TYPES, Resource
+from reconciler.model import Resource
 from reconciler.providers.base import Capability
+from reconciler.types import TYPES, USER_TYPES
 
 
 def _strip(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
@@ -29,9 +30,15 @@ def export_account(
     """Resource-file YAML for one account from its live items (and state for unlistable types)."""
     wanted = set(types) if types else set(USER_TYPES)
     doc: dict[str, Any] = {"account": account}
-    groups_of: dict[str, list[str]] = {}
-    for member in live.get(MEMBERSHIPS, ()):
-        groups_of.setdefault(member.attrs["contact"], []).append(member.attrs["group"])
+    # Sub-resources fold back into their parent's field: parent type -> field -> parent key -> names.
+    folded: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for type_ in capabilities:
+        relation = TYPES[type_].sub if type_ in TYPES else None
+        if relation is None:
+            continue
+        fields = folded.setdefault(relation.parent, {}).setdefault(relation.field, {})
+        for item in live.get(type_, ()):
+            fields.setdefault(item.attrs[relation.parent_attr], []).append(item.attrs[relation.name_attr])
     for type_ in USER_TYPES:
         if type_ not in capabilities or type_ not in wanted:
             continue
@@ -41,8 +48,8 @@ def export_account(
             rows = []
             for item in items:
                 attrs = _strip(item.attrs, cap)
-                if type_ == "contacts" and MEMBERSHIPS in capabilities:
-                    attrs["groups"] = sorted(groups_of.get(item.key, []))
+                for name, by_parent in folded.get(type_, {}).items():
+                    attrs[name] = sorted(by_parent.get(item.key, []))
                 if cap.tracked and "name" in cap.fields:
                     attrs = {
                         "name": item.key if not item.key.startswith("#") else f"{type_}-{item.ident}",

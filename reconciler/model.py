@@ -15,20 +15,13 @@ from typing import Any
 
 import phonenumbers
 
-# Resource types a user declares in resource files, in dependency order.
-USER_TYPES: tuple[str, ...] = ("groups", "contacts", "blocklist", "phone_lists", "reminders", "campaigns")
-# Internal type for providers that manage group membership with calls of its own (Intouch).
+from reconciler.types import APPLY_ORDER, TABLE, TYPES, ResourceType
+from reconciler.types import USER_TYPES as USER_TYPES
+
+# Kept for the providers that name it (Intouch); the core reads the table in reconciler.types.
 MEMBERSHIPS = "memberships"
-# Dependency order used to sort creates (deletes run in reverse).
-TYPE_ORDER: tuple[str, ...] = (
-    "groups",
-    "phone_lists",
-    "contacts",
-    MEMBERSHIPS,
-    "blocklist",
-    "reminders",
-    "campaigns",
-)
+# Dependency order used to sort creates (deletes run in reverse): from the type table.
+TYPE_ORDER: tuple[str, ...] = APPLY_ORDER
 
 
 Attrs = Mapping[str, Any]
@@ -64,7 +57,34 @@ class Resource:
 
 def membership_key(group: str, contact: str) -> str:
     """The key of a membership: the group name and the contact key, joined by ``|``."""
-    return f"{group}|{contact}"
+    relation = TYPES[MEMBERSHIPS].sub
+    assert relation is not None
+    return relation.key(group, contact)
+
+
+def expand_sub_resources(
+    sub: ResourceType, account: str, parents: Mapping[str, Resource]
+) -> tuple[dict[str, Resource], dict[str, Resource]]:
+    """Move each parent's declared ``sub.field`` names into items of the sub-resource ``sub``.
+
+    Returns the parents without that field and the sub-items, keyed as the table says. Parents that
+    do not declare the field keep it absent and get no sub-items (theirs stay unmanaged). Pure.
+    """
+    relation = sub.sub
+    assert relation is not None
+    plain: dict[str, Resource] = {}
+    items: dict[str, Resource] = {}
+    for key, parent in parents.items():
+        if relation.field not in parent.attrs:
+            plain[key] = parent
+            continue
+        attrs = {k: v for k, v in parent.attrs.items() if k != relation.field}
+        plain[key] = Resource(account, parent.type, key, attrs, origin=parent.origin)
+        for name in parent.attrs[relation.field] or ():
+            item_key = relation.key(name, key)
+            values = {relation.name_attr: name, relation.parent_attr: key}
+            items[item_key] = Resource(account, sub.name, item_key, values, origin=parent.origin)
+    return plain, items
 
 
 class InvalidNumber(ValueError):
@@ -164,34 +184,15 @@ def project(live: Attrs, declared: Attrs) -> dict[str, Any]:
 
 # -- per-type normalization ------------------------------------------------------------------------
 
-# Fields holding one phone number, by type (dotted paths into nested mappings).
-NUMBER_FIELDS: dict[str, tuple[str, ...]] = {
-    "contacts": ("mobile",),
-    "blocklist": ("mobile",),
-    "reminders": ("attendant.mobile",),
-}
-# Fields holding a list of phone numbers, compared as sorted sets of E.164.
-NUMBER_SET_FIELDS: dict[str, tuple[str, ...]] = {
-    "phone_lists": ("numbers",),
-    "campaigns": ("to.numbers",),
-}
-# Fields holding a set of names.
-NAME_SET_FIELDS: dict[str, tuple[str, ...]] = {
-    "contacts": ("groups",),
-    "campaigns": ("to.groups", "to.phone_lists"),
-}
-# Local date-times (no zone) and instants (normalized to UTC).
-LOCAL_TIME_FIELDS: dict[str, tuple[str, ...]] = {"reminders": ("appointment",)}
-INSTANT_FIELDS: dict[str, tuple[str, ...]] = {"campaigns": ("send_at",)}
-# The key attribute of each user type (contacts fall back to email).
-KEY_FIELDS: dict[str, str] = {
-    "groups": "name",
-    "contacts": "mobile",
-    "blocklist": "mobile",
-    "phone_lists": "name",
-    "reminders": "name",
-    "campaigns": "name",
-}
+# Views of the type table (reconciler.types) by type: dotted paths of fields holding one phone
+# number, a set of numbers, a set of names, a local date-time, an instant; the key attribute.
+Paths = dict[str, tuple[str, ...]]
+NUMBER_FIELDS: Paths = {t.name: t.number_fields for t in TABLE if t.number_fields}
+NUMBER_SET_FIELDS: Paths = {t.name: t.number_set_fields for t in TABLE if t.number_set_fields}
+NAME_SET_FIELDS: Paths = {t.name: t.name_set_fields for t in TABLE if t.name_set_fields}
+LOCAL_TIME_FIELDS: Paths = {t.name: t.local_time_fields for t in TABLE if t.local_time_fields}
+INSTANT_FIELDS: Paths = {t.name: t.instant_fields for t in TABLE if t.instant_fields}
+KEY_FIELDS: dict[str, str] = {t.name: t.key_field for t in TABLE if t.user}
 
 
 class InvalidValue(ValueError):
@@ -254,8 +255,10 @@ def normalize_attrs(type_: str, attrs: Attrs, region: str, tz: str = "UTC") -> d
     Raises :class:`InvalidValue` naming the attribute path that could not be read.
     """
     out: dict[str, Any] = clean(dict(attrs))
-    if type_ == "contacts" and isinstance(out.get("email"), str):
-        out["email"] = out["email"].lower()
+    record = TYPES.get(type_)
+    for path in record.lowercase_fields if record is not None else ():
+        if isinstance(get_path(out, path), str):
+            _set_path(out, path, get_path(out, path).lower())
     for path in NUMBER_FIELDS.get(type_, ()):
         raw = get_path(out, path)
         if raw not in (None, ""):
@@ -295,7 +298,5 @@ def normalize_attrs(type_: str, attrs: Attrs, region: str, tz: str = "UTC") -> d
 
 
 def key_of(type_: str, attrs: Attrs) -> str:
-    """The natural key of a normalized item: its key field (contacts: mobile, else email)."""
-    if type_ == "contacts" and not attrs.get("mobile"):
-        return str(attrs.get("email") or "")
-    return str(attrs.get(KEY_FIELDS[type_]) or "")
+    """The natural key of a normalized item: its key field (or the type's fallback field)."""
+    return TYPES[type_].key_of(attrs)

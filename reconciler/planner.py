@@ -18,13 +18,15 @@ from deepdiff import DeepDiff
 
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
-from reconciler.model import MEMBERSHIPS, TYPE_ORDER, Resource, get_path, membership_key, project
+from reconciler.model import Resource, expand_sub_resources, get_path, project
 from reconciler.plan import Plan, Warning_
 from reconciler.providers.base import Capability
+from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
 
 Items = Mapping[str, Resource]
 StateRecords = Mapping[str, Mapping[str, Mapping[str, Any]]]  # type -> key -> {"id", "attrs"}
 Refine = Callable[[Change, Resource | None, datetime], Change | Problem]
+Expand = Callable[[ResourceType, str, Items], tuple[dict[str, Resource], dict[str, Resource]]]
 
 
 def _keep(change: Change, live: Resource | None, now: datetime) -> Change | Problem:
@@ -41,6 +43,7 @@ class Target:
     prune: frozenset[str] = frozenset()
     refine: Refine = _keep
     types: frozenset[str] | None = None  # narrowed by --type; None = every supported type
+    expand: Expand = expand_sub_resources  # the provider's sub-resource hook (pure)
 
 
 @dataclass
@@ -90,13 +93,7 @@ def diff(
 
 
 def _types_of(target: Target) -> list[str]:
-    types = [t for t in TYPE_ORDER if t in target.capabilities]
-    if target.types is not None:
-        wanted = set(target.types)
-        if "contacts" in wanted:
-            wanted.add(MEMBERSHIPS)
-        types = [t for t in types if t in wanted]
-    return types
+    return [t for t in APPLY_ORDER if t in target.capabilities and in_scope(t, target.types)]
 
 
 def _plan_account(
@@ -117,7 +114,7 @@ def _plan_account(
             have[type_] = live.get((account, type_), {})
         else:
             have[type_] = _from_state(account, type_, state.get(type_, {}))
-            if type_ != MEMBERSHIPS and (wanted[type_] or have[type_]):
+            if TYPES[type_].user and (wanted[type_] or have[type_]):
                 out.warn(
                     account,
                     type_,
@@ -125,14 +122,20 @@ def _plan_account(
                     f"{target.provider} cannot list {type_}: {cap.list.reason}. "
                     "The plan compares with the last applied attributes in the state file.",
                 )
-    if MEMBERSHIPS in target.capabilities and MEMBERSHIPS in types and "contacts" in wanted:
-        declaring = {k for k, c in wanted["contacts"].items() if "groups" in c.attrs}
-        wanted["contacts"], wanted[MEMBERSHIPS] = _split_memberships(account, wanted["contacts"])
-        # Only the memberships of contacts that declare `groups` are managed.
-        have[MEMBERSHIPS] = {
-            k: m for k, m in have.get(MEMBERSHIPS, {}).items() if m.attrs.get("contact") in declaring
+    subs = [TYPES[t] for t in types if TYPES[t].sub is not None]
+    for sub in subs:
+        relation = sub.sub
+        assert relation is not None
+        if relation.parent not in wanted:
+            continue
+        declaring = {k for k, item in wanted[relation.parent].items() if relation.field in item.attrs}
+        wanted[relation.parent], wanted[sub.name] = target.expand(sub, account, wanted[relation.parent])
+        # Only the sub-items of parents that declare the field are managed.
+        have[sub.name] = {
+            k: item
+            for k, item in have.get(sub.name, {}).items()
+            if item.attrs.get(relation.parent_attr) in declaring
         }
-    deleted_groups = set()
     for type_ in types:
         cap = target.capabilities[type_]
         records = state.get(type_, {})
@@ -140,24 +143,31 @@ def _plan_account(
         if cap.tracked and cap.list.ok:
             items = _adopt(account, type_, cap, wanted[type_], items, records, out)
         _plan_type(target, type_, cap, wanted[type_], items, records, now, out)
-        if type_ == "groups":
-            deleted_groups = {
-                c.key
-                for c in out.changes
-                if c.account == account and c.type == "groups" and c.action is Action.DELETE
-            }
-    if deleted_groups:
-        # Deleting a group drops its memberships; don't also remove them one by one.
-        out.changes[:] = [
-            c
-            for c in out.changes
-            if not (
-                c.account == account
-                and c.type == MEMBERSHIPS
-                and c.action is Action.DELETE
-                and (c.before or {}).get("group") in deleted_groups
-            )
-        ]
+    for sub in subs:
+        _cascade(account, sub, out)
+
+
+def _cascade(account: str, sub: ResourceType, out: _Collector) -> None:
+    """Deleting an item drops the sub-items that name it; don't also delete them one by one."""
+    relation = sub.sub
+    assert relation is not None
+    deleted = {
+        c.key
+        for c in out.changes
+        if c.account == account and c.type == relation.cascade and c.action is Action.DELETE
+    }
+    if not deleted:
+        return
+    out.changes[:] = [
+        c
+        for c in out.changes
+        if not (
+            c.account == account
+            and c.type == sub.name
+            and c.action is Action.DELETE
+            and (c.before or {}).get(relation.name_attr) in deleted
+        )
+    ]
 
 
 def _from_state(account: str, type_: str, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Resource]:
@@ -165,24 +175,6 @@ def _from_state(account: str, type_: str, records: Mapping[str, Mapping[str, Any
         key: Resource(account, type_, key, rec.get("attrs") or {}, ident=rec.get("id"))
         for key, rec in records.items()
     }
-
-
-def _split_memberships(account: str, contacts: Items) -> tuple[dict[str, Resource], dict[str, Resource]]:
-    """Move each contact's declared ``groups`` into membership items (managed by calls of their own)."""
-    plain: dict[str, Resource] = {}
-    members: dict[str, Resource] = {}
-    for key, contact in contacts.items():
-        if "groups" not in contact.attrs:
-            plain[key] = contact
-            continue
-        attrs = {k: v for k, v in contact.attrs.items() if k != "groups"}
-        plain[key] = Resource(account, "contacts", key, attrs, origin=contact.origin)
-        for group in contact.attrs["groups"] or ():
-            mkey = membership_key(group, key)
-            members[mkey] = Resource(
-                account, MEMBERSHIPS, mkey, {"group": group, "contact": key}, origin=contact.origin
-            )
-    return plain, members
 
 
 def _adopt(
@@ -306,7 +298,7 @@ def _plan_type(
     for key, current in items.items():
         if key in wanted:
             continue
-        managed = (cap.tracked and key in records) or type_ in target.prune or (type_ == MEMBERSHIPS)
+        managed = (cap.tracked and key in records) or type_ in target.prune or TYPES[type_].sub is not None
         if not managed:
             out.warn(
                 account,
@@ -449,12 +441,13 @@ _ACTION_RANK = {
 
 
 def _order(change: Change) -> tuple[Any, ...]:
-    """Apply order: detach memberships, then creates/updates in dependency order, then deletes reversed."""
-    index = TYPE_ORDER.index(change.type) if change.type in TYPE_ORDER else len(TYPE_ORDER)
-    if change.action is Action.DELETE and change.type == MEMBERSHIPS:
+    """Apply order: detach sub-resources, then creates/updates in dependency order, then deletes reversed."""
+    index = APPLY_ORDER.index(change.type) if change.type in APPLY_ORDER else len(APPLY_ORDER)
+    record = TYPES.get(change.type)
+    if change.action is Action.DELETE and record is not None and record.sub is not None:
         phase, rank = 0, index
     elif change.action is Action.DELETE:
-        phase, rank = 2, len(TYPE_ORDER) - index
+        phase, rank = 2, len(APPLY_ORDER) - index
     else:
         phase, rank = 1, index
     return (change.account, phase, rank, _ACTION_RANK[change.action], change.key)

@@ -81,7 +81,8 @@ class ResourceType:
     def key_of(self, attrs: Mapping[str, Any]) -> str:
         """The natural key of a normalized item."""
         if self.sub is not None:
-            return self.sub.key(str(attrs.get(self.sub.name_attr) or ""), str(attrs.get(self.sub.parent_attr) or ""))
+            name, parent = attrs.get(self.sub.name_attr), attrs.get(self.sub.parent_attr)
+            return self.sub.key(str(name or ""), str(parent or ""))
         value = attrs.get(self.key_field)
         if not value and self.key_fallback:
             value = attrs.get(self.key_fallback)
@@ -103,8 +104,14 @@ TABLE: tuple[ResourceType, ...] = (
         lowercase_fields=("email",),
         references=(Reference("groups", "groups"),),
     ),
-    ResourceType("blocklist", "blocked number", apply_rank=4, key_field="mobile", schema_def="blocked",
-                 number_fields=("mobile",)),
+    ResourceType(
+        "blocklist",
+        "blocked number",
+        apply_rank=4,
+        key_field="mobile",
+        schema_def="blocked",
+        number_fields=("mobile",),
+    ),
     ResourceType(
         "phone_lists", "phone list", apply_rank=1, schema_def="phone_list", number_set_fields=("numbers",)
     ),
@@ -133,8 +140,9 @@ TABLE: tuple[ResourceType, ...] = (
         apply_rank=3,
         key_field="",
         references=(Reference("group", "groups"), Reference("contact", "contacts")),
-        sub=SubResource(parent="contacts", field="groups", name_attr="group", parent_attr="contact",
-                        cascade="groups"),
+        sub=SubResource(
+            parent="contacts", field="groups", name_attr="group", parent_attr="contact", cascade="groups"
+        ),
     ),
 )
 
@@ -153,6 +161,14 @@ def spec(type_: str) -> ResourceType:
 def sub_resources_of(parent: str) -> tuple[ResourceType, ...]:
     """The sub-resource types expanded from items of ``parent``."""
     return tuple(t for t in TABLE if t.sub is not None and t.sub.parent == parent)
+
+
+def in_scope(type_: str, types: frozenset[str] | set[str] | None) -> bool:
+    """Whether ``type_`` is in a ``--type`` selection (None: all); a sub-resource goes with its parent."""
+    if types is None or type_ in types:
+        return True
+    record = TYPES.get(type_)
+    return record is not None and record.sub is not None and record.sub.parent in types
 
 
 def referenced_types() -> tuple[str, ...]:

@@ -22,8 +22,9 @@ from reconciler.config.schema import where
 from reconciler.config.types import SAFETY_DEFAULTS, AccountConfig, IgnoreRule, Safety, SafetyBlock
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
-from reconciler.model import KEY_FIELDS, MEMBERSHIPS, USER_TYPES, Origin
+from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
+from reconciler.types import USER_TYPES
 
 DEFAULT_REGION = "SE"
 DEFAULT_STATE = ".reconciler/state.json"
@@ -45,7 +46,7 @@ _REGION_HINTS = {"UK": "GB", "EN": "GB"}
 
 def supported_types(info: ProviderInfo) -> list[str]:
     """Resource types a user may declare for ``info``'s provider (memberships are internal)."""
-    return sorted(set(info.capabilities) - {MEMBERSHIPS})
+    return sorted(t for t in info.capabilities if t in USER_TYPES)
 
 
 @dataclass

@@ -28,7 +28,6 @@ from reconciler.errors import Problem
 from reconciler.ignore import field_rules, hiding_rule
 from reconciler.model import (
     INSTANT_FIELDS,
-    KEY_FIELDS,
     LOCAL_TIME_FIELDS,
     NUMBER_FIELDS,
     NUMBER_SET_FIELDS,
@@ -44,17 +43,13 @@ from reconciler.model import (
     normalize_number,
 )
 from reconciler.providers.base import ProviderInfo
+from reconciler.types import TYPES, USER_TYPES, referenced_types
 
-# Types whose items others refer to are read first, in every file, then the rest.
+# Types whose items others refer to are read first, in every file, then the rest (type table).
 PASSES: tuple[tuple[str, ...], ...] = (
-    ("groups", "phone_lists"),
-    ("contacts", "blocklist", "reminders", "campaigns"),
+    referenced_types(),
+    tuple(t for t in USER_TYPES if t not in referenced_types()),
 )
-# (attribute path holding names, type those names must be declared as)
-REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "contacts": (("groups", "groups"),),
-    "campaigns": (("to.groups", "groups"), ("to.phone_lists", "phone_lists")),
-}
 NUMBER_HINT = "write it with + and the country code, or check the account's region"
 
 Desired = dict[tuple[str, str], dict[str, Resource]]
@@ -252,10 +247,11 @@ class Resources:
             return
         key = key_of(type_, normal)
         if not key:
-            field = KEY_FIELDS[type_]
+            record = TYPES[type_]
+            field = record.key_field
             what = (
-                "neither mobile nor email (add one of them)"
-                if type_ == "contacts"
+                f"neither {field} nor {record.key_fallback} (add one of them)"
+                if record.key_fallback
                 else (f"an empty {field} (give it a {field})")
             )
             self.problem(site, (), f"{site.name()} has {what}")
@@ -274,7 +270,8 @@ class Resources:
             )
             return
         bucket[key] = Resource(account, type_, key, normal, None, site.origin)
-        for path, target in REFERENCES.get(type_, ()):
+        for ref in TYPES[type_].references:
+            path, target = ref.path, ref.target
             names = get_path(normal, path)
             if names:
                 declared = self.desired.get((account, target), {})
@@ -343,7 +340,7 @@ class Resources:
             fix = f"provider {info.name} has no {target}; remove the reference"
         else:
             fix = f"declare it under {target}: for account {account}, or fix the name"
-        singular = "group" if target == "groups" else "phone list"
+        singular = TYPES[target].singular
         self.problem(site, steps, f"{site.name(steps)}: {singular} '{name}' is not declared ({fix})")
 
     def _value_problems(

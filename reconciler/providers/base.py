@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from reconciler.changes import Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.model import Resource
+from reconciler.model import Resource, expand_sub_resources
+from reconciler.types import ResourceType
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,18 @@ class Provider(ABC):
         that stands instead of the change. Default: the change as planned.
         """
         return change
+
+    @classmethod
+    def expand(
+        cls, sub: ResourceType, account: str, parents: Mapping[str, Resource]
+    ) -> tuple[dict[str, Resource], dict[str, Resource]]:
+        """Split the declared parents of the sub-resource ``sub`` into parents and sub-items (pure).
+
+        Asked only for sub-resource types the provider declares a capability for. The default
+        follows the type table (:class:`reconciler.types.SubResource`); a provider overrides it
+        only if its API models the relation differently.
+        """
+        return expand_sub_resources(sub, account, parents)
 
     def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
         """Plan-time checks that need live data (valid senders, opt-outs). Default: none."""

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes import Action, Change
-from reconciler.model import MEMBERSHIPS, get_path
+from reconciler.model import get_path
 from reconciler.plan import Plan, Warning_
+from reconciler.types import TYPES
 
 NO_CHANGES = "No changes. The accounts match the configuration."
 # A delete lists the attributes of the removed item only when it has at most this many.
@@ -84,10 +85,10 @@ def printable(text: str) -> str:
 
 def group_changes(changes: Iterable[Change]) -> dict[str, dict[str, list[Change]]]:
     """Changes by account, then type; accounts and types in first-appearance order, plan order within."""
-    groups: dict[str, dict[str, list[Change]]] = {}
+    by_account: dict[str, dict[str, list[Change]]] = {}
     for change in changes:
-        groups.setdefault(change.account, {}).setdefault(change.type, []).append(change)
-    return groups
+        by_account.setdefault(change.account, {}).setdefault(change.type, []).append(change)
+    return by_account
 
 
 def flatten(attrs: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -117,9 +118,10 @@ def _shown(value: Any) -> str:
 
 
 def _attribute_details(sign: str, change: Change, attrs: Mapping[str, Any]) -> list[Detail]:
-    # The key is on the change's own line; repeating it as an attribute is noise. A membership's
-    # key (group|contact) is all there is to it.
-    if change.type == MEMBERSHIPS:
+    # The key is on the change's own line; repeating it as an attribute is noise. A sub-resource's
+    # key (e.g. group|contact) is all there is to it.
+    record = TYPES.get(change.type)
+    if record is not None and record.sub is not None:
         return []
     return [
         Detail(sign, f"{printable(path)}: {format_value(value)}")
