@@ -15,6 +15,7 @@ from reconciler.config.load import load_config
 from reconciler.config.types import Config
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.secrets import redact
+from reconciler.types import USER_TYPES
 
 
 class _Redacting(logging.Filter):
@@ -79,5 +80,5 @@ type_option = click.option(
     multiple=True,
     metavar="T",
     help="Only this resource type (repeatable).",
-    type=click.Choice(["groups", "contacts", "blocklist", "phone_lists", "reminders", "campaigns"]),
+    type=click.Choice(list(USER_TYPES)),
 )
