@@ -32,7 +32,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator_http import KeepAliveServer
+from reconciler.sandbox.keepalive import KeepAliveServer
 
 log = logging.getLogger(__name__)
 
