@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.config.types import Config
 from reconciler.errors import Problem, ProviderError, ReconcilerError
+from reconciler.gcpause import gc_paused
 from reconciler.ignore import filter_live
 from reconciler.model import MEMBERSHIPS, Resource
 from reconciler.plan import Plan
@@ -74,6 +75,10 @@ class Run:
 
     def refresh(self, notify: Notify | None = None) -> Live:
         """Read the live state of every listable type in scope, without what ignore rules hide."""
+        with gc_paused():
+            return self._refresh(notify)
+
+    def _refresh(self, notify: Notify | None) -> Live:
         live: Live = {}
         for target in self.targets():
             types = [
@@ -109,8 +114,13 @@ class Run:
         """Refresh, check and diff: the plan for the accounts and types in scope.
 
         ``fingerprint_live=False`` leaves the live hash out of ``meta`` (only a saved plan needs
-        it, and hashing 100,000 items costs more than half a second).
+        it, and hashing 100,000 items costs more than half a second). The garbage collector is
+        paused meanwhile (:mod:`reconciler.gcpause`).
         """
+        with gc_paused():
+            return self._plan(notify, fingerprint_live)
+
+    def _plan(self, notify: Notify | None, fingerprint_live: bool) -> Plan:
         live = self.refresh(notify)
         self.live_counts = {where: len(items) for where, items in live.items()}
         problems = self.check(live)
