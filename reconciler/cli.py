@@ -79,24 +79,34 @@ def _scope(accounts: tuple[str, ...], types: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _make_plan(
-    config: Config, state: State, accounts: tuple[str, ...], types: tuple[str, ...]
+    config: Config,
+    state: State,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    *,
+    fingerprint_live: bool = True,
 ) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
-    """Plan; the caller closes the returned Run (it is closed here when planning fails)."""
+    """Plan; the caller closes the returned Run (it is closed here when planning fails).
+
+    ``fingerprint_live`` hashes the live items into the plan's meta, for a saved plan.
+    """
     run = Run(config, state, **_scope(accounts, types))
     try:
-        plan = run.plan(status)
+        plan = run.plan(status, fingerprint_live=fingerprint_live)
     except BaseException:
         run.close()
         raise
     return plan, run, run.live_counts
 
 
-def _read_only_plan(directory: str, accounts: tuple[str, ...], types: tuple[str, ...]) -> tuple[Config, Plan]:
+def _read_only_plan(
+    directory: str, accounts: tuple[str, ...], types: tuple[str, ...], *, saving: bool = False
+) -> tuple[Config, Plan]:
     """Load the config and plan against the live accounts without taking the state lock."""
     config = load_repo(directory)
     state = State.load(config.state_path)
     try:
-        result, run, _ = _make_plan(config, state, accounts, types)
+        result, run, _ = _make_plan(config, state, accounts, types, fingerprint_live=saving)
         run.close()
     finally:
         state.close()
@@ -121,7 +131,7 @@ def plan(
     Example: reconciler plan . --format json --out plan.json
     """
     with reported():
-        config, result = _read_only_plan(directory, accounts, types)
+        config, result = _read_only_plan(directory, accounts, types, saving=out is not None)
         if out:
             save_plan(result, Path(out), config)
     click.echo(render(result, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
@@ -233,7 +243,7 @@ def _apply_locked(
     continue_on_error: bool,
     parallelism: int = 1,
 ) -> bool:
-    result, run, live_counts = _make_plan(config, state, accounts, types)
+    result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saved is not None)
     try:
         if saved is not None:
             check_fresh(saved, result)

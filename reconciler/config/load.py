@@ -9,12 +9,10 @@ by file, line and column. Nothing here touches the network.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,22 +23,9 @@ from reconciler.config.types import Config
 from reconciler.config.validate import Resources
 from reconciler.config.yamlfile import Document, parse
 from reconciler.errors import ConfigError, Problem
+from reconciler.gcpause import gc_paused
 
 log = logging.getLogger(__name__)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading: a big file creates millions of small
-    acyclic objects, and the collections they trigger cost ~10% of the load time (100,000 contacts:
-    5.3 s instead of 5.9 s). Nothing built here holds reference cycles; the previous state is restored."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: datetime | None = None) -> Config:
@@ -53,7 +38,7 @@ def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: dateti
     """
     started = time.perf_counter()
     root = Path(root)
-    with _gc_paused():
+    with gc_paused():  # see reconciler/gcpause.py: ~10% of the load time
         config = _load(root, os.environ if env is None else env, now or datetime.now(UTC))
     log.info(
         "load: files=%s resources=%s seconds=%.2f",

@@ -30,8 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from reconciler.sandbox.keepalive import KeepAliveServer
 
 log = logging.getLogger(__name__)
 
@@ -296,23 +297,12 @@ class Mount:
         return self.app(environ, start_response)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
-        if type == "error":
-            log.debug(message, *args)
-
-
 class Server:
-    """Runs a WSGI app on a loopback port in a background thread."""
+    """Runs a WSGI app on a loopback port in a background thread (HTTP/1.1, keep-alive)."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler
-        )
+        self._server = KeepAliveServer(host, port, app)
         self.host = host
         self.port = self._server.port
         self._thread = threading.Thread(
@@ -333,6 +323,7 @@ class Server:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(timeout=5)
 
     def __enter__(self) -> Server:

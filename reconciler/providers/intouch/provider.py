@@ -25,6 +25,7 @@ from reconciler.model import (
     normalize_attrs,
     normalize_number,
 )
+from reconciler.pool import read_all
 from reconciler.providers.base import LiveState, Outcome, Provider
 from reconciler.providers.intouch.capabilities import INFO
 from reconciler.providers.intouch.client import IntouchClient, Json
@@ -159,9 +160,12 @@ class IntouchProvider(Provider):
         return found
 
     def _read_memberships(self) -> list[Resource]:
+        """One member list per group, read concurrently (:mod:`reconciler.pool`)."""
         found = []
-        for name, gid in self.group_ids.items():
-            for contact in self.client.members(gid):
+        groups = list(self.group_ids.items())
+        lists = read_all(self.client.members, [gid for _, gid in groups])
+        for (name, gid), members in zip(groups, lists, strict=True):
+            for contact in members:
                 cid = int(contact["ContactId"])
                 key = self._contact_keys.get(cid) or self.contact_resource(contact).key
                 attrs = {"group": name, "contact": key}

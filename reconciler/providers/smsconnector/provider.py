@@ -19,6 +19,7 @@ from reconciler.changes import Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError
 from reconciler.model import InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs
+from reconciler.pool import read_all
 from reconciler.providers.base import LiveState, Outcome, Provider
 from reconciler.providers.smsconnector import planning
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
@@ -85,9 +86,10 @@ class SmsConnectorProvider(Provider):
         return live
 
     def _read_lists(self) -> list[Resource]:
+        """The lists of every folder, then their numbers (one request per list, read concurrently)."""
         names = self._folder_names()
         self._lists = {}
-        resources = []
+        found: list[tuple[str, int, int]] = []  # name, ListID, FolderID
         for folder_id in sorted(names):
             for info in self.client.lists(folder_id):
                 name, list_id = str(info.get("ListName") or ""), int(info["ListID"])
@@ -97,12 +99,16 @@ class SmsConnectorProvider(Provider):
                            "can tell them apart")
                     raise ProviderError(msg)
                 self._lists[name] = list_id
-                raw: dict[str, Any] = {"name": name, "numbers": self._numbers(list_id, name)}
-                if names[folder_id]:
-                    raw["folder"] = names[folder_id]
-                attrs = normalize_attrs("phone_lists", raw, self.account.region, INFO.timezone)
-                key = key_of("phone_lists", attrs)
-                resources.append(Resource(self.account.name, "phone_lists", key, attrs, ident=str(list_id)))
+                found.append((name, list_id, folder_id))
+        numbers = read_all(lambda entry: self._numbers(entry[1], entry[0]), found)
+        resources = []
+        for (name, list_id, folder_id), listed in zip(found, numbers, strict=True):
+            raw: dict[str, Any] = {"name": name, "numbers": listed}
+            if names[folder_id]:
+                raw["folder"] = names[folder_id]
+            attrs = normalize_attrs("phone_lists", raw, self.account.region, INFO.timezone)
+            key = key_of("phone_lists", attrs)
+            resources.append(Resource(self.account.name, "phone_lists", key, attrs, ident=str(list_id)))
         log.info("read: smsconnector phone_lists=%d", len(resources))
         return resources
 
