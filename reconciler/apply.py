@@ -21,6 +21,7 @@ from reconciler.errors import ProviderError
 from reconciler.model import Resource, get_path, project
 from reconciler.plan import Plan
 from reconciler.providers.base import Capability, Outcome, Provider
+from reconciler.providers.contract import ApplyContext, IdMaps
 from reconciler.state import State
 from reconciler.types import TABLE, TYPES
 
@@ -69,7 +70,7 @@ def _depends_on(change: Change, failed: set[tuple[str, str, str]]) -> str | None
     or, for a delete, a failed sub-item the delete would cascade to."""
     acct = change.account
     refs: list[tuple[str, str]] = []
-    attrs = change.after or change.extra.get("desired") or {}
+    attrs = change.after or change.desired or {}
     record = TYPES.get(change.type)
     for ref in record.references if record is not None else ():
         names = get_path(attrs, ref.path)
@@ -93,10 +94,13 @@ def apply_plan(
     continue_on_error: bool = False,
     progress: Progress | None = None,
     parallelism: int = 1,
+    live: Mapping[tuple[str, str], Mapping[str, Resource]] | None = None,
 ) -> ApplyResult:
     """Apply ``plan.applicable`` in order; return what succeeded, failed and was skipped.
 
-    ``providers`` maps account name -> an open Provider whose ``read`` has run in this process.
+    ``providers`` maps account name -> an open Provider. ``live`` is what the plan was made from
+    (account, type) -> key -> item: with the state it seeds each account's id maps, which the
+    providers get in their ApplyContext; a type missing from both is read on first use.
     Unsupported changes are never applied (the caller refuses or drops them first). With
     ``parallelism`` > 1, accounts run side by side and, within an account, consecutive batches of
     the same type and action (which never depend on each other) run on that many threads; the
@@ -104,12 +108,11 @@ def apply_plan(
     """
     result = ApplyResult()
     caps = {name: provider.capabilities for name, provider in providers.items()}
-    for item in plan.meta.get("adopt", ()):
-        state.record(item["account"], item["type"], item["key"], item["id"], item.get("attrs") or {})
-        state.resolve(item["account"], item["type"], item["key"])
-    for provider in providers.values():
-        provider.on_checkpoint = _recorder(state, caps)
-    run = _Walk(providers, caps, state, result, progress, continue_on_error)
+    for adoption in plan.adoptions:
+        state.record(adoption.account, adoption.type, adoption.key, adoption.ident, adoption.attrs)
+        state.resolve(adoption.account, adoption.type, adoption.key)
+    ids = {name: _id_maps(name, provider, state, live or {}) for name, provider in providers.items()}
+    run = _Walk(providers, caps, state, result, progress, continue_on_error, ids)
     by_account: dict[str, list[list[Change]]] = {}
     for batch in _batches(plan.applicable, caps):
         by_account.setdefault(batch[0].account, []).append(batch)
@@ -131,6 +134,23 @@ def apply_plan(
         for batches in by_account.values():
             walk_account(batches)
     return result
+
+
+def _id_maps(
+    account: str, provider: Provider, state: State, live: Mapping[tuple[str, str], Mapping[str, Resource]]
+) -> IdMaps:
+    """The ids of one account's items by type and key: from the live read and state; others on demand."""
+    records = state.account(account)
+    known = {
+        type_: {key: str(rec["id"]) for key, rec in by_key.items() if rec.get("id") is not None}
+        for type_, by_key in records.items()
+    }
+    seed = {
+        type_: {k: str(r.ident) for k, r in items.items() if r.ident and not k.startswith("#")}
+        for (name, type_), items in live.items()
+        if name == account
+    }
+    return IdMaps(seed, provider.id_reader(records), known)
 
 
 def _stages(batches: list[list[Change]]) -> Iterator[list[list[Change]]]:
@@ -155,6 +175,7 @@ class _Walk:
     result: ApplyResult
     progress: Progress | None
     continue_on_error: bool
+    ids: Mapping[str, IdMaps]
     failed: set[tuple[str, str, str]] = field(default_factory=set)
     stop: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -179,9 +200,8 @@ class _Walk:
         account = runnable[0].account
         with self.lock:
             gate = self.gates.setdefault(account, _Gate())
-        outcome = _run_batch(
-            runnable, self.providers[account], self.caps, self.state, self.result, self.progress, gate
-        )
+        provider, ids = self.providers[account], self.ids[account]
+        outcome = _run_batch(runnable, provider, self.caps, self.state, self.result, self.progress, gate, ids)
         if outcome is not None:
             error, failed = outcome
             with self.lock:
@@ -242,11 +262,12 @@ def _run_batch(
     result: ApplyResult,
     progress: Progress | None,
     gate: _Gate,
+    ids: IdMaps,
 ) -> tuple[str, list[Change]] | None:
     """Apply one batch; journal its outcomes. Returns None on success, else the error message and
     the changes of the batch that did not succeed (others may have, after a read-back)."""
     tracked = caps[batch[0].account][batch[0].type].tracked
-    return _Batch(batch, provider, state, result, progress, gate, tracked).run()
+    return _Batch(batch, provider, state, result, progress, gate, tracked, ids).run()
 
 
 @dataclass
@@ -260,6 +281,7 @@ class _Batch:
     progress: Progress | None
     gate: _Gate
     tracked: bool
+    ids: IdMaps
     notes: list[str] = field(default_factory=list)  # read-back items created only in part
     unfinished: list[Change] = field(default_factory=list)
 
@@ -270,11 +292,12 @@ class _Batch:
                 self.state.intend(change.account, change.type, change.key, change.action.value)
         pending, error = self.changes, ""
         for _ in range(MAX_CREATE_ATTEMPTS):
+            ctx = ApplyContext(first.account, self.ids, self._checkpoint)
             try:
                 with self.gate.shared():
-                    outcomes = self.provider.apply(pending)
+                    outcomes = self.provider.apply(pending, ctx)
             except ProviderError as exc:
-                _keep_partial(exc, pending, self.tracked, self.state)
+                _keep_partial(ctx.partial, pending, self.tracked, self.state)
                 maybe_committed = exc.maybe_committed
                 if not (maybe_committed and first.action is Action.CREATE):
                     if (
@@ -301,9 +324,16 @@ class _Batch:
                     f"{len(outcomes)} results for {len(pending)} changes"
                 ), pending + self.unfinished
             for change, outcome in zip(pending, outcomes, strict=True):
-                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress)
+                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress, self.ids)
             return ("; ".join(self.notes), self.unfinished) if self.unfinished else None
         return error, pending + self.unfinished
+
+    def _checkpoint(self, change: Change, outcome: Outcome) -> None:
+        """Journal a provider's checkpoint inside a multi-step change at once (tracked types)."""
+        if self.tracked and outcome.ident is not None:
+            attrs = dict(outcome.attrs or {})
+            self.state.record(change.account, change.type, change.key, outcome.ident, attrs)
+            self.state.resolve(change.account, change.type, change.key)
 
     def _read_back(
         self, exc: ProviderError, pending: list[Change]
@@ -333,7 +363,7 @@ class _Batch:
             differs = _differs(item, change)
             if not differs:
                 outcome = Outcome(item.ident, dict(change.after or {}))
-                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress)
+                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress, self.ids)
                 continue
             # Created, but not all of it (a multi-step create whose first answer was lost).
             if self.tracked:
@@ -350,19 +380,6 @@ class _Batch:
 MAX_CREATE_ATTEMPTS = 3
 
 
-def _recorder(
-    state: State, caps: Mapping[str, Mapping[str, Capability]]
-) -> Callable[[Change, Outcome], None]:
-    """Journal a provider's checkpoint inside a multi-step change (tracked types only)."""
-
-    def record(change: Change, outcome: Outcome) -> None:
-        if caps[change.account][change.type].tracked and outcome.ident is not None:
-            state.record(change.account, change.type, change.key, outcome.ident, dict(outcome.attrs or {}))
-            state.resolve(change.account, change.type, change.key)
-
-    return record
-
-
 def _succeeded(
     change: Change,
     outcome: Outcome,
@@ -370,7 +387,12 @@ def _succeeded(
     state: State,
     result: ApplyResult,
     progress: Progress | None,
+    ids: IdMaps,
 ) -> None:
+    if change.action is Action.DELETE:
+        ids.drop(change.type, change.key)
+    elif outcome.ident is not None:
+        ids.set(change.type, change.key, outcome.ident)
     if tracked:
         _journal(state, change, outcome.ident, outcome.attrs)
     result.applied.append(change)
@@ -378,9 +400,8 @@ def _succeeded(
     _tell(progress, change, "applied")
 
 
-def _keep_partial(exc: ProviderError, batch: list[Change], tracked: bool, state: State) -> None:
-    """Record what a failed multi-step change did create (``exc.partial``: key -> Outcome)."""
-    partial: Mapping[str, Outcome] = exc.partial
+def _keep_partial(partial: Mapping[str, Outcome], batch: list[Change], tracked: bool, state: State) -> None:
+    """Record what a failed multi-step change did create (its last checkpoint: key -> Outcome)."""
     if not tracked or not partial:
         return
     for change in batch:
@@ -423,7 +444,7 @@ def _journal(state: State, change: Change, ident: str | None, attrs: dict[str, A
     if change.action is Action.DELETE:
         state.forget(change.account, change.type, change.key)
     else:
-        desired = attrs if attrs is not None else (change.extra.get("desired") or change.after or {})
+        desired = attrs if attrs is not None else change.wanted
         state.record(change.account, change.type, change.key, ident or change.ident, desired)
     if change.action in (Action.CREATE, Action.REPLACE):
         state.resolve(change.account, change.type, change.key)

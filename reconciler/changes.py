@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,9 +28,10 @@ class Change:
 
     ``before``/``after`` hold the compared attributes (only the changed ones for updates, in the
     JSON form); ``fields`` the changed attribute paths; ``ident`` the provider id of the live item
-    (``None`` for creates); ``reason`` says why a change is a replace or unsupported. ``extra``
-    carries provider data the applier hands back to the provider (e.g. the full last-applied
-    attributes); it never holds secrets.
+    (``None`` for creates); ``reason`` says why a change is a replace or unsupported.
+    ``desired`` is the full declared attributes of an update or replace (``after`` holds only the
+    changed paths), what a provider writes and the state records; it never holds secrets. In the
+    plan JSON it is ``extra.desired`` (the format predates the typed field).
     """
 
     account: str
@@ -41,7 +43,12 @@ class Change:
     fields: tuple[str, ...] = ()
     ident: str | None = None
     reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    desired: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def wanted(self) -> dict[str, Any]:
+        """The full attributes this change makes the item have: ``desired``, else ``after``."""
+        return dict(self.desired if self.desired is not None else self.after or {})
 
     @property
     def address(self) -> str:
@@ -62,8 +69,8 @@ class Change:
             data["id"] = self.ident
         if self.reason:
             data["reason"] = self.reason
-        if self.extra:
-            data["extra"] = self.extra
+        if self.desired is not None:
+            data["extra"] = {"desired": dict(self.desired)}
         return data
 
     @classmethod
@@ -78,5 +85,10 @@ class Change:
             fields=tuple(data.get("fields") or ()),
             ident=data.get("id"),
             reason=data.get("reason", ""),
-            extra=data.get("extra") or {},
+            desired=_desired(data.get("extra")),
         )
+
+
+def _desired(extra: Any) -> dict[str, Any] | None:
+    desired = extra.get("desired") if isinstance(extra, Mapping) else None
+    return dict(desired) if isinstance(desired, Mapping) else None

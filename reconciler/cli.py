@@ -33,11 +33,11 @@ from reconciler.cli_support import (
 from reconciler.cli_tools import export, sandbox
 from reconciler.config.types import Config
 from reconciler.engine import Run
-from reconciler.errors import ReconcilerError, StalePlan, UnsafePlan
+from reconciler.errors import ReconcilerError, UnsafePlan
 from reconciler.plan import Plan
 from reconciler.render import render
 from reconciler.safety import violations
-from reconciler.saved_plan import check_fresh, read_saved_plan, save_plan
+from reconciler.saved_plan import SavedPlan, save_plan
 from reconciler.state import State, StateLock, atomic_write
 
 log = logging.getLogger("reconciler")
@@ -190,17 +190,14 @@ def apply(
 
     Example: reconciler apply . --auto-approve
     """
-    saved: dict[str, Any] | None = None
+    saved: SavedPlan | None = None
     with reported():
         if Path(target).is_file():
-            saved = read_saved_plan(Path(target))
-            config = load_repo(config_dir or saved.get("meta", {}).get("root") or ".")
-            if saved.get("meta", {}).get("config") != config.fingerprint:
-                raise StalePlan(
-                    f"{target}: the config changed since the plan was made; run `reconciler plan --out` again"
-                )
-            accounts = tuple(saved["meta"].get("accounts") or ())
-            types = tuple(saved["meta"].get("types") or ())
+            saved = SavedPlan.read(Path(target))
+            config = load_repo(config_dir or saved.root or ".")
+            saved.check_config(config)
+            accounts = saved.fingerprints.accounts
+            types = saved.fingerprints.types or ()
         else:
             config = load_repo(target)
         lock = StateLock(config.state_path, command=" ".join(sys.argv[:3]), timeout=lock_timeout)
@@ -235,7 +232,7 @@ class _Overrides:
 def _apply_locked(
     config: Config,
     state: State,
-    saved: dict[str, Any] | None,
+    saved: SavedPlan | None,
     accounts: tuple[str, ...],
     types: tuple[str, ...],
     auto_approve: bool,
@@ -246,14 +243,14 @@ def _apply_locked(
     result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saved is not None)
     try:
         if saved is not None:
-            check_fresh(saved, result)
+            saved.check_fresh(config, state.lineage, result)
             auto_approve = True  # the saved plan was reviewed; applying it is the approval
         click.echo(render(result, "text", color=is_tty(sys.stdout)), nl=False)
         if result.errors:
             raise UnsafePlan("the plan has errors (above); fix them and plan again")
         if not result.has_changes:
-            if result.meta.get("adopt"):
-                apply_plan(result, run.providers, state)
+            if result.adoptions:
+                apply_plan(result, run.providers, state, live=run.live)
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
         if unsupported and not overrides.skip_unsupported:
@@ -278,6 +275,7 @@ def _apply_locked(
                 continue_on_error=continue_on_error,
                 progress=tell,
                 parallelism=parallelism,
+                live=run.live,
             )
         _report(outcome)
         return outcome.ok

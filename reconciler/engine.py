@@ -19,7 +19,7 @@ from reconciler.errors import Problem, ProviderError, ReconcilerError
 from reconciler.gcpause import gc_paused
 from reconciler.ignore import filter_live
 from reconciler.model import Resource
-from reconciler.plan import Plan
+from reconciler.plan import Fingerprints, Plan
 from reconciler.planner import Target, diff
 from reconciler.providers.base import Provider, provider_class, provider_info
 from reconciler.state import State
@@ -46,6 +46,7 @@ class Run:
     now: Callable[[], datetime] = _utcnow
     providers: dict[str, Provider] = field(default_factory=dict)
     live_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    live: Live = field(default_factory=dict)  # what the last plan read, for the applier's id maps
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.accounts if a not in self.config.accounts]
@@ -107,7 +108,8 @@ class Run:
         for target in self.targets():
             desired = {t: items for (a, t), items in self.config.desired.items() if a == target.account}
             mine = {t: list(items.values()) for (a, t), items in live.items() if a == target.account}
-            problems += self.provider(target.account).check(desired, mine)
+            records = self.state.account(target.account)
+            problems += self.provider(target.account).check(desired, mine, records)
         return problems
 
     def plan(self, notify: Notify | None = None, *, fingerprint_live: bool = True) -> Plan:
@@ -134,22 +136,22 @@ class Run:
             errors=problems,
             created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             intents=[i for i in self.state.intents if i["account"] in self.accounts],
+            fingerprints=self.fingerprints(live if fingerprint_live else None),
         )
-        plan.meta.update(self.fingerprints(live if fingerprint_live else None))
+        self.live = live
         return plan
 
-    def fingerprints(self, live: Live | None) -> dict[str, Any]:
-        """What a saved plan needs to detect staleness: config hash, live hash per account/type
-        (left out when ``live`` is None)."""
-        out: dict[str, Any] = {
-            "config": self.config.fingerprint,
-            "state_lineage": self.state.lineage,
-            "accounts": list(self.accounts),
-            "types": sorted(self.types) if self.types is not None else None,
-        }
-        if live is not None:
-            out["live"] = live_fingerprint(live)
-        return out
+    def fingerprints(self, live: Live | None) -> Fingerprints:
+        """What a saved plan needs to detect staleness: config hash, state lineage, scope, and the
+        live hash per account/type (left out when ``live`` is None). A state file not written yet
+        has no lineage to hold a plan to."""
+        return Fingerprints(
+            config=self.config.fingerprint,
+            live=live_fingerprint(live) if live is not None else None,
+            state_lineage=self.state.lineage if self.state.path.exists() else "",
+            accounts=tuple(self.accounts),
+            types=tuple(sorted(self.types)) if self.types is not None else None,
+        )
 
     def close(self) -> None:
         for provider in self.providers.values():

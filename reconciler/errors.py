@@ -7,9 +7,7 @@ and keeps its traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.secrets import redact
 
@@ -50,17 +48,14 @@ class ConfigError(ReconcilerError):
 class ProviderError(ReconcilerError):
     """A provider API call failed (after any retries).
 
-    ``partial`` maps the key of a change to the Outcome (reconciler.providers.base) of what a
-    multi-step change did create before it failed, so the applier can record it.
     ``maybe_committed`` is true when a non-idempotent request may have been applied although its
-    answer was lost (the applier reads the live state back before trying again).
+    answer was lost (the applier reads the live state back before trying again). What a failed
+    multi-step change did make travels the one way every progress does: the provider reports it
+    with ``ApplyContext.checkpoint`` before raising (docs/providers/contract.md).
     """
 
-    def __init__(
-        self, message: str = "", *, partial: Mapping[str, Any] | None = None, maybe_committed: bool = False
-    ) -> None:
+    def __init__(self, message: str = "", *, maybe_committed: bool = False) -> None:
         super().__init__(message)
-        self.partial: Mapping[str, Any] = partial or {}
         self.maybe_committed = maybe_committed
 
 
@@ -80,8 +75,8 @@ class TransportError(ProviderError):
     """The request did not get a usable answer (timeout, dropped connection, 5xx)."""
 
 
-class UnsupportedFeature(ReconcilerError):
-    """The provider cannot do what the plan asks."""
+class UnsupportedFeature(ProviderError):
+    """The provider cannot do what the plan asks (no handler for the type and action)."""
 
 
 class UnsafePlan(ReconcilerError):

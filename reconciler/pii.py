@@ -201,14 +201,14 @@ def _mask_change(change: Change, masker: Masker) -> Change:
         before=attrs(change.before),
         after=attrs(change.after),
         reason=masker.text(change.reason),
-        extra=masker.value(change.extra),
+        desired=None if change.desired is None else masker.value(dict(change.desired)),
     )
 
 
 def learn_plan(plan: Plan, masker: Masker) -> None:
     """Teach ``masker`` every name in the plan's attributes, so free text mentioning them is masked."""
     for change in plan.changes:
-        for values in (change.before, change.after, change.extra):
+        for values in (change.before, change.after, change.desired):
             masker.learn(values)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes import Action, Change
@@ -31,20 +32,104 @@ class Warning_:
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """A live item of a tracked type bound to a declared key by its ``adopt_by`` fields.
+
+    Applying the plan records its id and attributes in state (no request is sent).
+    """
+
+    account: str
+    type: str
+    key: str
+    ident: str
+    attrs: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "type": self.type,
+            "key": self.key,
+            "id": self.ident,
+            "attrs": self.attrs,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Adoption:
+        attrs = data.get("attrs")
+        return cls(
+            str(data["account"]),
+            str(data["type"]),
+            str(data["key"]),
+            str(data["id"]),
+            dict(attrs) if isinstance(attrs, Mapping) else {},
+        )
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """What a saved plan needs to be refused when stale: the config hash, the state file's lineage,
+    the scope (accounts, types) it was made for, and a hash of the live items per ``account/type``
+    (``None`` when not computed: only a saved plan needs it)."""
+
+    config: str
+    live: dict[str, str] | None
+    state_lineage: str
+    accounts: tuple[str, ...]
+    types: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "config": self.config,
+            "state_lineage": self.state_lineage,
+            "accounts": list(self.accounts),
+            "types": list(self.types) if self.types is not None else None,
+        }
+        if self.live is not None:
+            data["live"] = dict(self.live)
+        return data
+
+    @classmethod
+    def from_json(cls, meta: Mapping[str, Any]) -> Fingerprints | None:
+        if "config" not in meta:
+            return None
+        live = meta.get("live")
+        types = meta.get("types")
+        return cls(
+            config=str(meta.get("config")),
+            live={str(k): str(v) for k, v in live.items()} if isinstance(live, Mapping) else None,
+            state_lineage=str(meta.get("state_lineage") or ""),
+            accounts=tuple(str(a) for a in meta.get("accounts") or ()),
+            types=tuple(str(t) for t in types) if isinstance(types, list) else None,
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """The minimal change set, in apply order.
 
     ``unmanaged`` counts live items that are neither declared nor pruned, per (account, type);
     each is also listed in ``warnings``. ``errors`` are plan-time problems (an invalid sender, an
-    opted-out number) that make the plan unappliable. ``meta`` carries what a saved plan needs to
-    detect staleness (fingerprints); never secrets.
+    opted-out number) that make the plan unappliable. ``adoptions`` are live items bound to
+    declared keys (recorded in state on apply); ``fingerprints`` what a saved plan needs to detect
+    staleness. Neither ever holds secrets. In the JSON both live under ``meta``.
     """
 
     changes: tuple[Change, ...] = ()
     warnings: tuple[Warning_, ...] = ()
     errors: tuple[Problem, ...] = ()
     created_at: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    adoptions: tuple[Adoption, ...] = ()
+    fingerprints: Fingerprints | None = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The JSON ``meta`` member: adoptions and fingerprints (a fresh dict; read-only view)."""
+        data: dict[str, Any] = {}
+        if self.adoptions:
+            data["adopt"] = [adoption.to_json() for adoption in self.adoptions]
+        if self.fingerprints is not None:
+            data.update(self.fingerprints.to_json())
+        return data
 
     @property
     def summary(self) -> dict[str, int]:
@@ -68,18 +153,22 @@ class Plan:
             "errors": [str(error) for error in self.errors],
             "summary": self.summary,
         }
-        if self.meta:
-            data["meta"] = self.meta
+        meta = self.meta
+        if meta:
+            data["meta"] = meta
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
+        raw = data.get("meta")
+        meta: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         return cls(
             changes=tuple(Change.from_json(c) for c in data.get("changes", ())),
             warnings=tuple(Warning_(**w) for w in data.get("warnings", ())),
             errors=tuple(Problem(e) for e in data.get("errors", ())),
             created_at=data.get("created_at", ""),
-            meta=data.get("meta") or {},
+            adoptions=tuple(Adoption.from_json(a) for a in meta.get("adopt") or ()),
+            fingerprints=Fingerprints.from_json(meta),
         )
 
 

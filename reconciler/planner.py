@@ -19,7 +19,7 @@ from deepdiff import DeepDiff
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
 from reconciler.model import Resource, expand_sub_resources, get_path, project
-from reconciler.plan import Plan, Warning_
+from reconciler.plan import Adoption, Fingerprints, Plan, Warning_
 from reconciler.providers.base import Capability
 from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
 
@@ -50,7 +50,7 @@ class Target:
 class _Collector:
     changes: list[Change] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
-    adoptions: list[dict[str, Any]] = field(default_factory=list)
+    adoptions: list[Adoption] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     intents: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
@@ -67,6 +67,7 @@ def diff(
     errors: Iterable[Problem] = (),
     created_at: str = "",
     intents: Iterable[Mapping[str, Any]] = (),
+    fingerprints: Fingerprints | None = None,
 ) -> Plan:
     """Plan the minimal change set that makes ``live`` match ``desired`` for every target.
 
@@ -75,6 +76,7 @@ def diff(
     keyed ``"#<id>"``. ``state`` maps account -> type -> key -> ``{"id", "attrs"}``. Nothing passed
     in is mutated. ``errors`` are plan-time problems carried into the plan. ``intents`` are creates
     an earlier apply sent without recording the result (see :mod:`reconciler.state`).
+    ``fingerprints`` are carried into the plan as they are (the caller computes them).
     """
     out = _Collector()
     out.intents = {(i["account"], i["type"], i["key"]): i for i in intents}
@@ -88,7 +90,8 @@ def diff(
         warnings=tuple(warnings + out.warnings),
         errors=plan_errors,
         created_at=created_at,
-        meta={"adopt": out.adoptions} if out.adoptions else {},
+        adoptions=tuple(out.adoptions),
+        fingerprints=fingerprints,
     )
 
 
@@ -203,15 +206,7 @@ def _adopt(
             continue
         resource = bound.pop(match)
         bound[key] = Resource(account, type_, key, resource.attrs, ident=resource.ident)
-        out.adoptions.append(
-            {
-                "account": account,
-                "type": type_,
-                "key": key,
-                "id": str(resource.ident),
-                "attrs": dict(resource.attrs),
-            }
-        )
+        out.adoptions.append(Adoption(account, type_, key, str(resource.ident), dict(resource.attrs)))
         out.warn(
             account,
             type_,
@@ -386,7 +381,6 @@ def _changes_for(
     if not paths:
         return changes
     before, after = _subset(seen, paths), _subset(wanted_attrs, paths)
-    extra = {"desired": wanted_attrs}
     immutable = [p for p in paths if p in cap.immutable_fields or p.split(".")[0] in cap.immutable_fields]
     if cap.update.ok and not immutable:
         action, reason = Action.UPDATE, ""
@@ -411,7 +405,7 @@ def _changes_for(
             tuple(paths),
             ident=current.ident,
             reason=reason,
-            extra=extra,
+            desired=wanted_attrs,
         ),
     )
     return changes

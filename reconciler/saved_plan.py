@@ -1,14 +1,20 @@
-"""Saved plans: the plan JSON plus a checksum and what is needed to refuse it when stale."""
+"""Saved plans: the plan JSON plus a checksum and what is needed to refuse it when stale.
+
+A saved plan is applied exactly as reviewed or not at all: :meth:`SavedPlan.check_fresh` refuses
+it when the config, the state file's lineage, the live state or the resulting changes differ
+from when it was made.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.config.types import Config
 from reconciler.errors import ReconcilerError, StalePlan
-from reconciler.plan import Plan, checksum
+from reconciler.plan import Fingerprints, Plan, checksum
 from reconciler.state import atomic_write
 
 
@@ -17,6 +23,70 @@ def save_plan(result: Plan, path: Path, config: Config) -> None:
     data.setdefault("meta", {})["root"] = str(config.root)
     data["checksum"] = checksum(data)
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A saved plan file as read (checksum verified): its path, raw JSON and fingerprints."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: Path) -> SavedPlan:
+        return cls(path, read_saved_plan(path))
+
+    @property
+    def fingerprints(self) -> Fingerprints:
+        meta = self.data.get("meta")
+        found = Fingerprints.from_json(meta) if isinstance(meta, dict) else None
+        if found is None:
+            raise ReconcilerError(
+                f"{self.path}: the saved plan carries no fingerprints; make one with `reconciler plan --out`"
+            )
+        return found
+
+    @property
+    def root(self) -> str | None:
+        meta = self.data.get("meta")
+        root = meta.get("root") if isinstance(meta, dict) else None
+        return str(root) if isinstance(root, str) else None
+
+    def check_config(self, config: Config) -> None:
+        """Refuse the plan when the config changed since it was made."""
+        if self.fingerprints.config != config.fingerprint:
+            raise StalePlan(
+                f"{self.path}: the config changed since the plan was made; run `reconciler plan --out` again"
+            )
+
+    def check_fresh(self, config: Config, lineage: str, fresh: Plan) -> None:
+        """Refuse the plan unless config, state lineage, live state and changes are as when it was made.
+
+        ``lineage`` is the lineage of the state file it is applied against; ``fresh`` the plan made
+        now for the same accounts and types.
+        """
+        self.check_config(config)
+        made = self.fingerprints
+        if made.state_lineage and made.state_lineage != lineage:
+            raise StalePlan(
+                f"{self.path}: the plan was made against another state file (lineage {made.state_lineage}, "
+                f"this one is {lineage or 'new'}); run `reconciler plan --out` again against this state"
+            )
+        was = made.live or {}
+        now = (fresh.fingerprints.live if fresh.fingerprints is not None else None) or {}
+        changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+        if changed:
+            raise StalePlan(
+                f"the live state changed since the plan was made ({', '.join(changed)}); "
+                "run `reconciler plan --out` again and review it"
+            )
+        want = [_comparable(c) for c in self.data.get("changes", ())]
+        have = [_comparable(c.to_json()) for c in fresh.changes]
+        if want != have:
+            raise StalePlan(
+                "the saved plan no longer matches what the config and the live state call for; "
+                "run `reconciler plan --out` again and review it"
+            )
 
 
 def read_saved_plan(path: Path) -> dict[str, Any]:
@@ -38,23 +108,7 @@ def read_saved_plan(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_fresh(saved: dict[str, Any], fresh: Plan) -> None:
-    was = saved.get("meta", {}).get("live", {})
-    now = fresh.meta.get("live", {})
-    changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-    if changed:
-        raise StalePlan(
-            f"the live state changed since the plan was made ({', '.join(changed)}); "
-            "run `reconciler plan --out` again and review it"
-        )
-    want = [_comparable(c) for c in saved.get("changes", ())]
-    have = [_comparable(c.to_json()) for c in fresh.changes]
-    if want != have:
-        raise StalePlan(
-            "the saved plan no longer matches what the config and the live state call for; "
-            "run `reconciler plan --out` again and review it"
-        )
-
-
-def _comparable(change: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in change.items() if k != "extra"}, sort_keys=True)
+def _comparable(change: Any) -> str:
+    if not isinstance(change, dict):
+        return json.dumps(change, sort_keys=True, default=str)
+    return json.dumps({k: v for k, v in change.items() if k != "extra"}, sort_keys=True, default=str)

@@ -9,14 +9,18 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from reconciler.changes import Change
+from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
-from reconciler.errors import Problem, ReconcilerError
+from reconciler.errors import Problem, ReconcilerError, UnsupportedFeature
 from reconciler.model import Resource, expand_sub_resources
+from reconciler.providers.contract import ApplyContext as ApplyContext
+from reconciler.providers.contract import Handler, IdMaps, collect_handlers, missing_handlers
+from reconciler.providers.contract import Outcome as Outcome
+from reconciler.providers.contract import handles as handles
 from reconciler.types import ResourceType
 
 
@@ -73,45 +77,44 @@ class Capability:
         return cannot(self.delete.reason or self.create.reason)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What applying one change produced: the provider id and the attributes to record in state.
-
-    ``ident`` is the id of the item as it is after the change (``None`` after a delete).
-    """
-
-    ident: str | None = None
-    attrs: dict[str, Any] | None = None
-    warnings: tuple[str, ...] = field(default=())
-
-
 LiveState = dict[str, list[Resource]]
+StateView = Mapping[str, Mapping[str, Any]]  # type -> key -> {"id": ..., "attrs": {...}}
+
+
+class RegistrationError(ReconcilerError):
+    """A provider declaration that breaks the provider contract (docs/providers/contract.md)."""
 
 
 class Provider(ABC):
-    """One account on one provider API.
+    """One account on one provider API (the contract: docs/providers/contract.md).
 
-    Subclasses set ``name``, ``capabilities`` and ``default_url``, and implement ``read`` and
-    ``apply``. A provider holds one HTTP session for its account; call ``close`` when done.
+    Subclasses set ``name``, ``capabilities`` and ``default_url``, implement ``read``, and declare
+    one handler per (type, action) their capabilities allow with :func:`handles`; a class whose
+    handlers and capabilities disagree is refused when it is defined. A provider holds one HTTP
+    session for its account; call ``close`` when done.
     """
 
     name: ClassVar[str]
     default_url: ClassVar[str]
     capabilities: ClassVar[Mapping[str, Capability]]
+    handlers: ClassVar[Mapping[tuple[str, Action], Handler]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = collect_handlers(vars(klass) for klass in reversed(cls.__mro__))
+        capabilities = getattr(cls, "capabilities", None)
+        if capabilities is None:
+            return  # an abstract intermediate class
+        problems = missing_handlers(capabilities, cls.handlers)
+        if problems:
+            name = getattr(cls, "name", cls.__name__)
+            raise RegistrationError(
+                f"provider {name!r} breaks the provider contract: {'; '.join(problems)} "
+                "(declare a handler with @handles, or correct the capability; see docs/providers/contract.md)"
+            )
 
     def __init__(self, account: AccountConfig) -> None:
         self.account = account
-        # Installed by the applier: journals progress inside a multi-step change at once.
-        self.on_checkpoint: Callable[[Change, Outcome], None] | None = None
-
-    def checkpoint(self, change: Change, outcome: Outcome) -> None:
-        """Report what a multi-step change has made so far (e.g. the id a create just returned).
-
-        The applier journals it immediately, so a run killed before the change finishes leaves the
-        id in state instead of an uncertain create. ``outcome.attrs`` says what exists so far.
-        """
-        if self.on_checkpoint is not None:
-            self.on_checkpoint(change, outcome)
 
     @property
     def url(self) -> str:
@@ -126,13 +129,59 @@ class Provider(ABC):
         state are returned with key ``"#<id>"``; the planner binds or adopts them.
         """
 
-    @abstractmethod
-    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
+    def apply(self, changes: Sequence[Change], ctx: ApplyContext | None = None) -> list[Outcome]:
         """Apply a batch of changes of one type and action, in order; one Outcome per change.
 
-        The batch is at most ``capabilities[type].batch_size`` long. Raises ProviderError when the
-        batch failed; a provider that can fail part of a batch applies and reports items one by one.
+        Dispatches to the handler declared for the batch's (type, action). The batch is at most
+        ``capabilities[type].batch_size`` long. Raises ProviderError when the batch failed (what a
+        multi-step change made before failing was reported with ``ctx.checkpoint``);
+        :class:`UnsupportedFeature` when no handler exists. Without ``ctx`` (tests, scripts) ids are
+        read from the provider on first use.
         """
+        if not changes:
+            return []
+        if ctx is None:
+            ctx = ApplyContext(self.account.name, IdMaps(reader=self.id_reader({})))
+        first = changes[0]
+        handler = self.handlers.get((first.type, first.action))
+        if handler is None and first.action is Action.REPLACE:
+            return [self._replace(change, ctx) for change in changes]
+        if handler is None:
+            cap = self.capabilities.get(first.type)
+            support = getattr(cap, first.action.value, None) if cap is not None else None
+            reason = getattr(support, "reason", "") or "the API has no call for it"
+            raise UnsupportedFeature(f"{self.name}: cannot {first.action.value} {first.type}: {reason}")
+        method = getattr(self, handler.method)
+        if handler.batch:
+            outcomes: list[Outcome] = list(method(changes, ctx))
+            return outcomes
+        return [method(change, ctx) for change in changes]
+
+    def _replace(self, change: Change, ctx: ApplyContext) -> Outcome:
+        """The default replace: delete the live item, then create it as declared."""
+        kind = (change.type, Action.DELETE), (change.type, Action.CREATE)
+        if not all(k in self.handlers for k in kind):
+            raise UnsupportedFeature(f"{self.name}: cannot replace {change.type} ({change.address})")
+        delete = Change(
+            change.account, change.type, change.key, Action.DELETE, before=change.before, ident=change.ident
+        )
+        self.apply([delete], ctx)
+        create = Change(change.account, change.type, change.key, Action.CREATE, after=change.wanted)
+        return self.apply([create], ctx)[0]
+
+    def id_reader(self, state: StateView) -> Callable[[str], dict[str, str]]:
+        """Read the ids of one type by key (listable types from the API, others from ``state``)."""
+
+        def read(type_: str) -> dict[str, str]:
+            cap = self.capabilities.get(type_)
+            ids = {key: str(rec.get("id")) for key, rec in (state.get(type_) or {}).items() if rec.get("id")}
+            if cap is not None and cap.list.ok:
+                for item in self.read([type_], state).get(type_, []):
+                    if item.ident is not None and not item.key.startswith("#"):
+                        ids[item.key] = str(item.ident)
+            return ids
+
+        return read
 
     @classmethod
     def refine(cls, change: Change, live: Resource | None, now: datetime) -> Change | Problem:
@@ -156,8 +205,14 @@ class Provider(ABC):
         """
         return expand_sub_resources(sub, account, parents)
 
-    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
-        """Plan-time checks that need live data (valid senders, opt-outs). Default: none."""
+    def check(
+        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
+    ) -> list[Problem]:
+        """Plan-time checks that need live data (valid senders, opt-outs). Default: none.
+
+        ``state`` is this account's state (type -> key -> record), passed in; a provider keeps
+        nothing from ``read`` for it.
+        """
         return []
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by default
@@ -212,10 +267,6 @@ class Registration:
     @property
     def name(self) -> str:
         return self.info.name
-
-
-class RegistrationError(ReconcilerError):
-    """A provider declaration that breaks the provider contract (docs/providers/contract.md)."""
 
 
 _REGISTERED: dict[str, Registration] = {}

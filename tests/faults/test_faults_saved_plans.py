@@ -135,3 +135,25 @@ def test_config_edit_after_plan_is_refused(serve_repo: Callable[..., Served], tm
     assert refused.exit_code == 1
     assert "the config changed since the plan was made" in refused.output, refused.output
     assert snapshot(served) == before
+
+
+def test_plan_made_against_another_state_lineage_is_refused(
+    serve_repo: Callable[..., Served], tmp_path: Path
+) -> None:
+    """A saved plan is refused against a state file of another lineage (not the one it was planned on)."""
+    served = serve_repo("intouch")
+    assert served.cli("apply", str(served.root), "--auto-approve").exit_code == 0
+    resources = served.root / "resources.yaml"
+    resources.write_text(
+        resources.read_text(encoding="utf-8").replace("first_name: Ole", "first_name: Olav"), encoding="utf-8"
+    )
+    data = save_plan(served, tmp_path / "plan.json")
+    state = json.loads(served.state_path.read_text(encoding="utf-8"))
+    assert data["meta"]["state_lineage"] == state["lineage"]
+    state["lineage"] = "00000000-0000-4000-8000-000000000000"  # another workspace's state file
+    served.state_path.write_text(json.dumps(state), encoding="utf-8")
+    before = snapshot(served)
+    refused = served.cli("apply", str(tmp_path / "plan.json"))
+    assert refused.exit_code == 1
+    assert "made against another state file" in refused.output, refused.output
+    assert snapshot(served) == before

@@ -33,7 +33,7 @@ def sample_plan():
     """A representative plan: every action, nested attributes, a reason, warnings and an error."""
     from reconciler.changes import Action, Change
     from reconciler.errors import Problem
-    from reconciler.plan import Plan, Warning_
+    from reconciler.plan import Fingerprints, Plan, Warning_
 
     changes = (
         Change("se-main", "groups", "Staff", Action.CREATE, after={"name": "Staff"}),
@@ -106,5 +106,10 @@ def sample_plan():
         warnings=warnings,
         errors=errors,
         created_at="2026-11-22T10:00:00Z",
-        meta={"fingerprint": "0f" * 32},
+        fingerprints=Fingerprints(
+            config="0f" * 32,
+            live={"uk/phone_lists": "ab" * 32},
+            state_lineage="3f1e2d4c-0000-4000-8000-000000000001",
+            accounts=("se-main", "uk"),
+        ),
     )

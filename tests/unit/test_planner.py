@@ -184,7 +184,8 @@ def test_tracked_items_removed_from_config_are_deleted_and_adopted_when_state_is
     plan = plan_of(desired, live, caps=caps)
     assert [(c.action, c.key, c.ident) for c in plan.changes] == [(Action.UPDATE, "anna", "5")]
     assert plan.changes[0].fields == ("name",)
-    assert plan.meta["adopt"][0]["id"] == "5"
+    assert plan.adoptions[0].ident == "5"
+    assert plan.meta["adopt"][0]["id"] == "5"  # the JSON form is unchanged
     bound = {
         ("a", "reminders"): items(
             res("reminders", "anna", "5", name="anna", appointment="t1", attendant={"mobile": "+1"})

@@ -1,4 +1,4 @@
-"""InTime campaigns as scheduled messages (../shared/providers/intime.md, section 4).
+"""InTime campaigns as scheduled messages (docs/providers/intime.md).
 
 InTime can create a message (``message/create``) and remove it while it is scheduled
 (``message/delete``), nothing else: a campaign update is planned as a replace (see
@@ -17,28 +17,25 @@ from reconciler.providers.base import Outcome
 from reconciler.providers.intime.client import IntimeClient, NothingRemoved
 from reconciler.providers.intime.translate import instant, send_date_to_api
 
+GroupId = Callable[[str, str], int]
+
 
 class CampaignWriter:
     """Applies campaign batches of one account with the provider's client, group ids and clock."""
 
-    def __init__(
-        self,
-        client: IntimeClient,
-        group_id: Callable[[str, str], int],
-        clock: Callable[[], datetime],
-    ) -> None:
-        """``group_id(name, what)`` resolves a group name; ``clock()`` is the provider's now."""
+    def __init__(self, client: IntimeClient, clock: Callable[[], datetime]) -> None:
+        """``clock()`` is the provider's now."""
         self.client = client
-        self._group_id = group_id
         self.clock = clock
 
-    def create(self, changes: Sequence[Change]) -> list[Outcome]:
-        """message/create for each campaign; the new MessageIds."""
+    def create(self, changes: Sequence[Change], group_id: GroupId) -> list[Outcome]:
+        """message/create for each campaign; the new MessageIds. ``group_id(name, what)`` resolves a group."""
         return [
-            Outcome(str(self._create_message(c.key, c.after or {})), dict(c.after or {})) for c in changes
+            Outcome(str(self._create_message(c.key, c.after or {}, group_id)), dict(c.after or {}))
+            for c in changes
         ]
 
-    def _create_message(self, key: str, attrs: Mapping[str, Any]) -> int:
+    def _create_message(self, key: str, attrs: Mapping[str, Any], group_id: GroupId) -> int:
         what = f"create campaign {key}"
         send_at = attrs.get("send_at")
         if not send_at and attrs.get("send_now") is not True:
@@ -54,7 +51,7 @@ class CampaignWriter:
             body=text,
             send_date=send_date,
             recipients=list(to.get("numbers") or ()),
-            group_ids=[self._group_id(name, what) for name in to.get("groups") or ()],
+            group_ids=[group_id(name, what) for name in to.get("groups") or ()],
             flash=bool(attrs.get("flash")),
             multisms=bool(attrs.get("multisms")) or len(text) > 160,
             checknix=True,
@@ -85,11 +82,11 @@ class CampaignWriter:
         """Remove each scheduled message; a sent one only loses its state record (a warning)."""
         return [Outcome(None, warnings=self._remove_message(c, replacing=False)) for c in changes]
 
-    def replace(self, changes: Sequence[Change]) -> list[Outcome]:
+    def replace(self, changes: Sequence[Change], group_id: GroupId) -> list[Outcome]:
         """Remove each scheduled message, then create its replacement; the new MessageIds."""
         outcomes = []
         for change in changes:
             warnings = self._remove_message(change, replacing=True)
-            new_id = self._create_message(change.key, change.after or {})
+            new_id = self._create_message(change.key, change.after or {}, group_id)
             outcomes.append(Outcome(str(new_id), dict(change.after or {}), warnings))
         return outcomes

@@ -1,4 +1,4 @@
-"""What the InTime Messenger XML API can manage (../shared/providers/intime.md, section 8).
+"""What the InTime Messenger XML API can manage (docs/providers/intime.md).
 
 Also holds InTime's item rules that need no network (``validate_item``): ISO-8859-1 text,
 sender titles, body lengths, send dates and recipients.

@@ -1,4 +1,4 @@
-"""HTTP client of the InTime Messenger XML API 1.0 (../shared/providers/intime.md).
+"""HTTP client of the InTime Messenger XML API 1.0 (docs/providers/intime.md).
 
 Every call carries ``user`` and ``hash`` in the query string; the hash is a secret, registered
 with :mod:`reconciler.secrets` and never part of a message or log line (URLs pass through

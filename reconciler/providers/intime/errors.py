@@ -1,4 +1,4 @@
-"""InTime's answer codes (../shared/providers/intime.md, sections 4-7) and the exceptions they raise.
+"""InTime's answer codes (docs/providers/intime.md) and the exceptions they raise.
 
 InTime answers a failed call with HTTP 200 and a plain-text ``N:ERRORM`` code whose meaning
 depends on the function called. :func:`answer_error` turns a code into a one-line error naming

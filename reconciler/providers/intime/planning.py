@@ -1,4 +1,4 @@
-"""Plan-time rules of InTime (../shared/providers/intime.md): refine and check, pure, no network.
+"""Plan-time rules of InTime (docs/providers/intime.md): refine and check, pure, no network.
 
 :func:`refine` turns what InTime cannot do in place into what it can: an update of an inactive
 reminder or of a scheduled campaign becomes a replace, a sent campaign cannot change. :func:`check`

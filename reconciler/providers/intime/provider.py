@@ -1,4 +1,4 @@
-"""The InTime provider: translates resources and changes to InTime calls (../shared/providers/intime.md).
+"""The InTime provider: translates resources and changes to InTime calls (docs/providers/intime.md).
 
 InTime can list groups, the block list and reminders; contacts and scheduled messages can only be
 created (and messages removed while scheduled), so their ids live in the state file. Groups and
@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
-from reconciler.errors import Problem, ProviderError, UnsupportedFeature
+from reconciler.errors import Problem, ProviderError
 from reconciler.model import InvalidNumber, Resource, local_time, normalize_attrs, normalize_number
-from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.base import ApplyContext, LiveState, Outcome, Provider, StateView, handles
 from reconciler.providers.intime import planning
 from reconciler.providers.intime.campaigns import CampaignWriter
 from reconciler.providers.intime.capabilities import CAPABILITIES, INFO
@@ -58,9 +58,7 @@ class IntimeProvider(Provider):
             self.url, account.credentials["user"], account.credentials["hash"], rate_limit=account.rate_limit
         )
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._group_ids: dict[str, int] | None = None
-        self._state: Mapping[str, Mapping[str, Any]] = {}
-        self._campaigns = CampaignWriter(self.client, self._group_id, self.clock)
+        self._campaigns = CampaignWriter(self.client, self.clock)
 
     def close(self) -> None:
         self.client.close()
@@ -74,7 +72,6 @@ class IntimeProvider(Provider):
     # -- read ------------------------------------------------------------------------------------
     def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
         """Groups, block list and reminders (contacts and campaigns cannot be listed)."""
-        self._state = state
         live: LiveState = {}
         if "groups" in types:
             live["groups"] = self._read_groups()
@@ -97,25 +94,18 @@ class IntimeProvider(Provider):
                 f"intime: read groups: several live groups share a name: {named}; the tool keys "
                 "groups by name, so delete or rename the extra ones in the InTime web UI"
             )
-        self._group_ids = {name: ids[0] for name, ids in by_name.items()}
         return [self._resource("groups", name, {"name": name}, str(ids[0])) for name, ids in by_name.items()]
 
-    def _groups(self, refresh: bool = False) -> dict[str, int]:
-        if self._group_ids is None or refresh:
-            self._read_groups()
-        assert self._group_ids is not None
-        return self._group_ids
-
-    def _group_id(self, name: str, what: str) -> int:
-        ids = self._groups()
-        if name not in ids:
-            ids = self._groups(refresh=True)
-        if name not in ids:
+    @staticmethod
+    def _group_id(ctx: ApplyContext, name: str, what: str) -> int:
+        """The InTime id of group ``name`` (read, or created earlier in this run)."""
+        gid = ctx.id_of("groups", name)
+        if gid is None or not gid.isdigit():
             raise ProviderError(
                 f"intime: {what}: group {name!r} does not exist on InTime "
                 "(declare it under groups in the same account)"
             )
-        return ids[name]
+        return int(gid)
 
     def _read_blocklist(self) -> list[Resource]:
         """Entries keyed by E.164; the ident is the number as InTime stores it (the list has no ids)."""
@@ -166,50 +156,25 @@ class IntimeProvider(Provider):
         return planning.refine(change, live, now)
 
     # -- check (plan time, may read) ---------------------------------------------------------------
-    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+    def check(
+        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
+    ) -> list[Problem]:
         """Warnings: blocked numbers addressed directly by a campaign; a state file that looks lost."""
-        return planning.check(self.account.name, self._state, desired, live)
+        return planning.check(self.account.name, state or {}, desired, live)
 
-    # -- apply -----------------------------------------------------------------------------------
-    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
-        """Apply one batch (same type and action), in order; one Outcome per change."""
-        if not changes:
-            return []
-        type_, action = changes[0].type, changes[0].action
-        handlers: dict[tuple[str, Action], Callable[[Sequence[Change]], list[Outcome]]] = {
-            ("groups", Action.CREATE): self._create_groups,
-            ("groups", Action.DELETE): self._delete_groups,
-            ("contacts", Action.CREATE): self._create_contacts,
-            ("blocklist", Action.CREATE): self._create_blocklist,
-            ("blocklist", Action.DELETE): self._delete_blocklist,
-            ("reminders", Action.CREATE): self._create_reminders,
-            ("reminders", Action.UPDATE): self._update_reminders,
-            ("reminders", Action.DELETE): self._delete_reminders,
-            ("reminders", Action.REPLACE): self._replace_reminders,
-            ("campaigns", Action.CREATE): self._campaigns.create,
-            ("campaigns", Action.DELETE): self._campaigns.delete,
-            ("campaigns", Action.REPLACE): self._campaigns.replace,
-        }
-        handler = handlers.get((type_, action))
-        if handler is None:
-            capability = CAPABILITIES.get(type_)
-            support = getattr(capability, action.value, None) if capability else None
-            reason = getattr(support, "reason", "") or "InTime's API has no call for it"
-            raise UnsupportedFeature(f"intime: cannot {action.value} {type_}: {reason}")
-        return handler(changes)
-
+    # -- apply (one handler per type and action, each taking a whole batch) ------------------------
     # groups
-    def _create_groups(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("groups", Action.CREATE, batch=True)
+    def _create_groups(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         names = [str((c.after or {}).get("name") or c.key) for c in changes]
         ids = self.client.add_groups(names, what=f"create groups {shortlist(names)}")
-        group_ids = self._groups()
-        group_ids.update(zip(names, ids, strict=True))
         return [
             Outcome(str(gid), dict(c.after or {"name": name}))
             for c, name, gid in zip(changes, names, ids, strict=True)
         ]
 
-    def _delete_groups(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("groups", Action.DELETE, batch=True)
+    def _delete_groups(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         ids = [int(str(c.ident)) for c in changes]
         what = f"delete groups {shortlist([c.key for c in changes])}"
         try:
@@ -222,26 +187,25 @@ class IntimeProvider(Provider):
                 raise ProviderError(
                     f"intime: {what}: InTime did not remove group id(s) {', '.join(map(str, left))}"
                 )
-        if self._group_ids is not None:
-            self._group_ids = {name: gid for name, gid in self._group_ids.items() if gid not in ids}
         return [Outcome(None) for _ in changes]
 
     # contacts
-    def _create_contacts(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("contacts", Action.CREATE, batch=True)
+    def _create_contacts(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         """Every contact of the batch in ONE contacts/add call, with its group memberships."""
         what = f"create contacts {shortlist([c.key for c in changes])}"
         contacts = []
         for change in changes:
             attrs = change.after or {}
-            group_ids = tuple(
-                self._group_id(name, f"create contact {change.key}") for name in attrs.get("groups") or ()
-            )
+            what = f"create contact {change.key}"
+            group_ids = tuple(self._group_id(ctx, name, what) for name in attrs.get("groups") or ())
             contacts.append(contact_to_api(attrs, group_ids))
         ids = self.client.add_contacts(contacts, what=what)
         return [Outcome(str(cid), dict(c.after or {})) for c, cid in zip(changes, ids, strict=True)]
 
     # blocklist
-    def _create_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("blocklist", Action.CREATE, batch=True)
+    def _create_blocklist(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         mobiles = [str((c.after or {}).get("mobile") or c.key) for c in changes]
         self.client.add_nix(mobiles, what=f"add to blocklist {shortlist(mobiles)}")
         return [
@@ -249,7 +213,8 @@ class IntimeProvider(Provider):
             for c, mobile in zip(changes, mobiles, strict=True)
         ]
 
-    def _delete_blocklist(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("blocklist", Action.DELETE, batch=True)
+    def _delete_blocklist(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         mobiles = [str(c.ident or c.key) for c in changes]
         what = f"delete from blocklist {shortlist([c.key for c in changes])}"
         try:
@@ -288,11 +253,13 @@ class IntimeProvider(Provider):
             raise ProviderError(f"intime: deactivate reminders: {'; '.join(failed)}")
         return [r.ok for r in results]
 
-    def _create_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("reminders", Action.CREATE, batch=True)
+    def _create_reminders(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         ids = self._add_reminders([c.after or {} for c in changes], [c.key for c in changes])
         return [Outcome(str(rid), dict(c.after or {})) for c, rid in zip(changes, ids, strict=True)]
 
-    def _update_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("reminders", Action.UPDATE, batch=True)
+    def _update_reminders(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         """reminder/edit sending only the changed elements of each reminder."""
         items, edited = [], []
         for change in changes:
@@ -314,7 +281,8 @@ class IntimeProvider(Provider):
             )
         return [Outcome(str(c.ident), desired_attrs(c, {})) for c in changes]
 
-    def _delete_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("reminders", Action.DELETE, batch=True)
+    def _delete_reminders(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         """InTime has no delete: deactivate (``active=false``); already inactive is fine."""
         oks = self._deactivate([int(str(c.ident)) for c in changes], [c.key for c in changes], strict=False)
         return [
@@ -324,7 +292,8 @@ class IntimeProvider(Provider):
             for c, ok in zip(changes, oks, strict=True)
         ]
 
-    def _replace_reminders(self, changes: Sequence[Change]) -> list[Outcome]:
+    @handles("reminders", Action.REPLACE, batch=True)
+    def _replace_reminders(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         """Add a new reminder; the old one stays (or is made) inactive, never silently active."""
         still_active = [c for c in changes if (c.before or {}).get("active") is not False]
         if still_active:
@@ -336,6 +305,19 @@ class IntimeProvider(Provider):
             Outcome(str(rid), dict(c.after or {}), (f"the old reminder {c.ident} stays inactive on InTime",))
             for c, rid in zip(changes, ids, strict=True)
         ]
+
+
+    @handles("campaigns", Action.CREATE, batch=True)
+    def _create_campaigns(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
+        return self._campaigns.create(changes, lambda name, what: self._group_id(ctx, name, what))
+
+    @handles("campaigns", Action.DELETE, batch=True)
+    def _delete_campaigns(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
+        return self._campaigns.delete(changes)
+
+    @handles("campaigns", Action.REPLACE, batch=True)
+    def _replace_campaigns(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
+        return self._campaigns.replace(changes, lambda name, what: self._group_id(ctx, name, what))
 
 
 PROVIDER = IntimeProvider

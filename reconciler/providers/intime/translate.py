@@ -42,9 +42,9 @@ def instant(text: str) -> datetime:
 
 
 def desired_attrs(change: Change, base: Mapping[str, Any]) -> dict[str, Any]:
-    """The full desired attrs of an update: ``extra["desired"]``, else ``base`` with ``after`` merged."""
-    if change.extra.get("desired"):
-        return dict(change.extra["desired"])
+    """The full desired attrs of an update: ``change.desired``, else ``base`` with ``after`` merged."""
+    if change.desired:
+        return dict(change.desired)
     merged: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in base.items()}
     for path, value in (change.after or {}).items():
         *parents, last = path.split(".")
@@ -57,7 +57,7 @@ def desired_attrs(change: Change, base: Mapping[str, Any]) -> dict[str, Any]:
 
 def changed_value(change: Change, path: str) -> Any:
     """The new value of ``path`` in an update (full desired attrs first, then ``after``)."""
-    desired = change.extra.get("desired")
+    desired = change.desired
     if desired:
         return get_path(desired, path)
     after = change.after or {}

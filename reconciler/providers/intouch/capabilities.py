@@ -1,4 +1,4 @@
-"""What the Intouch REST API can manage (../shared/providers/intouch.md, section 10)."""
+"""What the Intouch REST API can manage (docs/providers/intouch.md)."""
 
 from collections.abc import Mapping
 from typing import Any

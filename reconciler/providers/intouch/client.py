@@ -1,4 +1,4 @@
-"""HTTP client of the Intouch REST API (wire reference: ../shared/providers/intouch.md).
+"""HTTP client of the Intouch REST API (docs/providers/intouch.md).
 
 Speaks the wire contract only (PascalCase JSON, ``/Date(...)/`` dates, numeric ids); the
 translation to reconciler attributes lives in provider.py. Every call sends Basic credentials

@@ -9,7 +9,7 @@ two contacts with one number) stops the run: the tool could not tell which one t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from reconciler.changes import Action, Change
@@ -26,7 +26,7 @@ from reconciler.model import (
     normalize_number,
 )
 from reconciler.pool import read_all
-from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.base import ApplyContext, LiveState, Outcome, Provider, StateView, handles
 from reconciler.providers.intouch.capabilities import INFO
 from reconciler.providers.intouch.client import IntouchClient, Json
 
@@ -211,7 +211,9 @@ class IntouchProvider(Provider):
             )
             raise ProviderError(msg)
 
-    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+    def check(
+        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
+    ) -> list[Problem]:
         """Warn when the Intouch user lacks the permission a declared type needs (section 8)."""
         functions = set(self.user().get("AllowedFunctions") or ())
         needs = {"groups": "EDIT_GROUP", "contacts": "EDIT_CONTACT"}
@@ -225,43 +227,9 @@ class IntouchProvider(Provider):
             if desired.get(type_) and right not in functions
         ]
 
-    # -- applying ---------------------------------------------------------------------------------
-    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
-        """Apply changes one by one (batch size 1 for every Intouch type)."""
-        return [self._apply_one(change) for change in changes]
-
-    def _apply_one(self, change: Change) -> Outcome:
-        handlers: dict[tuple[str, Action], Callable[[Change], Outcome]] = {
-            ("groups", Action.CREATE): self._create_group,
-            ("groups", Action.UPDATE): self._update_group,
-            ("groups", Action.DELETE): self._delete_group,
-            ("contacts", Action.CREATE): self._create_contact,
-            ("contacts", Action.UPDATE): self._update_contact,
-            ("contacts", Action.DELETE): self._delete_contact,
-            (MEMBERSHIPS, Action.CREATE): self._add_member,
-            (MEMBERSHIPS, Action.DELETE): self._remove_member,
-        }
-        if change.action is Action.REPLACE:
-            self._apply_one(
-                Change(
-                    change.account,
-                    change.type,
-                    change.key,
-                    Action.DELETE,
-                    before=change.before,
-                    ident=change.ident,
-                )
-            )
-            return self._apply_one(
-                Change(change.account, change.type, change.key, Action.CREATE, after=change.after)
-            )
-        handler = handlers.get((change.type, change.action))
-        if handler is None:
-            raise ProviderError(f"intouch: cannot {change.action.value} {change.type} ({change.address})")
-        log.info("apply: %s %s", change.action.value, change.address)
-        return handler(change)
-
-    def _create_group(self, change: Change) -> Outcome:
+    # -- applying (one handler per type and action; ids come from the ApplyContext) ----------------
+    @handles("groups", Action.CREATE)
+    def _create_group(self, change: Change, ctx: ApplyContext) -> Outcome:
         after = change.after or {}
         gid = self.client.create_group(
             {
@@ -270,10 +238,10 @@ class IntouchProvider(Provider):
                 "IsPrivate": False,
             }
         )
-        self.group_ids[change.key] = gid
         return Outcome(str(gid), dict(after))
 
-    def _update_group(self, change: Change) -> Outcome:
+    @handles("groups", Action.UPDATE)
+    def _update_group(self, change: Change, ctx: ApplyContext) -> Outcome:
         gid = _ident(change)
         live = self.client.group(gid)
         after = change.after or {}
@@ -283,14 +251,14 @@ class IntouchProvider(Provider):
             "IsPrivate": bool(live.get("IsPrivate")),
         }
         self.client.update_group(gid, body)
-        return Outcome(str(gid), _desired(change))
+        return Outcome(str(gid), change.wanted)
 
-    def _delete_group(self, change: Change) -> Outcome:
-        outcome = self._delete(change, lambda: self.client.delete_group(_ident(change), repr(change.key)))
-        self.group_ids.pop(change.key, None)
-        return outcome
+    @handles("groups", Action.DELETE)
+    def _delete_group(self, change: Change, ctx: ApplyContext) -> Outcome:
+        return self._delete(change, lambda: self.client.delete_group(_ident(change), repr(change.key)))
 
-    def _create_contact(self, change: Change) -> Outcome:
+    @handles("contacts", Action.CREATE)
+    def _create_contact(self, change: Change, ctx: ApplyContext) -> Outcome:
         after = change.after or {}
         body: Json = {
             "PhoneNumber": number_to_api(after.get("mobile") or change.key),
@@ -299,11 +267,10 @@ class IntouchProvider(Provider):
         }
         body.update({field: after.get(attr) for attr, field in CONTACT_FIELDS.items()})
         cid = self.client.create_contact(body, change.key)
-        self.contact_ids[change.key] = cid
-        self._contact_keys[cid] = change.key
         return Outcome(str(cid), dict(after))
 
-    def _update_contact(self, change: Change) -> Outcome:
+    @handles("contacts", Action.UPDATE)
+    def _update_contact(self, change: Change, ctx: ApplyContext) -> Outcome:
         """GET the contact, change only the planned fields, PUT it whole (undeclared fields kept)."""
         cid = _ident(change)
         live = self.client.contact(cid)
@@ -314,38 +281,39 @@ class IntouchProvider(Provider):
             elif attr in CONTACT_FIELDS:
                 body[CONTACT_FIELDS[attr]] = value
         self.client.update_contact(cid, body, change.key)
-        return Outcome(str(cid), _desired(change))
+        return Outcome(str(cid), change.wanted)
 
-    def _delete_contact(self, change: Change) -> Outcome:
-        outcome = self._delete(change, lambda: self.client.delete_contact(_ident(change), change.key))
-        self.contact_ids.pop(change.key, None)
-        return outcome
+    @handles("contacts", Action.DELETE)
+    def _delete_contact(self, change: Change, ctx: ApplyContext) -> Outcome:
+        return self._delete(change, lambda: self.client.delete_contact(_ident(change), change.key))
 
-    def _add_member(self, change: Change) -> Outcome:
+    @handles(MEMBERSHIPS, Action.CREATE)
+    def _add_member(self, change: Change, ctx: ApplyContext) -> Outcome:
         after = change.after or {}
-        gid, cid = self._member_ids(change, after)
+        gid, cid = self._member_ids(change, after, ctx)
         self.client.add_member(gid, cid, self._member_label(after))
         return Outcome(f"{gid}:{cid}", dict(after))
 
-    def _remove_member(self, change: Change) -> Outcome:
+    @handles(MEMBERSHIPS, Action.DELETE)
+    def _remove_member(self, change: Change, ctx: ApplyContext) -> Outcome:
         before = change.before or {}
         if change.ident and ":" in change.ident:
             gid, cid = (int(part) for part in change.ident.split(":", 1))
         else:
-            gid, cid = self._member_ids(change, before)
+            gid, cid = self._member_ids(change, before, ctx)
         return self._delete(change, lambda: self.client.remove_member(gid, cid, self._member_label(before)))
 
-    def _member_ids(self, change: Change, attrs: Mapping[str, Any]) -> tuple[int, int]:
+    def _member_ids(self, change: Change, attrs: Mapping[str, Any], ctx: ApplyContext) -> tuple[int, int]:
         group, contact = attrs.get("group"), attrs.get("contact")
-        gid, cid = self.group_ids.get(str(group)), self.contact_ids.get(str(contact))
-        if gid is None or cid is None:
+        gid, cid = ctx.id_of("groups", str(group)), ctx.id_of("contacts", str(contact))
+        if gid is None or cid is None or not gid.isdigit() or not cid.isdigit():
             unknown = f"group {group!r}" if gid is None else f"contact {contact}"
             msg = (
                 f"intouch: {change.action.value} member {self._member_label(attrs)}: {unknown} is not in "
                 "the account (it was neither read nor created in this run); run plan again"
             )
             raise ProviderError(msg)
-        return gid, cid
+        return int(gid), int(cid)
 
     @staticmethod
     def _member_label(attrs: Mapping[str, Any]) -> str:
@@ -367,10 +335,6 @@ def _ident(change: Change) -> int:
             f"intouch: {change.action.value} {change.address}: no Intouch id for it; run plan again"
         )
     return int(change.ident)
-
-
-def _desired(change: Change) -> dict[str, Any]:
-    return dict(change.extra.get("desired") or change.after or {})
 
 
 PROVIDER = IntouchProvider

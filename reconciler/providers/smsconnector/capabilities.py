@@ -1,4 +1,4 @@
-"""What the 82830 SMSConnector Web API can manage (../shared/providers/smsconnector.md, section 9).
+"""What the 82830 SMSConnector Web API can manage (docs/providers/smsconnector.md).
 
 Also the provider's offline rules on one desired item (``validate_item``) and the limits they use,
 so `reconciler validate` can reject an over-long campaign text without a network call.

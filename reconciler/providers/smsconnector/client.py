@@ -1,4 +1,4 @@
-"""HTTP client of the 82830 SMSConnector Web API (../shared/providers/smsconnector.md).
+"""HTTP client of the 82830 SMSConnector Web API (docs/providers/smsconnector.md).
 
 One session per client: ``Security/Login`` (or ``LoginWithReusableToken``) on the first call, the
 session token in the path of GET/DELETE routes and in the ``SessionToken`` body property of POST

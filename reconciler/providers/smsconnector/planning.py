@@ -1,4 +1,4 @@
-"""Plan-time rules of SMSConnector (../shared/providers/smsconnector.md): refine and the checks.
+"""Plan-time rules of SMSConnector (docs/providers/smsconnector.md): refine and the checks.
 
 :func:`refine` is pure: a sent campaign cannot change and a launch time in the past cannot be
 launched. The checks read what the company has through the client: its headers and brands
@@ -38,7 +38,7 @@ def refine(change: Change, live: Resource | None, now: datetime) -> Change | Pro
     if change.action is Action.DELETE and live is not None and is_sent(live.attrs, now):
         why = "already sent: nothing to stop, the record is dropped from state"
         return dataclasses.replace(change, reason=why)
-    desired = change.extra.get("desired") or change.after or {}
+    desired = change.wanted
     launching = change.action in (Action.CREATE, Action.REPLACE) or (
         change.action is Action.UPDATE and changed_value(change.after, "status") == "scheduled")
     if launching and desired.get("send_at") and desired.get("status", "scheduled") == "scheduled":

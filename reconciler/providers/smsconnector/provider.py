@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from reconciler.changes import Change
+from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError
 from reconciler.model import InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs
 from reconciler.pool import read_all
-from reconciler.providers.base import LiveState, Outcome, Provider
+from reconciler.providers.base import ApplyContext, LiveState, Outcome, Provider, StateView, handles
 from reconciler.providers.smsconnector import planning
 from reconciler.providers.smsconnector.capabilities import ADD_ENTRIES_LIMIT, INFO
 from reconciler.providers.smsconnector.client import (
@@ -50,8 +50,6 @@ class SmsConnectorProvider(Provider):
         super().__init__(account)
         self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
         self._folder_by_id: dict[int, str] | None = None
-        self._lists: dict[str, int] | None = None  # phone list name -> ListID
-        self._recorded: frozenset[str] | None = None  # campaign keys in state, seen by read()
 
     def close(self) -> None:
         self.client.close()
@@ -80,7 +78,6 @@ class SmsConnectorProvider(Provider):
     def read(self, types: Collection[str], state: Mapping[str, Mapping[str, Any]]) -> LiveState:
         """Read phone lists (root folder and every folder) with their numbers; campaigns are not listable."""
         live: LiveState = {}
-        self._recorded = frozenset(state.get("campaigns") or ())
         if "phone_lists" in types:
             live["phone_lists"] = self._read_lists()
         return live
@@ -88,17 +85,17 @@ class SmsConnectorProvider(Provider):
     def _read_lists(self) -> list[Resource]:
         """The lists of every folder, then their numbers (one request per list, read concurrently)."""
         names = self._folder_names()
-        self._lists = {}
+        ids: dict[str, int] = {}  # phone list name -> ListID
         found: list[tuple[str, int, int]] = []  # name, ListID, FolderID
         for folder_id in sorted(names):
             for info in self.client.lists(folder_id):
                 name, list_id = str(info.get("ListName") or ""), int(info["ListID"])
-                if name in self._lists:
+                if name in ids:
                     msg = (f"smsconnector: read phone lists: two lists are named {name!r} (ids "
-                           f"{self._lists[name]} and {list_id}); rename one in the 82830 portal so the tool "
+                           f"{ids[name]} and {list_id}); rename one in the 82830 portal so the tool "
                            "can tell them apart")
                     raise ProviderError(msg)
-                self._lists[name] = list_id
+                ids[name] = list_id
                 found.append((name, list_id, folder_id))
         numbers = read_all(lambda entry: self._numbers(entry[1], entry[0]), found)
         resources = []
@@ -122,27 +119,16 @@ class SmsConnectorProvider(Provider):
                             name, mask_number(raw))
         return sorted(numbers)
 
-    def _list_id(self, name: str, what: str) -> int:
-        if self._lists is None or name not in self._lists:
-            self._read_lists()
-        assert self._lists is not None
-        if name not in self._lists:
+    @staticmethod
+    def _list_id(ctx: ApplyContext, name: str, what: str) -> int:
+        """The ListID of phone list ``name`` (read, or created earlier in this run)."""
+        list_id = ctx.id_of("phone_lists", name)
+        if list_id is None or not list_id.isdigit():
             raise ProviderError(f"smsconnector: {what}: phone list {name!r} does not exist; declare it in a "
                                 "resource file of this account so it is created first")
-        return self._lists[name]
+        return int(list_id)
 
     # -- applying ---------------------------------------------------------------------------------
-    def apply(self, changes: Sequence[Change]) -> list[Outcome]:
-        """Apply phone list creates/additions and campaign create/update/replace/delete, in order."""
-        outcomes = []
-        for change in changes:
-            handler = getattr(self, f"_{change.type}_{change.action.value}", None)
-            if handler is None:
-                raise ProviderError(f"smsconnector: cannot {change.action.value} {change.type} "
-                                    f"({change.address}): the API has no way to do it")
-            outcomes.append(handler(change))
-        return outcomes
-
     def _add_numbers(self, list_id: int, name: str, numbers: Iterable[str]) -> None:
         numbers = [number_to_api(n) for n in numbers]
         batches = math.ceil(len(numbers) / ADD_ENTRIES_LIMIT)
@@ -154,17 +140,17 @@ class SmsConnectorProvider(Provider):
                 raise ProviderError(f"smsconnector: {what}: only {stored} were stored; the others were "
                                     "rejected as invalid numbers")
 
-    def _phone_lists_create(self, change: Change) -> Outcome:
+    @handles("phone_lists", Action.CREATE)
+    def _phone_lists_create(self, change: Change, ctx: ApplyContext) -> Outcome:
         after = dict(change.after or {})
         name = str(after["name"])
         folder = self._folder_id(after.get("folder"), f"create phone list {name!r}")
         list_id = self.client.create_list(name, folder)
-        if self._lists is not None:
-            self._lists[name] = list_id
         self._add_numbers(list_id, name, after.get("numbers") or ())
         return Outcome(str(list_id), after)
 
-    def _phone_lists_update(self, change: Change) -> Outcome:
+    @handles("phone_lists", Action.UPDATE)
+    def _phone_lists_update(self, change: Change, ctx: ApplyContext) -> Outcome:
         other = [f for f in change.fields if f != "numbers"]
         if other or change.ident is None:
             asked = ", ".join(other) or "a list without id"
@@ -173,9 +159,9 @@ class SmsConnectorProvider(Provider):
         before = set(changed_value(change.before, "numbers") or ())
         added = sorted(set(changed_value(change.after, "numbers") or ()) - before)
         self._add_numbers(int(change.ident), change.key, added)
-        return Outcome(change.ident, dict(change.extra.get("desired") or change.after or {}))
+        return Outcome(change.ident, change.wanted)
 
-    def _create_campaign(self, change: Change) -> int:
+    def _create_campaign(self, change: Change, ctx: ApplyContext) -> int:
         after = change.after or {}
         what = f"create campaign {change.key!r}"
         fields: dict[str, Any] = {
@@ -186,11 +172,11 @@ class SmsConnectorProvider(Provider):
         }
         if after.get("brand"):
             fields["Brand"] = str(after["brand"])
-        lists = [self._list_id(name, what) for name in get_path(after, "to.phone_lists") or ()]
+        lists = [self._list_id(ctx, name, what) for name in get_path(after, "to.phone_lists") or ()]
         campaign = self.client.create_campaign(fields, what)
         # Journal the id now: a run killed before linking and launching leaves a known, unlaunched campaign.
         unlaunched = {**after, "to": {**(after.get("to") or {}), "phone_lists": []}, "status": "stopped"}
-        self.checkpoint(change, Outcome(str(campaign), unlaunched))
+        ctx.checkpoint(change, Outcome(str(campaign), unlaunched))
         linked: list[str] = []
         try:
             for name, list_id in zip(get_path(after, "to.phone_lists") or (), lists, strict=True):
@@ -208,15 +194,18 @@ class SmsConnectorProvider(Provider):
             launch = after.get("status", "scheduled") == "scheduled"
             kept = [] if launch else sorted(linked)
             done = {**after, "to": {**(after.get("to") or {}), "phone_lists": kept}, "status": "stopped"}
-            raise ProviderError(msg, partial={change.key: Outcome(str(campaign), done)}) from exc
+            ctx.checkpoint(change, Outcome(str(campaign), done))
+            raise ProviderError(msg) from exc
         return campaign
 
-    def _campaigns_create(self, change: Change) -> Outcome:
-        return Outcome(str(self._create_campaign(change)), dict(change.after or {}))
+    @handles("campaigns", Action.CREATE)
+    def _campaigns_create(self, change: Change, ctx: ApplyContext) -> Outcome:
+        return Outcome(str(self._create_campaign(change, ctx)), dict(change.after or {}))
 
-    def _campaigns_update(self, change: Change) -> Outcome:
+    @handles("campaigns", Action.UPDATE)
+    def _campaigns_update(self, change: Change, ctx: ApplyContext) -> Outcome:
         campaign, label = int(change.ident or 0), f"campaign {change.key!r} (id {change.ident})"
-        desired: dict[str, Any] = dict(change.extra.get("desired") or {})
+        desired: dict[str, Any] = dict(change.desired or {})
         status = changed_value(change.after, "status") if "status" in change.fields else None
         other = [f for f in change.fields if f not in ("status", "to.phone_lists", "to")]
         if other:
@@ -228,9 +217,10 @@ class SmsConnectorProvider(Provider):
             old = set(changed_value(change.before, "to.phone_lists") or ())
             new = set(changed_value(change.after, "to.phone_lists") or ())
             for name in sorted(new - old):
-                self.client.link(campaign, self._list_id(name, f"link {label}"), f"link {label} to {name!r}")
+                list_id = self._list_id(ctx, name, f"link {label}")
+                self.client.link(campaign, list_id, f"link {label} to {name!r}")
             for name in sorted(old - new):
-                list_id = self._list_id(name, f"unlink {label}")
+                list_id = self._list_id(ctx, name, f"unlink {label}")
                 self.client.unlink(campaign, list_id, f"unlink {label} from {name!r}")
             if status is None and new - old and desired.get("status", "scheduled") == "scheduled":
                 status = "scheduled"  # (re)launch: linking may finish a create that stopped before launch
@@ -251,13 +241,15 @@ class SmsConnectorProvider(Provider):
             return f"{label} was already sent; nothing to stop"
         return ""
 
-    def _campaigns_replace(self, change: Change) -> Outcome:
+    @handles("campaigns", Action.REPLACE)
+    def _campaigns_replace(self, change: Change, ctx: ApplyContext) -> Outcome:
         note = self._stop_old(change)
-        new = self._create_campaign(change)
+        new = self._create_campaign(change, ctx)
         warning = note or f"the old campaign {change.ident} was stopped; SMSConnector cannot delete it"
         return Outcome(str(new), dict(change.after or {}), warnings=(warning,))
 
-    def _campaigns_delete(self, change: Change) -> Outcome:
+    @handles("campaigns", Action.DELETE)
+    def _campaigns_delete(self, change: Change, ctx: ApplyContext) -> Outcome:
         note = self._stop_old(change)
         warning = note or (f"campaign {change.ident} was stopped; SMSConnector cannot delete it, "
                            "it stays in the portal")
@@ -269,13 +261,16 @@ class SmsConnectorProvider(Provider):
         """Campaigns: a sent campaign cannot change; a launch time in the past cannot be launched."""
         return planning.refine(change, live, now)
 
-    def check(self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState) -> list[Problem]:
+    def check(
+        self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
+    ) -> list[Problem]:
         """Senders, brands and folders the company lacks, and opted-out numbers in declared lists."""
         campaigns = dict(desired.get("campaigns") or {})
         lists = dict(desired.get("phone_lists") or {})
         problems = planning.check_company(self.client, campaigns)
         problems += planning.check_folders([*campaigns.values(), *lists.values()], self.folders)
-        problems += planning.check_lost_state(campaigns, live, self._recorded)
+        recorded = frozenset(state.get("campaigns") or ()) if state is not None else None
+        problems += planning.check_lost_state(campaigns, live, recorded)
         if lists:
             problems += planning.check_opt_outs(campaigns, lists, self.opted_out())
         return problems

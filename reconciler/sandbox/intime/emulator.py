@@ -1,4 +1,4 @@
-"""The InTime Messenger HTTP API 1.0 as a WSGI app over SQLite (../shared/providers/intime.md).
+"""The InTime Messenger HTTP API 1.0 as a WSGI app over SQLite (docs/providers/intime.md).
 
 Served under ``/api/1.0/``. Every function of the reference is here with its exact element names
 (the ``deletigroup`` spelling and ``<deletigroups>`` root included), ``user``/``hash`` query

@@ -1,4 +1,4 @@
-"""The wire format of the emulated InTime API 1.0 (../shared/providers/intime.md, sections 3-7).
+"""The wire format of the emulated InTime API 1.0 (docs/providers/intime.md).
 
 ISO-8859-1 XML documents in and out, plain-text answers, the ``N:ERRORM`` answer code raised as
 :class:`Fail`, the element names each function accepts, date formats and the field checks

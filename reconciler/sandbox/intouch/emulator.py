@@ -1,4 +1,4 @@
-"""The Intouch REST API as a WSGI app over SQLite (wire reference: ../shared/providers/intouch.md).
+"""The Intouch REST API as a WSGI app over SQLite (docs/providers/intouch.md).
 
 Served under ``/1`` (v1: creates answer 200 + the object) and ``/2`` (v2: creates answer 201 +
 ``Location`` + the bare id), section 1. Data is scoped per Intouch domain (the organisation), so

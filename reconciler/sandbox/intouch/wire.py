@@ -1,4 +1,4 @@
-"""The wire format of the emulated Intouch REST API (../shared/providers/intouch.md, sections 3-6).
+"""The wire format of the emulated Intouch REST API (docs/providers/intouch.md).
 
 The writable fields of each contract and their kinds, stored contacts and groups as the API
 shows them, Microsoft JSON dates (``/Date(ms+0000)/``), request bodies (JSON or form-encoded,

@@ -1,4 +1,4 @@
-"""The 82830 SMSConnector Web API as a WSGI app over SQLite (../shared/providers/smsconnector.md).
+"""The 82830 SMSConnector Web API as a WSGI app over SQLite (docs/providers/smsconnector.md).
 
 Served under ``/api/``; routes match case-insensitively (section 1). Every application answer is
 HTTP 200 with the ``StatusEnum/Status/Result`` envelope and the emulator status table of section

@@ -1,4 +1,4 @@
-"""The wire format of the emulated 82830 SMSConnector Web API (../shared/providers/smsconnector.md).
+"""The wire format of the emulated 82830 SMSConnector Web API (docs/providers/smsconnector.md).
 
 The route table (section 1, matched case-insensitively), the ``StatusEnum/Status/Result`` envelope
 and its status codes (section 3.2, raised as :class:`Fail`), framework errors answered with an

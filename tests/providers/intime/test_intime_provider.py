@@ -9,6 +9,7 @@ from reconciler.config.types import AccountConfig
 from reconciler.errors import ProviderError, UnsupportedFeature
 from reconciler.model import Resource, normalize_attrs, project
 from reconciler.providers.base import Outcome, provider_class, provider_info
+from reconciler.providers.contract import ApplyContext, IdMaps
 from reconciler.providers.intime.provider import IntimeProvider
 
 TZ = "Europe/Stockholm"
@@ -19,7 +20,6 @@ def norm(type_, attrs):
 
 
 def change(type_, key, action, *, after=None, before=None, ident=None, fields=(), desired=None):
-    extra = {"desired": desired} if desired is not None else {}
     return Change(
         "clinic",
         type_,
@@ -29,7 +29,7 @@ def change(type_, key, action, *, after=None, before=None, ident=None, fields=()
         after=after,
         fields=tuple(fields),
         ident=ident,
-        extra=extra,
+        desired=desired,
     )
 
 
@@ -115,7 +115,8 @@ def test_fifty_contacts_reach_the_emulator_in_one_request(provider, emulator):
         for i in range(50)
     ]
     emulator.reset_counts()
-    outcomes = provider.apply(changes)
+    ctx = ApplyContext("clinic", IdMaps({"groups": {"Patients": str(gid)}}))  # ids as the applier has them
+    outcomes = provider.apply(changes, ctx)
     assert emulator.count("POST", "contacts/add.ashx") == 1 and emulator.count() == 1
     stored = emulator.contacts()
     assert [o.ident for o in outcomes] == [str(c["id"]) for c in stored]

@@ -107,7 +107,7 @@ def test_update_changes_only_planned_fields_and_keeps_undeclared_ones(
         after={"first_name": "Anna"},
         fields=("first_name",),
         ident=live.ident,
-        extra={"desired": {"mobile": live.key, "first_name": "Anna"}},
+        desired={"mobile": live.key, "first_name": "Anna"},
     )
     [outcome] = provider.apply([change])
     assert outcome.ident == str(cid) and outcome.attrs == {"mobile": live.key, "first_name": "Anna"}

@@ -93,7 +93,7 @@ def test_adding_1000_numbers_to_a_list(emulator, client, provider):
         {"numbers": want},
         ("numbers",),
         ident=live.ident,
-        extra={"desired": {"name": "VIP", "numbers": want}},
+        desired={"name": "VIP", "numbers": want},
     )
     emulator.reset_counts()
     [outcome] = provider.apply([change])
@@ -147,7 +147,7 @@ def test_campaign_update_status_and_lists(emulator, client, provider):
         {"status": "stopped", "to.phone_lists": ["Leads"]},
         ("status", "to.phone_lists"),
         ident=outcome.ident,
-        extra={"desired": {**item.attrs, "status": "stopped"}},
+        desired={**item.attrs, "status": "stopped"},
     )
     [after] = provider.apply([stop])
     assert after.attrs["status"] == "stopped"
@@ -162,7 +162,7 @@ def test_campaign_update_status_and_lists(emulator, client, provider):
         {"status": "scheduled"},
         ("status",),
         ident=outcome.ident,
-        extra={"desired": dict(item.attrs)},
+        desired=dict(item.attrs),
     )
     provider.apply([launch])
     assert emulator.campaigns()[0]["armed"] is True
@@ -308,7 +308,7 @@ def test_check_lost_state_warns(client, provider):
     client.create_list("VIP", 0)
     live = provider.read(["phone_lists"], {})
     campaign = desired("campaigns", **CAMPAIGN)
-    [problem] = provider.check({"campaigns": {"spring": campaign}}, live)
+    [problem] = provider.check({"campaigns": {"spring": campaign}}, live, {})
     assert problem.severity == "warning" and "state file was lost" in problem.message
-    provider.read(["phone_lists"], {"campaigns": {"spring": {"id": "1", "attrs": {}}}})
-    assert provider.check({"campaigns": {"spring": campaign}}, live) == []
+    recorded = {"campaigns": {"spring": {"id": "1", "attrs": {}}}}
+    assert provider.check({"campaigns": {"spring": campaign}}, live, recorded) == []
