@@ -38,7 +38,7 @@ from reconciler.plan import Plan
 from reconciler.render import render
 from reconciler.safety import violations
 from reconciler.saved_plan import SavedPlan, save_plan
-from reconciler.state import State, StateLock, atomic_write
+from reconciler.state import State, atomic_write, open_backend
 
 log = logging.getLogger("reconciler")
 FORMATS = ("text", "json", "markdown")
@@ -104,12 +104,13 @@ def _read_only_plan(
 ) -> tuple[Config, Plan]:
     """Load the config and plan against the live accounts without taking the state lock."""
     config = load_repo(directory)
-    state = State.load(config.state_path)
+    backend = open_backend(config)
     try:
+        state = backend.load()
         result, run, _ = _make_plan(config, state, accounts, types, fingerprint_live=saving)
         run.close()
     finally:
-        state.close()
+        backend.close()
     return config, result
 
 
@@ -165,7 +166,7 @@ def plan(
     default=0.0,
     show_default=True,
     metavar="SECONDS",
-    help="How long to wait for another run holding the state lock.",
+    help="How long to wait for another run holding an account's state lock.",
 )
 @click.option(
     "--config", "config_dir", type=click.Path(file_okay=False), help="Config directory of a saved plan."
@@ -200,23 +201,28 @@ def apply(
             types = saved.fingerprints.types or ()
         else:
             config = load_repo(target)
-        lock = StateLock(config.state_path, command=" ".join(sys.argv[:3]), timeout=lock_timeout)
-        with lock.held():
-            state = State.load(config.state_path)
-            try:
-                ok = _apply_locked(
-                    config,
-                    state,
-                    saved,
-                    accounts,
-                    types,
-                    auto_approve,
-                    _Overrides(force, skip_unsupported),
-                    continue_on_error,
-                    parallelism,
-                )
-            finally:
-                state.save()
+        backend = open_backend(config)
+        # Lock exactly the accounts in scope: applies for other accounts run side by side.
+        scope = [name for name in accounts or config.accounts if name in config.accounts]
+        try:
+            with backend.lock(scope, command=" ".join(sys.argv[:3]), timeout=lock_timeout):
+                state = backend.load()
+                try:
+                    ok = _apply_locked(
+                        config,
+                        state,
+                        saved,
+                        accounts,
+                        types,
+                        auto_approve,
+                        _Overrides(force, skip_unsupported),
+                        continue_on_error,
+                        parallelism,
+                    )
+                finally:
+                    state.save()
+        finally:
+            backend.close()
     sys.exit(0 if ok else 1)
 
 

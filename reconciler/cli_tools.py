@@ -12,7 +12,7 @@ from reconciler.cli_support import fail, load_repo, reported, status, type_optio
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import sandbox_ports
-from reconciler.state import State, atomic_write
+from reconciler.state import atomic_write, open_backend
 
 
 # -- sandbox -----------------------------------------------------------------------------------------
@@ -98,7 +98,11 @@ def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) 
         target = Path(out_dir) / f"{account}.yaml"
         if target.exists():
             raise ReconcilerError(f"{target} exists; export to another --dir or remove it first")
-        state = State.load(config.state_path)
+        backend = open_backend(config)
+        try:
+            state = backend.load()
+        finally:
+            backend.close()
         run = Run(config, state, accounts=(account,), types=frozenset(types) if types else None)
         try:
             live = run.refresh(status)
@@ -107,6 +111,5 @@ def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) 
             text = export_account(account, info.capabilities, mine, state.account(account), types)
         finally:
             run.close()
-            state.close()
         atomic_write(target, text)
     click.echo(f"Wrote {target}.")

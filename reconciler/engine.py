@@ -144,11 +144,13 @@ class Run:
     def fingerprints(self, live: Live | None) -> Fingerprints:
         """What a saved plan needs to detect staleness: config hash, state lineage, scope, and the
         live hash per account/type (left out when ``live`` is None). A state file not written yet
-        has no lineage to hold a plan to."""
+        has no lineage to hold a plan to; the serials of the accounts in scope
+        refuse a plan once another run wrote one of them."""
         return Fingerprints(
             config=self.config.fingerprint,
             live=live_fingerprint(live) if live is not None else None,
-            state_lineage=self.state.lineage if self.state.path.exists() else "",
+            state_lineage=self.state.lineage if self.state.persisted else "",
+            state_serials=self.state.serials(self.accounts),
             accounts=tuple(self.accounts),
             types=tuple(sorted(self.types)) if self.types is not None else None,
         )

@@ -76,6 +76,7 @@ class Fingerprints:
     state_lineage: str
     accounts: tuple[str, ...]
     types: tuple[str, ...] | None = None
+    state_serials: dict[str, int] | None = None  # per account in scope: writes to its state so far
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -86,6 +87,8 @@ class Fingerprints:
         }
         if self.live is not None:
             data["live"] = dict(self.live)
+        if self.state_serials is not None:
+            data["state_serials"] = dict(self.state_serials)
         return data
 
     @classmethod
@@ -94,12 +97,18 @@ class Fingerprints:
             return None
         live = meta.get("live")
         types = meta.get("types")
+        serials = meta.get("state_serials")
         return cls(
             config=str(meta.get("config")),
             live={str(k): str(v) for k, v in live.items()} if isinstance(live, Mapping) else None,
             state_lineage=str(meta.get("state_lineage") or ""),
             accounts=tuple(str(a) for a in meta.get("accounts") or ()),
             types=tuple(str(t) for t in types) if isinstance(types, list) else None,
+            state_serials=(
+                {str(k): v for k, v in serials.items() if isinstance(v, int) and not isinstance(v, bool)}
+                if isinstance(serials, Mapping)
+                else None
+            ),
         )
 
 

@@ -1,8 +1,8 @@
 """Saved plans: the plan JSON plus a checksum and what is needed to refuse it when stale.
 
 A saved plan is applied exactly as reviewed or not at all: :meth:`SavedPlan.check_fresh` refuses
-it when the config, the state file's lineage, the live state or the resulting changes differ
-from when it was made.
+it when the config, the state's lineage, the serials of its accounts' state (another run wrote
+them), the live state or the resulting changes differ from when it was made.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class SavedPlan:
                 f"{self.path}: the plan was made against another state file (lineage {made.state_lineage}, "
                 f"this one is {lineage or 'new'}); run `reconciler plan --out` again against this state"
             )
+        _check_serials(made.state_serials, fresh.fingerprints.state_serials if fresh.fingerprints else None)
         was = made.live or {}
         now = (fresh.fingerprints.live if fresh.fingerprints is not None else None) or {}
         changed = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
@@ -87,6 +88,23 @@ class SavedPlan:
                 "the saved plan no longer matches what the config and the live state call for; "
                 "run `reconciler plan --out` again and review it"
             )
+
+
+def _check_serials(before: dict[str, int] | None, after: dict[str, int] | None) -> None:
+    """Refuse a plan when another run wrote the state of one of its accounts since it was made."""
+    if before is None:
+        return  # a plan saved before serials were recorded: the live and change checks still hold
+    now = after or {}
+    moved = [
+        f"{name} (serial {before[name]}, now {now.get(name, 0)})"
+        for name in sorted(before)
+        if before[name] != now.get(name, 0)
+    ]
+    if moved:
+        raise StalePlan(
+            f"the state changed since the plan was made: another run wrote {', '.join(moved)}; "
+            "run `reconciler plan --out` again and review it"
+        )
 
 
 def read_saved_plan(path: Path) -> dict[str, Any]:

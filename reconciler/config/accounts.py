@@ -19,7 +19,14 @@ import phonenumbers
 
 from reconciler import secrets
 from reconciler.config.schema import where
-from reconciler.config.types import SAFETY_DEFAULTS, AccountConfig, IgnoreRule, Safety, SafetyBlock
+from reconciler.config.types import (
+    SAFETY_DEFAULTS,
+    AccountConfig,
+    IgnoreRule,
+    Safety,
+    SafetyBlock,
+    StateSettings,
+)
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
 from reconciler.model import KEY_FIELDS, Origin
@@ -59,6 +66,7 @@ class Settings:
     safety: SafetyBlock = field(default_factory=SafetyBlock)
     account_safety: dict[str, SafetyBlock] = field(default_factory=dict)
     state_path: str = DEFAULT_STATE
+    state: StateSettings = field(default_factory=StateSettings)
     region: str = DEFAULT_REGION
 
 
@@ -118,6 +126,8 @@ def read_settings(
     state = value.get("state")
     if isinstance(state, dict) and isinstance(state.get("path"), str) and state["path"].strip():
         settings.state_path = state["path"].strip()
+    if isinstance(state, dict) and ("state",) not in broken:
+        settings.state = _read_state(reader, state)
     accounts = value.get("accounts")
     if isinstance(accounts, dict):
         settings.declared = set(accounts)
@@ -125,6 +135,49 @@ def read_settings(
             if isinstance(spec, dict):
                 _read_account(reader, settings, name, spec)
     return settings, reader.problems
+
+
+def _read_state(reader: _Reader, state: dict[str, Any]) -> StateSettings:
+    """The state backend; a PostgreSQL URL is expanded from the environment and kept secret."""
+    backend = state.get("backend", "file")
+    schema = state.get("schema", "reconciler")
+    url = state.get("url")
+    if backend != "postgres":
+        if url is not None:
+            reader.problem(
+                ("state", "url"),
+                "state.url is only used with backend: postgres (add backend: postgres, or remove url)",
+                key=True,
+            )
+        return StateSettings()
+    if not isinstance(url, str):
+        reader.problem(
+            ("state",),
+            "state: backend postgres needs url (write url: ${RECONCILER_STATE_URL} and export the "
+            "connection URL, e.g. postgresql://user:password@host:5432/dbname)",
+            key=True,
+        )
+        return StateSettings(backend="postgres", schema=schema)
+    expanded = reader.expand(("state", "url"), url)
+    if expanded is None:
+        return StateSettings(backend="postgres", schema=schema)
+    secrets.register(expanded)
+    parts = urlsplit(expanded)
+    if parts.password:
+        secrets.register(parts.password)
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.netloc or parts.query):
+        reader.problem(
+            ("state", "url"),
+            "state.url is not a PostgreSQL URL (write postgresql://user:password@host:5432/dbname, "
+            "usually as ${RECONCILER_STATE_URL})",
+        )
+    elif not _ENV.search(url) and parts.password:
+        reader.problem(
+            ("state", "url"),
+            "state.url holds a password in reconciler.yaml; take it from the environment instead "
+            "(url: ${RECONCILER_STATE_URL})",
+        )
+    return StateSettings(backend="postgres", url=expanded, schema=schema)
 
 
 def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str, Any]) -> None:

@@ -102,6 +102,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
         desired=desired,
         safety=read_safety(settings),
         state_path=state_path(root, settings),
+        state=settings.state,
         fingerprint=repo.fingerprint(),
         files=tuple(sorted(repo.files)),
         warnings=tuple(sorted((p for p in problems if p.severity != "error"), key=_order)),

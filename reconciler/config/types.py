@@ -101,6 +101,15 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class StateSettings:
+    """Where state is kept besides the file: ``backend`` "file" or "postgres" (``url`` is a secret)."""
+
+    backend: str = "file"
+    url: str | None = field(default=None, repr=False)
+    schema: str = "reconciler"
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded, validated config repository.
 
@@ -115,6 +124,7 @@ class Config:
     desired: Mapping[tuple[str, str], Mapping[str, Resource]]
     safety: Safety = field(default_factory=Safety)
     state_path: Path = Path(".reconciler/state.json")
+    state: StateSettings = StateSettings()
     fingerprint: str = ""
     files: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()

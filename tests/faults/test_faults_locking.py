@@ -60,7 +60,8 @@ def test_second_apply_fails_naming_the_holder(serve_repo: Callable[..., Served])
     assert second.returncode == 1, second.stderr
     assert "locked by another run" in second.stderr
     assert f"pid={first.pid}" in second.stderr and "command=" in second.stderr and " apply" in second.stderr
-    assert "reconciler state unlock" in second.stderr
+    # The holder is alive: the message must not advise breaking its lock (issue 10, item 2).
+    assert "state unlock" not in second.stderr and "--lock-timeout" in second.stderr
     assert first.returncode == 0, first_err
     state_matches_emulator(served)
 
@@ -73,7 +74,7 @@ def test_second_apply_waits_for_the_lock(serve_repo: Callable[..., Served]) -> N
     log, out = Lines(second.stderr), Lines(second.stdout)  # type: ignore[arg-type]
     try:
         waiting = log.wait_for(
-            lambda lines: any("not acquired on" in line and "state.json.lock" in line for line in lines)
+            lambda lines: any("account clinic is locked by another run" in line for line in lines)
         )
         assert waiting, log.text()[-2000:]
         assert second.poll() is None
@@ -106,9 +107,9 @@ def test_waiting_apply_takes_over_from_a_killed_one(serve_repo: Callable[..., Se
     second = served.spawn("-vv", "apply", ".", "--auto-approve", "--lock-timeout", "60")
     log, out = Lines(second.stderr), Lines(second.stdout)  # type: ignore[arg-type]
     try:
-        assert log.wait_for(lambda lines: any("not acquired on" in line for line in lines)), log.text()[
-            -2000:
-        ]
+        assert log.wait_for(lambda lines: any("is locked by another run" in line for line in lines)), (
+            log.text()[-2000:]
+        )
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
     finally:
@@ -126,8 +127,8 @@ def test_waiting_apply_takes_over_from_a_killed_one(serve_repo: Callable[..., Se
     assert CHECKS["intime"](served.emulator, uncertain) == []
 
 
-def test_state_unlock_names_the_killed_holder(serve_repo: Callable[..., Served]) -> None:
-    """After a SIGKILLed apply, `state unlock` removes its lock record and names its pid and command."""
+def test_state_unlock_after_a_killed_holder_finds_the_lock_free(serve_repo: Callable[..., Served]) -> None:
+    """After a SIGKILLed apply the system freed its lock: `state unlock` clears its record, naming its pid."""
     served = serve_repo("intime")
     first = start_held_apply(served)
     try:
@@ -137,8 +138,28 @@ def test_state_unlock_names_the_killed_holder(serve_repo: Callable[..., Served])
         served.probe.release()
     unlocked = served.cli("state", "unlock", "--dir", str(served.root))
     assert unlocked.exit_code == 0, unlocked.output
+    assert "clinic: not locked" in unlocked.output
     assert f"pid={first.pid}" in unlocked.output and "apply" in unlocked.output
-    assert (
-        served.cli("state", "unlock", "--dir", str(served.root)).output.strip()
-        == "Unlocked (no holder recorded)."
-    )
+    again = served.cli("state", "unlock", "--dir", str(served.root))
+    assert again.exit_code == 0 and again.output.strip() == "No locks (nothing to unlock).", again.output
+
+
+def test_state_unlock_refuses_while_the_holder_runs(serve_repo: Callable[..., Served]) -> None:
+    """`state unlock` (even --force) refuses a live holder on this host; its lock keeps out a second apply."""
+    served = serve_repo("intime")
+    first = start_held_apply(served)
+    try:
+        for extra in ((), ("--force",)):
+            unlocked = served.run("state", "unlock", "--dir", str(served.root), *extra)
+            assert unlocked.returncode == 1, unlocked.stdout + unlocked.stderr
+            assert "locked by a live run on this host" in unlocked.stderr
+            assert f"pid={first.pid}" in unlocked.stderr and "Unlocked" not in unlocked.stdout
+        before = served.emulator.count()
+        second = served.run("apply", ".", "--auto-approve")
+        assert second.returncode == 1 and "locked by another run" in second.stderr, second.stderr
+        assert served.emulator.count() == before
+    finally:
+        served.probe.release()
+        _, first_err = first.communicate(timeout=60)
+    assert first.returncode == 0, first_err
+    state_matches_emulator(served)

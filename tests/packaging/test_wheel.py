@@ -53,6 +53,7 @@ def _run(env_dir: Path, args: list[str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.timeout(360)  # building the venv fetches every dependency from the index (~10 s each)
 def test_wheel_ships_the_schemas(installed: Path, tmp_path: Path) -> None:
     """validate and state list run from the installed wheel in a directory outside the checkout."""
     config = tmp_path / "quickstart"
