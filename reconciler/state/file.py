@@ -296,9 +296,28 @@ class FileBackend:
         return load_file(self.path).data
 
     def write_document(self, data: dict[str, Any], accounts: Iterable[str] | None = None) -> None:
-        """Replace the whole state with ``data`` (the caller holds the locks of its accounts)."""
+        """Replace ``accounts`` (default: everything) and the lineage with ``data``'s.
+
+        The caller holds the locks of ``accounts``; other accounts are re-read under the short lock,
+        so writes that runs for them journaled meanwhile are kept.
+        """
+        check_document(data, "the state to write")
         with _io_lock(self.path):
-            _write_snapshot(self.path, check_document(data, self.where))
+            if accounts is None:
+                _write_snapshot(self.path, data)
+                return
+            out = _read(self.path).data
+            names = set(accounts)
+            out["lineage"] = data["lineage"]
+            for name in names:
+                out["accounts"].pop(name, None)
+                if data["accounts"].get(name):
+                    out["accounts"][name] = data["accounts"][name]
+                out["serials"][name] = int(data["serials"].get(name, 0))
+            out["intents"] = [i for i in out["intents"] if i["account"] not in names]
+            out["intents"] += [i for i in data["intents"] if i["account"] in names]
+            out["serial"] = sum(int(v) for v in out["serials"].values())
+            _write_snapshot(self.path, out)
 
     def migrate(self) -> list[int]:
         return []

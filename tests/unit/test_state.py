@@ -215,3 +215,36 @@ def test_a_state_of_the_wrong_shape_is_one_clear_error(tmp_path: Path):
     path.write_text(json.dumps({"format_version": 1, "accounts": {"a": ["x"]}}), encoding="utf-8")
     with pytest.raises(StateError, match="state.json: 'accounts' must map"):
         State.load(path)
+
+
+def test_copying_accounts_into_a_file_keeps_the_other_accounts(tmp_path: Path):
+    """`state pull` into a file replaces only the copied accounts; others' journaled writes stay."""
+    path = tmp_path / "state.json"
+    State.load(path).record("other", "reminders", "keep", "1", {})
+    source = State(tmp_path / "source.json")
+    source.record("a", "reminders", "r", "2", {})
+    FileBackend(path).write_document(source.data, ["a"])
+    after = State.load(path)
+    assert after.account("other")["reminders"]["keep"]["id"] == "1"
+    assert after.account("a")["reminders"]["r"]["id"] == "2"
+    assert after.serials(["a", "other"]) == {"a": 1, "other": 1} and after.lineage == source.lineage
+
+
+def test_transfer_refuses_newer_or_diverged_accounts():
+    """copy_problems names a newer target serial, equal serials with other content, another lineage."""
+    from reconciler.state.document import empty_document
+    from reconciler.state.transfer import copy_problems, merged
+
+    source, target = empty_document(), empty_document()
+    target["lineage"] = source["lineage"]
+    source["serials"], target["serials"] = {"a": 3, "b": 2, "c": 5}, {"a": 4, "b": 2, "c": 1}
+    source["accounts"] = {"b": {"reminders": {"x": {"id": "1", "attrs": {}}}}}
+    problems = copy_problems(source, target, "db")
+    assert problems == [
+        "a: db is newer (serial 4, copying 3)",
+        "b: db has other content at the same serial 2",
+    ]
+    out, changed = merged(source, target)  # forced: only what differs is copied; serials move forward
+    assert changed == ["b", "c"] and out["serials"] == {"a": 4, "b": 3, "c": 5}
+    target["lineage"] = "another"
+    assert "another lineage" in copy_problems(source, target, "db")[0]
