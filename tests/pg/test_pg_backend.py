@@ -181,3 +181,21 @@ def test_push_refuses_a_newer_serial_without_force_and_pull_copies_back(
     assert forced.exit_code == 0, forced.output
     with backend(pg_url, site.schema) as store:
         assert store.load().account("clinic") == {}
+
+
+def test_state_commands_work_on_the_database(pg_site: Callable[..., Site]) -> None:
+    """`state import`, `list`, `show`, `mv` and `rm` read and write the PostgreSQL state."""
+    site = pg_site()
+    root = str(site.root)
+    imported = site.cli("state", "import", "clinic/reminders/anna-check-up", "501", "--dir", root)
+    assert imported.exit_code == 0, imported.output
+    listed = site.cli("state", "list", "--dir", root)
+    assert listed.output == "clinic/reminders/anna-check-up\t501\n"
+    shown = json.loads(site.cli("state", "show", "clinic/reminders/anna-check-up", "--dir", root).output)
+    assert shown["id"] == "501" and shown["attrs"]["name"] == "anna-check-up"
+    moved = site.cli("state", "mv", "clinic/reminders/anna-check-up", "clinic/reminders/anna", "--dir", root)
+    assert moved.exit_code == 0, moved.output
+    removed = site.cli("state", "rm", "clinic/reminders/anna", "--dir", root)
+    assert removed.exit_code == 0, removed.output
+    assert site.cli("state", "list", "--dir", root).output == ""
+    assert site.document()["serials"] == {"clinic": 4}  # import, mv (record + forget), rm
