@@ -157,3 +157,28 @@ def test_plan_made_against_another_state_lineage_is_refused(
     assert refused.exit_code == 1
     assert "made against another state file" in refused.output, refused.output
     assert snapshot(served) == before
+
+
+def test_plan_is_refused_once_another_run_wrote_its_accounts_state(
+    serve_repo: Callable[..., Served], tmp_path: Path
+) -> None:
+    """A saved plan is refused when the state of its account was written since (its serial moved)."""
+    served = serve_repo("intime")
+    assert served.cli("apply", str(served.root), "--auto-approve").exit_code == 0
+    resources = served.root / "resources.yaml"
+    resources.write_text(
+        resources.read_text(encoding="utf-8").replace("first_name: Anna\n", "first_name: Annie\n", 1),
+        encoding="utf-8",
+    )
+    data = save_plan(served, tmp_path / "plan.json")
+    serial = data["meta"]["state_serials"]["clinic"]
+    # Another run writes the account's state only (the live accounts stay as they were).
+    moved = served.cli(
+        "state", "mv", "clinic/reminders/anna-check-up", "clinic/reminders/anna", "--dir", str(served.root)
+    )
+    assert moved.exit_code == 0, moved.output
+    before = snapshot(served)
+    refused = served.cli("apply", str(tmp_path / "plan.json"))
+    assert refused.exit_code == 1
+    assert f"another run wrote clinic (serial {serial}, now {serial + 2})" in refused.output, refused.output
+    assert snapshot(served) == before
