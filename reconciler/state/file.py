@@ -285,12 +285,21 @@ class FileBackend:
         return info if isinstance(info, dict) else None
 
     def break_lock(self, account: str) -> None:
-        """Remove the lock file and its sidecar: a new run takes a fresh lock file."""
-        for leftover in (self._sidecar(account), self.lock_path(account)):
-            try:
-                leftover.unlink()
-            except OSError:
-                pass
+        """Clear a free lock's leftover record (holding the lock meanwhile, so no run starts in
+        between); for a held one, remove the lock file and its record: the next run takes a fresh file."""
+        lock = FileLock(str(self.lock_path(account)), thread_local=False)
+        free = _try(lock, 0)
+        try:
+            for leftover in (
+                (self._sidecar(account),) if free else (self._sidecar(account), self.lock_path(account))
+            ):
+                try:
+                    leftover.unlink()
+                except OSError:
+                    pass
+        finally:
+            if free:
+                lock.release()
 
     def read_document(self) -> dict[str, Any]:
         return load_file(self.path).data
