@@ -8,7 +8,6 @@ provider reads live state, both through the functions here.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,9 +90,14 @@ class InvalidNumber(ValueError):
     """A phone number that cannot be read as a valid number for the region."""
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _normalize_cached(text: str, region: str) -> str:
-    return _normalize(text, region)
+# Numbers already read in this process: text (with the region, unless it starts with "+") ->
+# E.164. Unbounded up to a size no config reaches: a bounded LRU of 262,144 entries made desired
+# and live numbers evict each other at 300,000 contacts, and refresh re-parsed every number. An
+# accepted number in E.164 reads as itself (checked for every region's example numbers in the
+# tests), so it is entered too: a live side stored in E.164 finds the numbers the config wrote in
+# national form without parsing them again.
+_NUMBERS: dict[str | tuple[str, str], str] = {}
+_NUMBERS_MAX = 4_000_000
 
 
 def normalize_number(raw: str | int, region: str) -> str:
@@ -101,9 +105,18 @@ def normalize_number(raw: str | int, region: str) -> str:
 
     ``00`` international prefixes and digits-only numbers that already carry a country code
     (``4712345678``, as some APIs store them) are understood. Raises :class:`InvalidNumber`.
-    Results are cached: the same number is read once per process, whether desired or live.
+    Results are remembered: the same number is read once per process, whether desired or live.
     """
-    return _normalize_cached(str(raw).strip(), region or "")
+    text = str(raw).strip()
+    key: str | tuple[str, str] = text if text.startswith("+") else (region or "", text)
+    found = _NUMBERS.get(key)
+    if found is None:
+        found = _normalize(text, region or "")
+        if len(_NUMBERS) >= _NUMBERS_MAX:
+            _NUMBERS.clear()
+        _NUMBERS[key] = found
+        _NUMBERS[found] = found
+    return found
 
 
 def _normalize(raw: str, region: str) -> str:
