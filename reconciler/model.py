@@ -29,7 +29,7 @@ TYPE_ORDER: tuple[str, ...] = APPLY_ORDER
 Attrs = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a value was written: file, 1-based line and column."""
 
@@ -41,7 +41,7 @@ class Origin:
         return f"{self.path}:{self.line}:{self.col}" if self.line else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One declared or live item.
 

@@ -160,7 +160,10 @@ class IntouchProvider(Provider):
         self.contact_ids, self._contact_keys = {}, {}
         self._contact_attrs, self._contact_wire = {}, {}
         found = []
-        for contact in self.client.contacts():
+        listed = self.client.contacts()
+        listed.reverse()
+        while listed:  # popped one by one, so each wire dict is freed once translated (peak memory)
+            contact = listed.pop()
             item = self.contact_resource(contact)
             cid = int(contact["ContactId"])
             self._contact_attrs[cid] = item.attrs
@@ -176,11 +179,9 @@ class IntouchProvider(Provider):
         """One member list per group, read concurrently (:mod:`reconciler.pool`)."""
         found = []
         groups = list(self.group_ids.items())
-        lists = read_all(self.client.members, [gid for _, gid in groups])
+        lists = read_all(self._member_keys, [gid for _, gid in groups])
         for (name, gid), members in zip(groups, lists, strict=True):
-            for contact in members:
-                cid = int(contact["ContactId"])
-                key = self._contact_keys.get(cid) or self.contact_resource(contact).key
+            for cid, key in members:
                 attrs = {"group": name, "contact": key}
                 found.append(
                     Resource(
@@ -188,6 +189,14 @@ class IntouchProvider(Provider):
                     )
                 )
         return found
+
+    def _member_keys(self, gid: int) -> list[tuple[int, str]]:
+        """(ContactId, contact key) of one group's members; only ids are kept from the answer."""
+        out = []
+        for contact in self.client.members(gid):
+            cid = int(contact["ContactId"])
+            out.append((cid, self._contact_keys.get(cid) or self.contact_resource(contact).key))
+        return out
 
     def contact_resource(self, contact: Mapping[str, Any]) -> Resource:
         """A wire Contact as a live contact (no groups: memberships are their own type)."""
