@@ -187,6 +187,13 @@ def mask_number(number: str) -> str:
 
 def clean(value: Any) -> Any:
     """Canonical form of a plain value: strings stripped, mappings and lists cleaned recursively."""
+    kind = type(value)  # exact types first: isinstance against Mapping is slow, and this runs per value
+    if kind is str:
+        return value.strip()
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is dict:
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, Mapping):

@@ -64,8 +64,11 @@ def number_from_api(raw: str, region: str, prefix: str, length: int) -> str:
     or a national trunk ``0`` are read with the account's region. Raises InvalidNumber.
     """
     text = str(raw).strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    plain = bool(digits) and all(ch.isdigit() or ch in " -.()" for ch in text)
+    if text.isascii() and text.isdigit():  # the usual stored form, without the per-character scan
+        digits, plain = text, True
+    else:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        plain = bool(digits) and all(ch.isdigit() or ch in " -.()" for ch in text)
     if not plain or digits.startswith("0") or not length:
         return normalize_number(text, region)
     if len(digits) < length and prefix:
