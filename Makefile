@@ -25,8 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests bench
 	$(BIN)/mypy
 
+# OCTODNS_PYTHON=/path/to/python (an interpreter that can import octodns) adds the octoDNS comparison.
 bench: $(STAMP)
-	$(BIN)/python bench/plan_scale.py
+	$(BIN)/python bench/plan_scale.py $(if $(OCTODNS_PYTHON),--octodns-python $(OCTODNS_PYTHON))
+	$(BIN)/python bench/apply_rate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -39,7 +39,20 @@ from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmul
 from reconciler.sandbox.server import Faults, Server  # noqa: E402
 from reconciler.state import State  # noqa: E402
 
-CLI = [sys.executable, "-c", "from reconciler.cli import main; main()"]
+# The child reports its own peak RSS (VmHWM of its address space) when it exits: the ru_maxrss of
+# wait4 would include this process's RSS at fork time, which exec does not reset on Linux.
+CHILD = """
+import atexit, sys
+def peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("PEAK_RSS_KB " + line.split()[1] + "\\n")
+atexit.register(peak)
+from reconciler.cli import main
+main()
+"""
+CLI = [sys.executable, "-c", CHILD]
 
 
 class Sandbox:
@@ -69,15 +82,14 @@ def cli_plan(sandbox: Sandbox, faults: str = "") -> tuple[float, float, float, i
     child = subprocess.Popen(
         [*CLI, "plan", str(sandbox.repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    _, errors = child.communicate()
     elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    text = errors.decode(errors="replace")
     if child.returncode != 2:
-        sys.exit(f"reconciler plan exited {child.returncode}:\n{errors.decode(errors='replace')}")
+        sys.exit(f"reconciler plan exited {child.returncode}:\n{text}")
+    peaks = [int(line.split()[1]) for line in text.splitlines() if line.startswith("PEAK_RSS_KB ")]
     sandbox.emulator.faults = Faults.parse("")
-    return elapsed, usage.ru_maxrss / 1024, sandbox.timed.busy, sandbox.timed.requests
+    return elapsed, (peaks[-1] / 1024 if peaks else float("nan")), sandbox.timed.busy, sandbox.timed.requests
 
 
 def phases(sandbox: Sandbox, state_dir: Path) -> dict[str, float]:

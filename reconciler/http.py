@@ -133,7 +133,7 @@ class RateLimiter:
     With ``per_minute`` (the account's ``rate_limit``) requests are spaced to stay under it from
     the start; without it they go as fast as they are made until the provider first throttles.
     On a throttle every thread holds until the oldest request of the last ``window`` has aged out
-    of the provider's window, and the rate becomes 90% of what the provider accepted in that
+    of the provider's window, and the rate becomes 95% of what the provider accepted in that
     window (multiplicative decrease). Each window without a throttle adds 5% (additive probing
     upwards), never above ``per_minute``. Throttles that arrive while the threads already hold
     (answers to requests that were in flight together) lower the rate only once. ``scale``
@@ -142,7 +142,7 @@ class RateLimiter:
     """
 
     window = 60.0
-    decrease = 0.9
+    decrease = 0.95
     increase = 0.05
 
     def __init__(
@@ -185,7 +185,7 @@ class RateLimiter:
             self._sleep(wait)
 
     def throttled(self) -> None:
-        """The provider said slow down: hold everyone, then go on at 90% of what it accepted."""
+        """The provider said slow down: hold everyone, then go on at 95% of what it accepted."""
         with self._lock:
             now = self._clock()
             if self._sent:

@@ -8,12 +8,14 @@ provider reads live state, both through the functions here.
 
 from __future__ import annotations
 
-import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, region_code_for_country_code
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from reconciler.types import APPLY_ORDER, TABLE, TYPES, ResourceType
 from reconciler.types import USER_TYPES as USER_TYPES
@@ -27,7 +29,7 @@ TYPE_ORDER: tuple[str, ...] = APPLY_ORDER
 Attrs = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a value was written: file, 1-based line and column."""
 
@@ -39,7 +41,7 @@ class Origin:
         return f"{self.path}:{self.line}:{self.col}" if self.line else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One declared or live item.
 
@@ -91,9 +93,14 @@ class InvalidNumber(ValueError):
     """A phone number that cannot be read as a valid number for the region."""
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _normalize_cached(text: str, region: str) -> str:
-    return _normalize(text, region)
+# Numbers already read in this process: text (with the region, unless it starts with "+") ->
+# E.164. Unbounded up to a size no config reaches: a bounded LRU of 262,144 entries made desired
+# and live numbers evict each other at 300,000 contacts, and refresh re-parsed every number. An
+# accepted number in E.164 reads as itself (checked for every region's example numbers in the
+# tests), so it is entered too: a live side stored in E.164 finds the numbers the config wrote in
+# national form without parsing them again.
+_NUMBERS: dict[str | tuple[str, str], str] = {}
+_NUMBERS_MAX = 4_000_000
 
 
 def normalize_number(raw: str | int, region: str) -> str:
@@ -101,9 +108,18 @@ def normalize_number(raw: str | int, region: str) -> str:
 
     ``00`` international prefixes and digits-only numbers that already carry a country code
     (``4712345678``, as some APIs store them) are understood. Raises :class:`InvalidNumber`.
-    Results are cached: the same number is read once per process, whether desired or live.
+    Results are remembered: the same number is read once per process, whether desired or live.
     """
-    return _normalize_cached(str(raw).strip(), region or "")
+    text = str(raw).strip()
+    key: str | tuple[str, str] = text if text.startswith("+") else (region or "", text)
+    found = _NUMBERS.get(key)
+    if found is None:
+        found = _normalize(text, region or "")
+        if len(_NUMBERS) >= _NUMBERS_MAX:
+            _NUMBERS.clear()
+        _NUMBERS[key] = found
+        _NUMBERS[found] = found
+    return found
 
 
 def _normalize(raw: str, region: str) -> str:
@@ -119,7 +135,7 @@ def _normalize(raw: str, region: str) -> str:
         candidates = [text, "+" + digits]
     for candidate in candidates:
         try:
-            parsed = phonenumbers.parse(candidate, region.upper() if region else None)
+            parsed = _parse_e164(candidate) or phonenumbers.parse(candidate, region.upper() or None)
         except phonenumbers.NumberParseException:
             continue
         # Valid numbers pass; so do numbers of a possible length in a known country, because
@@ -133,6 +149,35 @@ def _normalize(raw: str, region: str) -> str:
     raise InvalidNumber(f"{text!r} is not a valid phone number{hint}")
 
 
+def _parse_e164(text: str) -> phonenumbers.PhoneNumber | None:
+    """``+`` and ASCII digits read as phonenumbers.parse reads them, without its general machinery
+    (half the time of a number check); None for anything it would read differently or reject.
+
+    parse splits off the country code (codes are prefix-free), then strips a national prefix only
+    where the country's metadata says so: numbers of such a country whose national part matches
+    that prefix, and national parts with a leading zero, take the general path.
+    """
+    digits = text[1:]
+    if not (text.startswith("+") and digits.isascii() and digits.isdigit()) or digits.startswith("0"):
+        return None
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if not 2 <= len(national) <= 17 or national.startswith("0"):
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region_code_for_country_code(code))
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    if prefix and re.match(prefix, national):
+        return None
+    return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+
+
 def mask_number(number: str) -> str:
     """Show only the country code and the last two digits: ``+4470*****23``."""
     if len(number) <= 6:
@@ -142,6 +187,13 @@ def mask_number(number: str) -> str:
 
 def clean(value: Any) -> Any:
     """Canonical form of a plain value: strings stripped, mappings and lists cleaned recursively."""
+    kind = type(value)  # exact types first: isinstance against Mapping is slow, and this runs per value
+    if kind is str:
+        return value.strip()
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is dict:
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, Mapping):

@@ -101,7 +101,7 @@ def test_throttles_of_requests_in_flight_together_lower_the_rate_once() -> None:
     for _ in range(8):
         limiter.throttled()
     assert limiter.throttles == 1
-    assert limiter.rate == pytest.approx(0.9 * 99)  # set by the first throttle alone
+    assert limiter.rate == pytest.approx(RateLimiter.decrease * 99)  # set by the first throttle alone
 
 
 def test_a_throttle_holds_every_caller_until_the_window_has_room() -> None:

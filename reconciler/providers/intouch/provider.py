@@ -52,6 +52,7 @@ CONTACT_WRITABLE = (
     "CPAAccepted",
     "IsPrivate",
 )
+GROUP_WRITABLE = ("Name", "Description", "IsPrivate")
 MERGE_ADVICE = "merge them in the Intouch web UI so each is there once, then run again"
 
 
@@ -63,8 +64,11 @@ def number_from_api(raw: str, region: str, prefix: str, length: int) -> str:
     or a national trunk ``0`` are read with the account's region. Raises InvalidNumber.
     """
     text = str(raw).strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
-    plain = bool(digits) and all(ch.isdigit() or ch in " -.()" for ch in text)
+    if text.isascii() and text.isdigit():  # the usual stored form, without the per-character scan
+        digits, plain = text, True
+    else:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        plain = bool(digits) and all(ch.isdigit() or ch in " -.()" for ch in text)
     if not plain or digits.startswith("0") or not length:
         return normalize_number(text, region)
     if len(digits) < length and prefix:
@@ -106,6 +110,12 @@ class IntouchProvider(Provider):
         self.group_ids: dict[str, int] = {}  # group name -> GroupId
         self.contact_ids: dict[str, int] = {}  # contact key -> ContactId
         self._contact_keys: dict[int, str] = {}  # ContactId -> contact key
+        # What the refresh read, so an update writes the whole object without reading it again:
+        # the live attributes per ContactId (shared with the live items, no copy), the wire form
+        # of the few contacts those attributes cannot reproduce, and every group's wire form.
+        self._contact_attrs: dict[int, Mapping[str, Any]] = {}
+        self._contact_wire: dict[int, Json] = {}
+        self._group_wire: dict[int, Json] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -137,8 +147,10 @@ class IntouchProvider(Provider):
     def _read_groups(self) -> list[Resource]:
         self.group_ids = {}
         found = []
+        self._group_wire = {}
         for group in self.client.groups():
             gid = int(group["GroupId"])
+            self._group_wire[gid] = {field: group.get(field) for field in GROUP_WRITABLE}
             raw = {"name": group.get("Name") or "", "description": group.get("Description")}
             attrs = normalize_attrs("groups", raw, self.account.region, INFO.timezone)
             item = Resource(self.account.name, "groups", key_of("groups", attrs), attrs, ident=str(gid))
@@ -149,10 +161,17 @@ class IntouchProvider(Provider):
 
     def _read_contacts(self) -> list[Resource]:
         self.contact_ids, self._contact_keys = {}, {}
+        self._contact_attrs, self._contact_wire = {}, {}
         found = []
-        for contact in self.client.contacts():
+        listed = self.client.contacts()
+        listed.reverse()
+        while listed:  # popped one by one, so each wire dict is freed once translated (peak memory)
+            contact = listed.pop()
             item = self.contact_resource(contact)
             cid = int(contact["ContactId"])
+            self._contact_attrs[cid] = item.attrs
+            if not _reproducible(contact, item.attrs):
+                self._contact_wire[cid] = {field: contact.get(field) for field in CONTACT_WRITABLE}
             self._refuse_duplicate("contacts numbered", item.key, self.contact_ids.get(item.key), cid)
             self.contact_ids[item.key] = cid
             self._contact_keys[cid] = item.key
@@ -163,11 +182,9 @@ class IntouchProvider(Provider):
         """One member list per group, read concurrently (:mod:`reconciler.pool`)."""
         found = []
         groups = list(self.group_ids.items())
-        lists = read_all(self.client.members, [gid for _, gid in groups])
+        lists = read_all(self._member_keys, [gid for _, gid in groups])
         for (name, gid), members in zip(groups, lists, strict=True):
-            for contact in members:
-                cid = int(contact["ContactId"])
-                key = self._contact_keys.get(cid) or self.contact_resource(contact).key
+            for cid, key in members:
                 attrs = {"group": name, "contact": key}
                 found.append(
                     Resource(
@@ -175,6 +192,14 @@ class IntouchProvider(Provider):
                     )
                 )
         return found
+
+    def _member_keys(self, gid: int) -> list[tuple[int, str]]:
+        """(ContactId, contact key) of one group's members; only ids are kept from the answer."""
+        out = []
+        for contact in self.client.members(gid):
+            cid = int(contact["ContactId"])
+            out.append((cid, self._contact_keys.get(cid) or self.contact_resource(contact).key))
+        return out
 
     def contact_resource(self, contact: Mapping[str, Any]) -> Resource:
         """A wire Contact as a live contact (no groups: memberships are their own type)."""
@@ -242,8 +267,9 @@ class IntouchProvider(Provider):
 
     @handles("groups", Action.UPDATE)
     def _update_group(self, change: Change, ctx: ApplyContext) -> Outcome:
+        """PUT the whole group: the planned fields over what the refresh read (GET if it did not)."""
         gid = _ident(change)
-        live = self.client.group(gid)
+        live = self._group_wire.get(gid) or self.client.group(gid)
         after = change.after or {}
         body = {
             "Name": after.get("name", live.get("Name")),
@@ -271,9 +297,14 @@ class IntouchProvider(Provider):
 
     @handles("contacts", Action.UPDATE)
     def _update_contact(self, change: Change, ctx: ApplyContext) -> Outcome:
-        """GET the contact, change only the planned fields, PUT it whole (undeclared fields kept)."""
+        """PUT the whole contact: the planned fields over what the refresh read (undeclared fields
+        kept). Only a contact the refresh did not read is read first."""
         cid = _ident(change)
-        live = self.client.contact(cid)
+        live = self._contact_wire.get(cid)
+        if live is None and cid in self._contact_attrs:
+            live = _wire_of(self._contact_attrs[cid])
+        if live is None:
+            live = self.client.contact(cid)
         body: Json = {field: live.get(field) for field in CONTACT_WRITABLE}
         for attr, value in (change.after or {}).items():
             if attr == "mobile":
@@ -327,6 +358,25 @@ class IntouchProvider(Provider):
         except NotFound:
             return Outcome(None, None, (f"{change.address} was already gone",))
         return Outcome(None, None)
+
+
+def _wire_of(attrs: Mapping[str, Any]) -> Json:
+    """The writable wire fields of a contact whose live attributes reproduce them exactly."""
+    mobile = attrs.get("mobile")
+    body: Json = {field: attrs.get(attr) for attr, field in CONTACT_FIELDS.items()}
+    body.update(PhoneNumber=number_to_api(mobile) if mobile else None, CPAAccepted=False, IsPrivate=False)
+    return body
+
+
+def _reproducible(contact: Mapping[str, Any], attrs: Mapping[str, Any]) -> bool:
+    """True when :func:`_wire_of` gives back the contact's writable fields as stored (no flags set,
+    nothing that normalization changed: case of an e-mail, spaces, a short or national number)."""
+    if contact.get("CPAAccepted") or contact.get("IsPrivate"):
+        return False
+    mobile = attrs.get("mobile")
+    if (contact.get("PhoneNumber") or None) != (number_to_api(mobile) if mobile else None):
+        return False
+    return all(contact.get(field) == attrs.get(attr) for attr, field in CONTACT_FIELDS.items())
 
 
 def _ident(change: Change) -> int:

@@ -109,7 +109,9 @@ def test_update_changes_only_planned_fields_and_keeps_undeclared_ones(
         ident=live.ident,
         desired={"mobile": live.key, "first_name": "Anna"},
     )
+    emulator.reset_counts()
     [outcome] = provider.apply([change])
+    assert emulator.count("GET") == 0  # the refresh returned the whole contact
     assert outcome.ident == str(cid) and outcome.attrs == {"mobile": live.key, "first_name": "Anna"}
     [stored] = emulator.contacts()
     assert stored["Firstname"] == "Anna"
