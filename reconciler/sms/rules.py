@@ -57,9 +57,8 @@ class SenderRule:
         if digits.isascii() and digits.isdigit():
             if len(digits) <= self.numeric_max:
                 return None
-            return (
-                f"sender {sender!r} has {len(digits)} digits; a numeric sender has at most {self.numeric_max}"
-            )
+            limit = self.numeric_max
+            return f"sender {sender!r} has {len(digits)} digits (a numeric sender has at most {limit})"
         pattern = f"[{self.alphanumeric}]{{1,{self.alphanumeric_max}}}"
         if re.fullmatch(pattern, sender):
             return None
@@ -69,8 +68,8 @@ class SenderRule:
             bad = next((ch for ch in sender if not re.fullmatch(f"[{self.alphanumeric}]", ch)), "")
             why = f"contains {describe(bad)}"
         return (
-            f"sender {sender!r} {why}: an alphanumeric sender has at most {self.alphanumeric_max} "
-            f"characters of {self.allowed}, a numeric one at most {self.numeric_max} digits"
+            f"sender {sender!r} {why} (an alphanumeric sender has at most {self.alphanumeric_max} "
+            f"characters of {self.allowed}, a numeric one at most {self.numeric_max} digits)"
         )
 
 
@@ -159,8 +158,8 @@ def parse_window(text: str) -> Window:
     start = int(match[1]) * 60 + int(match[2])
     end = int(match[3]) * 60 + int(match[4])
     if end > 24 * 60:
-        raise ValueError(f"{text!r}: the window ends after 24:00")
-    if start == end % (24 * 60):
+        raise ValueError(f"{text!r} ends after 24:00 (end the window at 24:00 at most)")
+    if start == end:
         raise ValueError(f"{text!r} is an empty window (to allow every hour, write quiet_hours: false)")
     return Window(start, end)
 
@@ -201,15 +200,15 @@ def check_text(text: str, limit: TextLimit) -> list[Finding]:
     """Length against ``limit`` and a character forcing UCS-2 (see the module docstring)."""
     findings: list[Finding] = []
     encoded = encode(text)
-    what = f" ({limit.what})" if limit.what else ""
+    what = f" for {limit.what}" if limit.what else ""
     unit = "UCS-2 units" if encoded.encoding == UCS2 else "septets"
     if limit.max_characters is not None and encoded.characters > limit.max_characters:
         findings.append(
             Finding(
                 "text",
                 (
-                    f"the text has {encoded.characters} characters; the provider allows at most "
-                    f"{limit.max_characters}{what}: shorten it"
+                    f"the text has {encoded.characters} characters, over the limit of "
+                    f"{limit.max_characters}{what} (shorten it)"
                 ),
             )
         )
@@ -219,8 +218,7 @@ def check_text(text: str, limit: TextLimit) -> list[Finding]:
                 "text",
                 (
                     f"the text takes {_plural(encoded.segments, 'segment')} as {encoded.encoding} "
-                    f"({encoded.units} {unit}); the provider "
-                    f"allows at most {limit.max_segments}{what}: shorten it"
+                    f"({encoded.units} {unit}), over the limit of {limit.max_segments}{what} (shorten it)"
                 ),
             )
         )
@@ -232,14 +230,14 @@ def check_text(text: str, limit: TextLimit) -> list[Finding]:
         others = len(encoded.forcing) - 1
         more = f" (and {_plural(others, 'other character')} outside GSM 03.38)" if others else ""
         fix = GSM_REPLACEMENTS.get(char)
-        hint = f"write {fix!r} instead" if fix else "replace it with a GSM character"
+        hint = f"write {fix!r} instead" if fix else "replace it with a GSM 03.38 character"
         findings.append(
             Finding(
                 "text",
                 (
                     f"{describe(char)} at {at} of the text is not in the GSM 03.38 alphabet{more}, so "
                     f"the whole text is sent as UCS-2: {_plural(encoded.segments, 'segment')} per "
-                    f"recipient instead of {encoded.gsm_segments}; {hint}"
+                    f"recipient instead of {encoded.gsm_segments} ({hint})"
                 ),
                 "warning",
                 index,
@@ -265,8 +263,8 @@ def check_message(
                 Finding(
                     "text",
                     (
-                        'a marketing text should say how to opt out (e.g. "Reply STOP to opt out"); add it, '
-                        "or set marketing: false on a service message"
+                        'a marketing text should say how to opt out (add e.g. "Reply STOP to opt out", '
+                        "or set marketing: false on a service message)"
                     ),
                     "warning",
                 )
@@ -288,8 +286,8 @@ def _check_window(send_at: str, policy: Policy) -> list[Finding]:
             Finding(
                 "send_at",
                 (
-                    "the account's region spans several time zones, so its sending window cannot be "
-                    "checked: set timezone: on the account (e.g. America/New_York), or quiet_hours: false"
+                    "the account's region has no single time zone, so its sending window cannot be "
+                    "checked (set timezone: on the account, e.g. America/New_York, or quiet_hours: false)"
                 ),
             )
         ]
@@ -302,7 +300,7 @@ def _check_window(send_at: str, policy: Policy) -> list[Finding]:
             "send_at",
             (
                 f"send_at is {local} in {policy.timezone}, outside the account's sending window "
-                f"{policy.window} (quiet_hours): move it inside, or change quiet_hours on the account"
+                f"{policy.window} (move it inside, or change quiet_hours on the account)"
             ),
         )
     ]

@@ -100,7 +100,7 @@ def text_limit(attrs: Mapping[str, Any]) -> TextLimit:
         return TextLimit(SINGLE_SMS, 1, "a flash SMS")
     if attrs.get("multisms") is False:
         return TextLimit(SINGLE_SMS, 1, "a single SMS (multisms: false)")
-    return TextLimit(MULTI_SMS, None, "InTime's multi-SMS, 6 x 134")
+    return TextLimit(MULTI_SMS, None, "InTime's multi-SMS (6 x 134)")
 
 
 # Reference section 4.1: sender titles are at most 11 of A-Z a-z 0-9 space . - + or 15 digits;

@@ -57,7 +57,7 @@ CAPABILITIES = {
 
 def text_limit(attrs: Mapping[str, Any]) -> TextLimit:
     """The campaign text limit: :data:`MAX_SEGMENTS` segments."""
-    return TextLimit(None, MAX_SEGMENTS, "SMSConnector campaigns, the tool's limit")
+    return TextLimit(None, MAX_SEGMENTS, "SMSConnector campaigns")
 
 
 def inactive(attrs: Mapping[str, Any]) -> bool:

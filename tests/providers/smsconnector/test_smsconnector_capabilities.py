@@ -39,7 +39,7 @@ def test_text_limits():
     suffix = len(" Reply STOP to opt out.")
     assert _text_findings("a" * (918 - suffix)) == []
     [message] = _text_findings("a" * (919 - suffix))
-    assert "7 segments as GSM-7 (919 septets)" in message and "at most 6" in message
+    assert "7 segments as GSM-7 (919 septets)" in message and "limit of 6" in message
     assert _text_findings("€" * 10 + "a" * (898 - suffix)) == []
     [message] = _text_findings("a" * (917 - suffix) + "€")
     assert "7 segments as GSM-7 (919 septets)" in message
