@@ -211,10 +211,13 @@ def _named(numbers: list[str], opted: Mapping[str, str]) -> str:
 
 
 def _with_path(attrs: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``attrs`` with ``path`` set to ``value`` (removed when ``value`` is empty)."""
     head, _, rest = path.partition(".")
     out = dict(attrs)
     if not rest:
         out[head] = value
+        if not value:
+            del out[head]
     else:
         out[head] = _with_path(attrs.get(head) or {}, rest, value)
     return out
