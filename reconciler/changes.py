@@ -31,7 +31,9 @@ class Change:
     (``None`` for creates); ``reason`` says why a change is a replace or unsupported.
     ``desired`` is the full declared attributes of an update or replace (``after`` holds only the
     changed paths), what a provider writes and the state records; it never holds secrets. In the
-    plan JSON it is ``extra.desired`` (the format predates the typed field).
+    plan JSON it is ``extra.desired`` (the format predates the typed field). ``impact`` is what a
+    change that sends messages will send: recipients, encoding, segments, total SMS and cost (see
+    reconciler.sms.audience); apply never reads it.
     """
 
     account: str
@@ -44,6 +46,7 @@ class Change:
     ident: str | None = None
     reason: str = ""
     desired: Mapping[str, Any] | None = field(default=None, compare=False)
+    impact: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def wanted(self) -> dict[str, Any]:
@@ -71,6 +74,8 @@ class Change:
             data["reason"] = self.reason
         if self.desired is not None:
             data["extra"] = {"desired": dict(self.desired)}
+        if self.impact is not None:
+            data["impact"] = self.impact
         return data
 
     @classmethod
@@ -86,6 +91,7 @@ class Change:
             ident=data.get("id"),
             reason=data.get("reason", ""),
             desired=_desired(data.get("extra")),
+            impact=data.get("impact"),
         )
 
 

@@ -22,12 +22,14 @@ from reconciler.model import Resource
 from reconciler.plan import Fingerprints, Plan
 from reconciler.planner import Target, diff
 from reconciler.providers.base import Provider, provider_class, provider_info
+from reconciler.sms import audience
 from reconciler.state import State
 from reconciler.types import in_scope
 
 log = logging.getLogger(__name__)
 
 Live = dict[tuple[str, str], dict[str, Resource]]
+Desired = dict[tuple[str, str], Mapping[str, Resource]]
 Notify = Callable[[str], None]
 
 
@@ -112,6 +114,29 @@ class Run:
             problems += self.provider(target.account).check(desired, mine, records)
         return problems
 
+    def audit(self, live: Live) -> tuple[Desired, list[Problem], dict[tuple[str, str, str], dict[str, Any]]]:
+        """Audience checks of the message items in scope (reconciler.sms.audience): the desired
+        state as the planner should see it, the problems, and the impact of each message item."""
+        desired: Desired = dict(self.config.desired)
+        problems: list[Problem] = []
+        impacts: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for target in self.targets():
+            sending = provider_info(target.provider).sending
+            if sending is None or (target.types is not None and sending.type not in target.types):
+                continue
+            mine = {t: items for (a, t), items in self.config.desired.items() if a == target.account}
+            if not mine.get(sending.type):
+                continue
+            seen = {t: items for (a, t), items in live.items() if a == target.account}
+            reported = self.provider(target.account).opt_outs({t: list(i.values()) for t, i in seen.items()})
+            opted = audience.opt_outs(sending, mine, seen, reported)
+            policy = self.config.accounts[target.account].policy
+            found = audience.audit(sending, policy, target.capabilities, mine, seen, opted)
+            desired[(target.account, sending.type)] = found.desired
+            problems += found.problems
+            impacts.update({(target.account, sending.type, k): v for k, v in found.impacts.items()})
+        return desired, problems, impacts
+
     def plan(self, notify: Notify | None = None, *, fingerprint_live: bool = True) -> Plan:
         """Refresh, check and diff: the plan for the accounts and types in scope.
 
@@ -126,18 +151,20 @@ class Run:
         live = self.refresh(notify)
         self.live_counts = {where: len(items) for where, items in live.items()}
         problems = self.check(live)
+        desired, found, impacts = self.audit(live)
         now = self.now()
         plan = diff(
-            self.config.desired,
+            desired,
             live,
             _state_view(self.state, self.accounts),
             self.targets(),
             now,
-            errors=problems,
+            errors=problems + found,
             created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             intents=[i for i in self.state.intents if i["account"] in self.accounts],
             fingerprints=self.fingerprints(live if fingerprint_live else None),
         )
+        plan = audience.attach(plan, impacts)
         self.live = live
         return plan
 

@@ -11,9 +11,11 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -31,6 +33,7 @@ from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
 from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
+from reconciler.sms.rules import DEFAULT_WINDOW, Policy, Price, Window, parse_window, region_zone
 from reconciler.types import USER_TYPES
 
 DEFAULT_REGION = "SE"
@@ -238,6 +241,7 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
                 )
     ignore = _ignore_rules(reader, base, info, spec.get("ignore"))
     rate = spec.get("rate_limit")
+    policy = _read_policy(reader, base, spec, region)
     line, col = locate(reader.node, base, key=True)
     settings.infos[name] = info
     settings.accounts[name] = AccountConfig(
@@ -249,6 +253,7 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
         prune=frozenset(pruned),
         rate_limit=rate if isinstance(rate, int) and not isinstance(rate, bool) and rate > 0 else None,
         ignore=ignore,
+        policy=policy,
         origin=Origin(reader.doc.path, line, col),
     )
 
@@ -316,6 +321,39 @@ def safety_block(raw: Mapping[str, Any]) -> SafetyBlock:
 def read_safety(settings: Settings) -> Safety:
     """The root and per-account safety blocks as one :class:`Safety`."""
     return Safety(settings.safety, dict(settings.account_safety))
+def _read_policy(
+    reader: _Reader, base: tuple[str | int, ...], spec: Mapping[str, Any], region: str
+) -> Policy:
+    """The account's sending policy: ``quiet_hours``, ``timezone`` (default from the region) and
+    ``price_per_segment``; shapes were checked by the schema, meanings are checked here."""
+    window: Window | None = DEFAULT_WINDOW
+    hours = spec.get("quiet_hours")
+    if hours is False:
+        window = None
+    elif isinstance(hours, str):
+        try:
+            window = parse_window(hours)
+        except ValueError as exc:
+            reader.problem(base + ("quiet_hours",), f"{where(base + ('quiet_hours',))}: {exc}")
+    zone = spec.get("timezone")
+    timezone = region_zone(region)
+    if isinstance(zone, str):
+        try:
+            ZoneInfo(zone)
+            timezone = zone
+        except (ValueError, OSError, ZoneInfoNotFoundError):
+            reader.problem(
+                base + ("timezone",),
+                f"{where(base + ('timezone',))}: '{zone}' is not a time zone (write an IANA name such "
+                "as Europe/Stockholm)",
+            )
+    price = None
+    cost = spec.get("price_per_segment")
+    if isinstance(cost, dict):
+        amount, currency = cost.get("amount"), cost.get("currency")
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool) and isinstance(currency, str):
+            price = Price(Decimal(str(amount)), currency)
+    return Policy(window, timezone, price)
 
 
 def _check_credentials(

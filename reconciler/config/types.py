@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler.errors import Problem
 from reconciler.model import Origin, Resource
+from reconciler.sms.rules import Policy
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class AccountConfig:
     prune: frozenset[str] = frozenset()
     rate_limit: int | None = None  # requests per minute; None = provider default
     ignore: tuple[IgnoreRule, ...] = ()
+    policy: Policy = Policy()  # sending window, time zone, price per segment (reconciler.sms)
     origin: Origin | None = field(default=None, compare=False)
 
 

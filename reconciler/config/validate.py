@@ -23,7 +23,7 @@ from reconciler.config.csvsource import Row, read_rows
 from reconciler.config.repo import Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
 from reconciler.config.types import IgnoreRule
-from reconciler.config.yamlfile import Document, locate
+from reconciler.config.yamlfile import Document, locate, locate_char
 from reconciler.errors import Problem
 from reconciler.ignore import field_rules, hiding_rule
 from reconciler.model import (
@@ -43,6 +43,7 @@ from reconciler.model import (
     normalize_number,
 )
 from reconciler.providers.base import ProviderInfo
+from reconciler.sms.rules import Finding, check_message
 from reconciler.types import TYPES, USER_TYPES, referenced_types
 
 # Types whose items others refer to are read first, in every file, then the rest (type table).
@@ -282,6 +283,23 @@ class Resources:
             for attr, message in self._provider_rules(info)(type_, normal):
                 steps = _steps(attr)
                 self.problem(site, steps, f"{site.name(steps)}: {message}")
+        if info.sending is not None and type_ == info.sending.type:
+            policy = self.settings.accounts[account].policy
+            for finding in check_message(normal, info.sending, policy, self.now):
+                self._finding(site, attrs, finding)
+
+    def _finding(self, site: Site, attrs: Mapping[str, Any], finding: Finding) -> None:
+        """A message finding, at the offending character itself when it names one."""
+        steps = _steps(finding.path)
+        message = f"{site.name(steps)}: {finding.message}"
+        raw = get_path(attrs, finding.path)
+        if finding.index is not None and site.doc is not None and isinstance(raw, str):
+            index = finding.index + len(raw) - len(raw.lstrip())  # the model strips values
+            position = locate_char(site.doc, site.prefix + steps, index)
+            if position is not None:
+                self.problems.append(Problem(message, site.origin.path, *position, finding.severity))
+                return
+        self.problem(site, steps, message, severity=finding.severity)
 
     def _ignored(
         self, rules: tuple[IgnoreRule, ...], type_: str, key: str, attrs: Mapping[str, Any], site: Site

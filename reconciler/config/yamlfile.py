@@ -384,3 +384,26 @@ def locate(node: Node, path: tuple[str | int, ...] | list[str | int], *, key: bo
             return line_col(key_node if key and key_node is not None else current)
         key_node, current = found_key, found
     return line_col(key_node if key and key_node is not None else current)
+
+
+def locate_char(doc: Document, path: tuple[str | int, ...], index: int) -> Position | None:
+    """Line and column in the file of character ``index`` of the string scalar at ``path``.
+
+    The source of the scalar is searched for the same occurrence of that character (the n-th one
+    in the value is the n-th one in the source). ``None`` when that cannot be exact, e.g. when the
+    value spells some of them as escapes (``"\\u2019"``).
+    """
+    node: Node | None = doc.tree
+    for step in path:
+        _, node = child(node, step)
+    if not isinstance(node, ScalarNode) or not 0 <= index < len(node.value):
+        return None
+    char = node.value[index]
+    source = doc.text[node.start_mark.index : node.end_mark.index]
+    if source.count(char) != node.value.count(char):
+        return None
+    nth = node.value.count(char, 0, index)
+    offset = -1
+    for _ in range(nth + 1):
+        offset = source.find(char, offset + 1)
+    return _position(doc.text, node.start_mark.index + offset)

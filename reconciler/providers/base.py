@@ -21,6 +21,7 @@ from reconciler.providers.contract import ApplyContext as ApplyContext
 from reconciler.providers.contract import Handler, IdMaps, collect_handlers, missing_handlers
 from reconciler.providers.contract import Outcome as Outcome
 from reconciler.providers.contract import handles as handles
+from reconciler.sms.rules import Sending
 from reconciler.types import ResourceType
 
 
@@ -208,12 +209,19 @@ class Provider(ABC):
     def check(
         self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
     ) -> list[Problem]:
-        """Plan-time checks that need live data (valid senders, opt-outs). Default: none.
+        """Plan-time checks that need live data (valid senders, folders; opt-outs come from
+        :meth:`opt_outs`). Default: none.
 
         ``state`` is this account's state (type -> key -> record), passed in; a provider keeps
         nothing from ``read`` for it.
         """
         return []
+
+    def opt_outs(self, live: LiveState) -> Mapping[str, str]:
+        """Numbers (E.164) that opted out in ways no resource type holds -> why, in words
+        (``texted STOP on 2026-10-01``). Items of the declared ``Sending.opt_out_types`` are
+        added by the audience check itself. Default: none."""
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Release the HTTP session (and log out where the API has sessions)."""
@@ -232,6 +240,9 @@ class ProviderInfo:
     # Provider rules on one normalized desired item, checked by `validate` with no network:
     # (type, attrs) -> [(attribute path, message with how to fix)]. Default: none.
     validate_item: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
+    # How the provider sends messages (text limits, sender rule, recipients, opt-outs); None when
+    # it sends nothing. Read by the generic message and audience checks (reconciler.sms).
+    sending: Sending | None = None
 
 
 @dataclass(frozen=True)

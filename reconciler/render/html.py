@@ -10,6 +10,7 @@ import html
 
 from reconciler.changes import Change
 from reconciler.plan import Plan
+from reconciler.render.impact import impact_text, totals, with_impact
 from reconciler.render.text import details, group_changes, printable, summary_line, warning_label
 
 DEFAULT_TITLE = "Reconciler plan"
@@ -70,6 +71,18 @@ def render_html(plan: Plan, *, title: str = "") -> str:
             for changes in by_type.values():
                 out += [_row(c) for c in changes]
         out.append("</table>")
+    sending = with_impact(plan.changes)
+    if sending:
+        out += ["<h2>Send impact</h2>", '<table class="impact">']
+        out.append("<tr><th>Account</th><th>Campaign</th><th>Action</th><th>Impact</th></tr>")
+        out += [
+            f"<tr><td>{_e(c.account)}</td><td>{_e(c.key)}</td><td>{c.action.value}</td>"
+            f"<td>{_e(impact_text(c.impact or {}))}</td></tr>"
+            for c in sending
+        ]
+        out += ["</table>", "<ul>"]
+        out += [f"<li><strong>{_e(str(total))}</strong></li>" for total in totals(sending)]
+        out.append("</ul>")
     if plan.warnings:
         out += ["<h2>Warnings</h2>", '<ul class="warnings">']
         out += [f"<li>{_e(warning_label(w))}</li>" for w in plan.warnings]

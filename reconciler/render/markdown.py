@@ -13,6 +13,7 @@ import re
 
 from reconciler.changes import Change
 from reconciler.plan import Plan
+from reconciler.render.impact import impact_text, totals, with_impact
 from reconciler.render.text import details, group_changes, printable, summary_line, warning_label
 
 VISIBLE_ROWS = 50
@@ -52,6 +53,26 @@ def _table(changes: list[Change]) -> list[str]:
     return out
 
 
+def _impact_table(plan: Plan) -> list[str]:
+    """``### Send impact``: one row per campaign change that sends, then the totals per account."""
+    sending = with_impact(plan.changes)
+    if not sending:
+        return []
+    out = [
+        "### Send impact",
+        "",
+        "| Account | Campaign | Action | Impact |",
+        "| --- | --- | --- | --- |",
+    ]
+    out += [
+        f"| {escape(c.account)} | {escape(c.key)} | {c.action.value} | "
+        f"{escape(impact_text(c.impact or {}))} |"
+        for c in sending
+    ]
+    out += ["", *(f"- **{escape(str(total))}**" for total in totals(sending)), ""]
+    return out
+
+
 def render_markdown(plan: Plan, *, title: str = "") -> str:
     """The plan as a Markdown document (ends with a newline); ``title`` defaults to "Reconciler plan"."""
     out = [f"## {escape(title or DEFAULT_TITLE)}", "", f"**{escape(summary_line(plan))}**", ""]
@@ -62,6 +83,7 @@ def render_markdown(plan: Plan, *, title: str = "") -> str:
     for account, by_type in group_changes(plan.changes).items():
         for type_, changes in by_type.items():
             out += [f"### {escape(account)} / {escape(type_)}", "", *_table(changes), ""]
+    out += _impact_table(plan)
     if plan.warnings:
         out += ["### Warnings", ""]
         out += [f"- {escape(warning_label(w))}" for w in plan.warnings]

@@ -13,6 +13,12 @@ within a type)::
           # why: sent campaigns can't be edited
       ! reminders anna (unsupported)
           # why: ...
+      + campaigns winter-sale
+          ...
+          # impact: 1,204 recipients, GSM-7, 2 segments each, 2,408 SMS, 108.36 SEK
+
+    Send impact:
+      se-main: 1 campaign, 2,408 SMS to 1,204 recipients, 108.36 SEK
 
     Warning: uk/phone_lists/VIP customers: ...
     Error: ...
@@ -37,6 +43,7 @@ from typing import Any
 from reconciler.changes import Action, Change
 from reconciler.model import get_path
 from reconciler.plan import Plan, Warning_
+from reconciler.render.impact import impact_text, totals
 from reconciler.types import TYPES
 
 NO_CHANGES = "No changes. The accounts match the configuration."
@@ -162,6 +169,8 @@ def details(change: Change) -> list[Detail]:
         removed = _attribute_details("-", change, change.before)
         if len(removed) <= SMALL_DELETE:
             lines.extend(removed)
+    if change.impact:
+        lines.append(Detail("#", f"impact: {printable(impact_text(change.impact))}"))
     return lines
 
 
@@ -234,6 +243,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             for change in changes:
                 out.extend(change_lines(change, color=color))
         out.append("")
+    sums = totals(plan.changes)
+    if sums:
+        out += ["Send impact:", *(f"  {printable(str(total))}" for total in sums), ""]
     for warning in plan.warnings:
         out.append(f"{paint('warning', 'Warning:')} {warning_label(warning)}")
     for error in plan.errors:

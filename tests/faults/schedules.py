@@ -128,12 +128,14 @@ RESOURCES_YAML = {
           - name: influensa
             sender: Tandklinik
             text: "Välkommen på influensavaccination 1-5 mars."
+            marketing: false
             send_at: 2030-02-25T09:00:00
             to: {groups: [Patienter], numbers: ["+46 70 555 12 34"]}
           - name: personalmote
             sender: Tandklinik
             text: "Personalmöte fredag kl 8."
-            send_at: 2030-02-20T07:00:00
+            marketing: false
+            send_at: 2030-02-20T08:00:00
             # A direct number: a recipient even while the contacts are uncertain.
             to: {groups: [Personal], numbers: ["+46 70 555 00 01"]}
         """,

@@ -63,6 +63,14 @@ EXPECTED: dict[str, list[str]] = {
         "bad-invalid-number/numbers.yaml:4:13: contacts[1].mobile: '070-12' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
         "bad-invalid-number/numbers.yaml:6:13: blocklist[0].mobile: '12345678901234567' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
     ],
+    "bad-message": [
+        "bad-message/campaigns.yaml:7:13: campaigns[0].sender: sender 'ACME Shop Ltd' is 13 characters long (an alphanumeric sender has at most 11 characters of A-Z a-z 0-9, space, '.', '-' and '+', a numeric one at most 15 digits)",
+        "bad-message/campaigns.yaml:8:14: campaigns[0].send_at: send_at is 2026-12-06 20:00 in Europe/London, outside the account's sending window 08:30-20:00 (move it inside, or change quiet_hours on the account)",
+        "bad-message/campaigns.yaml:11:11: campaigns[1].text: the text takes 7 segments as GSM-7 (915 septets), over the limit of 6 for SMSConnector campaigns (shorten it)",
+        "bad-message/campaigns.yaml:12:13: campaigns[1].sender: sender '4470012345678901' has 16 digits (a numeric sender has at most 15)",
+        "bad-message/reconciler.yaml:6:18: accounts.se-main.quiet_hours: '09:00-09:00' is an empty window (to allow every hour, write quiet_hours: false)",
+        "bad-message/reconciler.yaml:7:15: accounts.se-main.timezone: 'Europe/Atlantis' is not a time zone (write an IANA name such as Europe/Stockholm)",
+    ],
     "bad-missing-credential": [
         "bad-missing-credential/reconciler.yaml:5:5: accounts.se-main.credentials is missing 'hash' (provider intime needs: user, hash; write hash: ${ENV_VAR})",
         "bad-missing-credential/reconciler.yaml:7:7: accounts.se-main.credentials: unknown key 'pasword' for provider intime (expected: user, hash)",

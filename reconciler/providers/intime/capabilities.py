@@ -6,18 +6,20 @@ sender titles, body lengths, send dates and recipients.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.providers.base import Capability, ProviderInfo, cannot, yes
+from reconciler.sms.rules import Expansion, SenderRule, Sending, TextLimit
 
 CONTACTS_WRITE_ONLY = (
     "InTime's API can only create contacts; change or delete this contact in the InTime web UI "
     "(Contacts), then remove it from the YAML or run `reconciler state rm`"
 )
 CAMPAIGN_FIELDS = frozenset({"name", "text", "sender", "send_at", "send_now", "to", "flash", "multisms"})
+# Keys that steer the tool's checks only (reconciler.sms): accepted, never sent nor compared.
+POLICY_FIELDS = frozenset({"exclude_opted_out", "marketing"})
 
 CAPABILITIES = {
     "groups": Capability(
@@ -70,7 +72,7 @@ CAPABILITIES = {
         replace=yes(
             "InTime cannot edit a scheduled message: it is removed and created again while still scheduled"
         ),
-        fields=CAMPAIGN_FIELDS,
+        fields=CAMPAIGN_FIELDS | POLICY_FIELDS,
         immutable_fields=CAMPAIGN_FIELDS - {"name"},
         tracked=True,
     ),
@@ -78,8 +80,6 @@ CAPABILITIES = {
 
 SINGLE_SMS = 160  # characters in one SMS; also the flash SMS limit
 MULTI_SMS = 804  # 6 SMS x 134 characters with multisms
-_ALNUM_TITLE = re.compile(r"^[A-Za-z0-9 .+-]{1,11}$")
-_NUMERIC_TITLE = re.compile(r"^\+?[0-9]{1,15}$")
 
 
 def latin1_problem(text: str) -> str | None:
@@ -93,14 +93,24 @@ def latin1_problem(text: str) -> str | None:
     return None
 
 
-def sender_title_problem(title: str) -> str | None:
-    """Why ``title`` is not a valid InTime sender title, or None (reference section 4.1)."""
-    if _NUMERIC_TITLE.match(title) or _ALNUM_TITLE.match(title):
-        return None
-    return (
-        f"sender {title!r} is not a valid InTime sender title: use at most 11 characters of A-Z a-z 0-9, "
-        "space, '.', '-' and '+' (English letters only), or at most 15 digits"
-    )
+def text_limit(attrs: Mapping[str, Any]) -> TextLimit:
+    """InTime's body limit (reference section 4.1): 160 characters and one SMS for a flash or
+    single SMS, 804 characters with multisms."""
+    if attrs.get("flash"):
+        return TextLimit(SINGLE_SMS, 1, "a flash SMS")
+    if attrs.get("multisms") is False:
+        return TextLimit(SINGLE_SMS, 1, "a single SMS (multisms: false)")
+    return TextLimit(MULTI_SMS, None, "InTime's multi-SMS (6 x 134)")
+
+
+# Reference section 4.1: sender titles are at most 11 of A-Z a-z 0-9 space . - + or 15 digits;
+# message/create with checknix=1 skips blocked group members but not direct recipients.
+SENDING = Sending(
+    expansions=(Expansion("to.groups", "contacts", "mobile", member_of="groups", filtered=True),),
+    opt_out_types=("blocklist",),
+    limit=text_limit,
+    sender_rule=SenderRule(alphanumeric="A-Za-z0-9 .+-", allowed="A-Z a-z 0-9, space, '.', '-' and '+'"),
+)
 
 
 def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -116,22 +126,10 @@ def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 def _campaign_problems(attrs: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    sender = attrs.get("sender")
-    if not sender:
+    if not attrs.get("sender"):
         problems.append(("sender", "a campaign needs a sender (InTime's sender title)"))
-    elif problem := sender_title_problem(str(sender)):
-        problems.append(("sender", problem))
-    text = str(attrs.get("text") or "")
-    if not text:
+    if not attrs.get("text"):
         problems.append(("text", "a campaign needs a text"))
-    limit = SINGLE_SMS if attrs.get("flash") or attrs.get("multisms") is False else MULTI_SMS
-    if len(text) > limit:
-        why = (
-            ("a flash SMS" if attrs.get("flash") else "a single SMS (multisms: false)")
-            if limit == SINGLE_SMS
-            else "InTime's multi-SMS (6 x 134)"
-        )
-        problems.append(("text", f"the text has {len(text)} characters; {why} allows at most {limit}"))
     send_at, send_now = attrs.get("send_at"), attrs.get("send_now")
     if send_at and send_now:
         problems.append(("send_now", "send_now and send_at exclude each other: keep one"))
@@ -195,4 +193,5 @@ INFO = ProviderInfo(
     timezone="Europe/Stockholm",
     credentials=("user", "hash"),
     validate_item=validate_item,
+    sending=SENDING,
 )

@@ -2,8 +2,8 @@
 
 :func:`refine` turns what InTime cannot do in place into what it can: an update of an inactive
 reminder or of a scheduled campaign becomes a replace, a sent campaign cannot change. :func:`check`
-warns about direct campaign recipients on the block list and about a state file that looks lost
-(contacts and campaigns cannot be listed, so their ids live only in the state).
+warns about a state file that looks lost (contacts and campaigns cannot be listed, so their ids
+live only in the state).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
-from reconciler.model import Resource, get_path
+from reconciler.model import Resource
 from reconciler.providers.base import LiveState
 from reconciler.providers.intime.capabilities import CAPABILITIES
-from reconciler.providers.intime.translate import desired_attrs, instant, shortlist
+from reconciler.providers.intime.translate import desired_attrs, instant
 
 INACTIVE_REASON = "the reminder is inactive; InTime cannot edit it, so a new reminder is added"
 CAMPAIGN_REASON = "InTime cannot edit a scheduled message: it is removed and created again"
@@ -92,23 +92,9 @@ def check(
     desired: Mapping[str, Mapping[str, Resource]],
     live: LiveState,
 ) -> list[Problem]:
-    """Warnings: blocked numbers addressed directly by a campaign; a state file that looks lost."""
-    blocked = {item.key for item in live.get("blocklist", ())} | set(desired.get("blocklist", {}))
-    problems = check_lost_state(account, state, desired, live)
-    for campaign in desired.get("campaigns", {}).values():
-        numbers = sorted(set(get_path(campaign.attrs, "to.numbers") or ()) & blocked)
-        if numbers:
-            problems.append(
-                Problem(
-                    f"{account}/campaigns/{campaign.key}: {shortlist(numbers)} on the blocklist; "
-                    "InTime filters the blocklist for group recipients only, so direct numbers still get "
-                    "the SMS",
-                    path=campaign.origin.path if campaign.origin else "",
-                    line=campaign.origin.line if campaign.origin else 0,
-                    severity="warning",
-                )
-            )
-    return problems
+    """A state file that looks lost. (Blocked recipients are checked by the generic audience
+    check, reconciler.sms.audience, from the declared SENDING data.)"""
+    return check_lost_state(account, state, desired, live)
 
 
 def check_lost_state(

@@ -159,7 +159,7 @@ class IntimeProvider(Provider):
     def check(
         self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
     ) -> list[Problem]:
-        """Warnings: blocked numbers addressed directly by a campaign; a state file that looks lost."""
+        """Warnings: a state file that looks lost (blocked recipients: reconciler.sms.audience)."""
         return planning.check(self.account.name, state or {}, desired, live)
 
     # -- apply (one handler per type and action, each taking a whole batch) ------------------------

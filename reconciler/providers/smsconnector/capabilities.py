@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.model import get_path
 from reconciler.providers.base import Capability, ProviderInfo, cannot, yes
+from reconciler.sms.rules import Expansion, SenderRule, Sending, TextLimit
 
 APPEND_ONLY = (
     "SMSConnector phone lists are append-only: numbers and lists cannot be removed through the API; "
@@ -21,16 +22,9 @@ APPEND_ONLY = (
 # call; the emulator answers StatusEnum 2 (InvalidParameters) above it, the provider batches by it.
 ADD_ENTRIES_LIMIT = 500
 
-# Campaign text limits (our choice; the reference documents none): at most 6 concatenated SMS parts,
-# i.e. 6 x 153 = 918 GSM-7 characters (extension characters such as "€" count twice) or
-# 6 x 67 = 402 characters when the text needs UCS-2 (any character outside GSM-7).
-MAX_PARTS = 6
-GSM_PART, UCS2_PART = 153, 67
-GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+# Campaign text limit (our choice; the reference documents none): at most 6 concatenated SMS
+# segments, i.e. 6 x 153 = 918 GSM-7 septets or 6 x 67 = 402 UCS-2 units (reconciler.sms.encoding).
+MAX_SEGMENTS = 6
 CAMPAIGN_STATUSES = ("scheduled", "stopped")
 
 CAPABILITIES = {
@@ -49,7 +43,10 @@ CAPABILITIES = {
         update=yes("only the launch status and the linked phone lists change in place"),
         delete=yes("SMSConnector cannot delete campaigns: a removed campaign is stopped"),
         replace=yes("SMSConnector cannot edit a campaign: the old one is stopped and a new one created"),
-        fields=frozenset({"name", "text", "sender", "brand", "folder", "send_at", "to", "status"}),
+        fields=frozenset(
+            {"name", "text", "sender", "brand", "folder", "send_at", "to", "status"}
+            | {"exclude_opted_out", "marketing"}  # steer the tool's checks only (reconciler.sms)
+        ),
         immutable_fields=frozenset(
             {"text", "sender", "brand", "folder", "send_at", "to.numbers", "to.groups"}
         ),
@@ -58,11 +55,24 @@ CAPABILITIES = {
 }
 
 
-def text_length(text: str) -> tuple[int, int]:
-    """``(units, limit)`` of an SMS text: GSM-7 septets and 918, or UCS-2 characters and 402."""
-    if all(ch in GSM_BASIC or ch in GSM_EXTENDED for ch in text):
-        return sum(2 if ch in GSM_EXTENDED else 1 for ch in text), MAX_PARTS * GSM_PART
-    return len(text), MAX_PARTS * UCS2_PART
+def text_limit(attrs: Mapping[str, Any]) -> TextLimit:
+    """The campaign text limit: :data:`MAX_SEGMENTS` segments."""
+    return TextLimit(None, MAX_SEGMENTS, "SMSConnector campaigns")
+
+
+def inactive(attrs: Mapping[str, Any]) -> bool:
+    """A stopped campaign sends nothing until it is set to scheduled."""
+    return bool(attrs.get("status", "scheduled") == "stopped")
+
+
+# The reference gives no sender format (senders must be company headers, checked at plan time):
+# the common operator rule applies. STOPs are suppressed at send time for list recipients (5).
+SENDING = Sending(
+    expansions=(Expansion("to.phone_lists", "phone_lists", "numbers", filtered=True),),
+    limit=text_limit,
+    sender_rule=SenderRule(),
+    inactive=inactive,
+)
 
 
 def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -73,17 +83,6 @@ def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]
     text = attrs.get("text")
     if not isinstance(text, str) or not text:
         problems.append(("text", "a campaign needs a text"))
-    else:
-        units, limit = text_length(text)
-        if units > limit:
-            parts = f"{MAX_PARTS} SMS parts" + ("" if limit == MAX_PARTS * GSM_PART else " of UCS-2")
-            problems.append(
-                (
-                    "text",
-                    f"text is {units} characters long; SMSConnector campaigns allow {limit} "
-                    f"({parts}): shorten it",
-                )
-            )
     if not attrs.get("sender"):
         problems.append(("sender", 'a campaign needs a sender (one of the company\'s headers, e.g. "82830")'))
     if not attrs.get("send_at"):
@@ -119,4 +118,5 @@ INFO = ProviderInfo(
     credentials=("username", "password", "reusable_token"),
     optional_credentials=("password", "reusable_token"),
     validate_item=validate_item,
+    sending=SENDING,
 )

@@ -2,8 +2,9 @@
 
 :func:`refine` is pure: a sent campaign cannot change and a launch time in the past cannot be
 launched. The checks read what the company has through the client: its headers and brands
-(campaign senders), its folders, and the STOP/START events behind :func:`opted_out`; they also
-warn when no campaign is in the state although its phone lists exist (a lost state file?).
+(campaign senders), its folders, and the STOP/START events behind :func:`opted_out` (fed to the
+generic audience check, reconciler.sms.audience); they also warn when no campaign is in the state
+although its phone lists exist (a lost state file?).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
-from reconciler.model import InvalidNumber, Resource, get_path, mask_number
+from reconciler.model import InvalidNumber, Resource, get_path
 from reconciler.providers.base import LiveState
 from reconciler.providers.smsconnector.client import SmsConnectorClient
 from reconciler.providers.smsconnector.translate import (
@@ -137,33 +138,3 @@ def opted_out(client: SmsConnectorClient, region: str) -> dict[str, str]:
         if started is None or (at is not None and started[0] is not None and at > started[0]):
             opted[number] = when
     return opted
-
-
-def check_opt_outs(campaigns: Mapping[str, Resource], lists: Mapping[str, Resource],
-                   opted: Mapping[str, str]) -> list[Problem]:
-    """Opted-out numbers (``opted``, see :func:`opted_out`) in declared lists: errors when a
-    scheduled campaign targets the list, warnings otherwise."""
-    if not opted:
-        return []
-    users: dict[str, list[str]] = {}
-    for item in campaigns.values():
-        if item.attrs.get("status", "scheduled") == "scheduled":
-            for name in get_path(item.attrs, "to.phone_lists") or ():
-                users.setdefault(name, []).append(item.key)
-    problems = []
-    for item in lists.values():
-        for number in item.attrs.get("numbers") or ():
-            if number not in opted:
-                continue
-            since = f" on {opted[number][:10]}" if opted[number] else ""
-            masked = mask_number(number)
-            stopped = f"phone list {item.key!r}: {masked} texted STOP{since} and not START since"
-            if item.key in users:
-                problems.append(problem(item, (
-                    f"{stopped}; campaign(s) {', '.join(sorted(users[item.key]))} would target it: "
-                    "remove the number from the list")))
-            else:
-                problems.append(problem(item, (
-                    f"{stopped}; no scheduled campaign uses this list yet, remove the number before "
-                    "one does"), "warning"))
-    return problems

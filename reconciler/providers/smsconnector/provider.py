@@ -2,7 +2,7 @@
 
 Translation only: URLs, the session and the envelope live in :mod:`.client`. Phone lists are read
 live (every folder); campaigns cannot be read, so their ids and last applied attributes come from
-state. Opt-outs (STOP/START) are read-only and used by :meth:`SmsConnectorProvider.check`.
+state. Opt-outs (STOP/START) are read-only and reported by :meth:`SmsConnectorProvider.opt_outs`.
 
 Number and date conversions live in :mod:`.translate`, refine and the checks in :mod:`.planning`.
 """
@@ -264,16 +264,23 @@ class SmsConnectorProvider(Provider):
     def check(
         self, desired: Mapping[str, Mapping[str, Resource]], live: LiveState, state: StateView | None = None
     ) -> list[Problem]:
-        """Senders, brands and folders the company lacks, and opted-out numbers in declared lists."""
+        """Senders, brands and folders the company lacks; a state file that looks lost.
+
+        Opted-out recipients are checked by the generic audience check, fed by :meth:`opt_outs`."""
         campaigns = dict(desired.get("campaigns") or {})
         lists = dict(desired.get("phone_lists") or {})
         problems = planning.check_company(self.client, campaigns)
         problems += planning.check_folders([*campaigns.values(), *lists.values()], self.folders)
         recorded = frozenset(state.get("campaigns") or ()) if state is not None else None
         problems += planning.check_lost_state(campaigns, live, recorded)
-        if lists:
-            problems += planning.check_opt_outs(campaigns, lists, self.opted_out())
         return problems
+
+    def opt_outs(self, live: LiveState) -> dict[str, str]:
+        """Numbers whose last STOP is later than their last START -> ``texted STOP on <date>``."""
+        return {
+            number: f"texted STOP{f' on {when[:10]}' if when else ''} and not START since"
+            for number, when in self.opted_out().items()
+        }
 
     def opted_out(self) -> dict[str, str]:
         """Numbers currently opted out (E.164) -> date of their last STOP ('' when undated).

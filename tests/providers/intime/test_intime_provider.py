@@ -359,12 +359,3 @@ def test_refine_campaigns(provider, clock):
     assert drop.action is Action.DELETE and "only the state record is dropped" in drop.reason
     create_ = create("campaigns", CAMPAIGN)
     assert IntimeProvider.refine(create_, None, later) is create_
-
-
-def test_check_warns_about_blocked_direct_numbers(provider, emulator):
-    """A campaign number on the blocklist is a warning: InTime filters only group members."""
-    emulator.add_nix("0701234999")
-    live = provider.read(["blocklist"], {})
-    campaign = Resource("clinic", "campaigns", "flu-shots", norm("campaigns", CAMPAIGN))
-    [problem] = provider.check({"campaigns": {"flu-shots": campaign}}, live)
-    assert problem.severity == "warning" and "+46701234999" in problem.message

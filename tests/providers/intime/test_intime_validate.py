@@ -1,4 +1,5 @@
-"""InTime's offline item rules (capabilities.validate_item): charset, sender, lengths, dates, audience."""
+"""InTime's offline item rules (validate_item, and its declared Sending data read by the generic
+message checks): charset, sender, lengths, dates, audience."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import pytest
 
 from reconciler.model import normalize_attrs
 from reconciler.providers.intime.capabilities import INFO, validate_item
+from reconciler.sms.rules import Policy, check_message
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 CAMPAIGN = {
     "name": "flu",
-    "text": "Välkommen!",
+    "text": "Välkommen! Svara STOPP för att avregistrera dig.",
     "sender": "Kliniken",
     "send_at": "2027-03-01T09:00:00",
     "to": {"groups": ["Patients"]},
@@ -20,7 +22,15 @@ CAMPAIGN = {
 
 
 def problems(type_, attrs):
-    return validate_item(type_, normalize_attrs(type_, attrs, "SE", INFO.timezone), NOW)
+    normal = normalize_attrs(type_, attrs, "SE", INFO.timezone)
+    found = validate_item(type_, normal, NOW)
+    if type_ == "campaigns":
+        assert INFO.sending is not None
+        policy = Policy(window=None)
+        found += [
+            (f.path, f.message) for f in check_message(normal, INFO.sending, policy) if f.severity == "error"
+        ]
+    return found
 
 
 def test_valid_campaign_and_reminder_pass():
@@ -83,7 +93,8 @@ def test_sender_title_rules(sender, ok):
 )
 def test_body_limits(extra, length, ok):
     """Texts: 804 characters (multi-SMS is used above 160), 160 for flash or multisms: false."""
-    found = [m for p, m in problems("campaigns", {**CAMPAIGN, **extra, "text": "x" * length}) if p == "text"]
+    text = "x" * length
+    found = [m for p, m in problems("campaigns", {**CAMPAIGN, **extra, "text": text}) if p == "text"]
     assert (found == []) is ok
 
 

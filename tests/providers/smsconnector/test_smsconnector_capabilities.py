@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from reconciler.providers.base import provider_info
-from reconciler.providers.smsconnector.capabilities import INFO, text_length, validate_item
+from reconciler.providers.smsconnector.capabilities import INFO, validate_item
+from reconciler.sms.rules import Policy, check_message
 
 GOOD = {
     "name": "spring",
@@ -27,16 +28,24 @@ def test_valid_campaign_has_no_problems():
     assert validate_item("phone_lists", {"name": "VIP", "numbers": []}) == []
 
 
+def _text_findings(text: str) -> list[str]:
+    attrs = {**GOOD, "text": text + " Reply STOP to opt out."}
+    assert INFO.sending is not None
+    return [f.message for f in check_message(attrs, INFO.sending, Policy(window=None)) if f.path == "text"]
+
+
 def test_text_limits():
-    """918 GSM-7 characters (extension characters count twice) or 402 UCS-2 characters."""
-    assert text_length("a" * 918) == (918, 918)
-    assert text_length("€" * 10) == (20, 918)
-    assert text_length("ö✓") == (2, 402)
-    assert validate_item("campaigns", {**GOOD, "text": "a" * 918}) == []
-    [(path, message)] = validate_item("campaigns", {**GOOD, "text": "a" * 919})
-    assert path == "text" and "919 characters" in message and "918" in message
-    [(path, message)] = validate_item("campaigns", {**GOOD, "text": "✓" * 403})
-    assert "402" in message and "UCS-2" in message
+    """Six segments: 918 GSM-7 septets (extension characters count twice) or 402 UCS-2 units."""
+    suffix = len(" Reply STOP to opt out.")
+    assert _text_findings("a" * (918 - suffix)) == []
+    [message] = _text_findings("a" * (919 - suffix))
+    assert "7 segments as GSM-7 (919 septets)" in message and "limit of 6" in message
+    assert _text_findings("€" * 10 + "a" * (898 - suffix)) == []
+    [message] = _text_findings("a" * (917 - suffix) + "€")
+    assert "7 segments as GSM-7 (919 septets)" in message
+    assert _text_findings("✓" * (402 - suffix)) == []
+    [message] = _text_findings("✓" * (403 - suffix))
+    assert "7 segments as UCS-2 (403 UCS-2 units)" in message
 
 
 def test_required_fields_and_status():

@@ -139,11 +139,12 @@ def test_expired_session_during_apply(emulator, repo, monkeypatch):
 
 
 def test_stopped_number_blocks_the_plan_until_start(emulator, repo):
-    """A number that texted STOP is a plan error (masked, with the list); START afterwards clears it."""
+    """A number that texted STOP is a plan error (masked, with the campaign); START afterwards clears it."""
     emulator.add_stop("07700 900002", "2026-11-01T10:00:00Z")
     plan = repo.plan()
     [error] = plan.errors
-    assert "+447*******02" in error.message and "'VIP'" in error.message
+    assert "campaign 'spring' would send to 1 recipient who opted out" in error.message
+    assert "+447*******02 texted STOP on 2026-11-01 and not START since" in error.message
     assert "900002" not in str(error)
     emulator.add_reinstate("447700900002", "2026-11-02T10:00:00Z")
     assert repo.plan().errors == ()

@@ -273,27 +273,19 @@ def test_check_unknown_folder(provider):
     assert "folder 'Nope' does not exist (folders: Marketing)" in problem.message
 
 
-def test_check_opted_out_numbers(emulator, provider):
-    """A STOP'd number in a list used by a campaign is an error (masked); START afterwards clears it."""
-    vip = desired("phone_lists", name="VIP", numbers=["07700 900123", "07700 900124"])
-    other = desired("phone_lists", name="Other", numbers=["07700 900124"])
-    campaign = desired("campaigns", **CAMPAIGN)
-    wanted = {"phone_lists": {"VIP": vip, "Other": other}, "campaigns": {"spring": campaign}}
+def test_opt_outs_name_the_last_stop(emulator, provider):
+    """Numbers whose last STOP is after their last START are reported with the STOP's date."""
     emulator.add_stop("447700900123", "2026-10-01T10:00:00Z")
     emulator.add_stop("07700900124", "2026-10-01T10:00:00Z")
     emulator.add_reinstate("447700900124", "2026-10-02T10:00:00Z")
     emulator.add_stop("447700900124", "2026-10-03T10:00:00Z")
-    problems = provider.check(wanted, {})
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
-    assert len(errors) == 2 and len(warnings) == 1
-    assert "+447*******23 texted STOP on 2026-10-01" in errors[0].message
-    assert "phone list 'VIP'" in errors[0].message and "spring" in errors[0].message
-    assert all("900123" not in str(p) and "900124" not in str(p) for p in problems)
-    assert "phone list 'Other'" in warnings[0].message
-    emulator.add_reinstate("07700 900123", "2026-11-01T10:00:00Z")
-    emulator.add_reinstate("07700 900124", "2026-11-01T10:00:00Z")
-    assert provider.check(wanted, {}) == []
+    emulator.add_stop("447700900125", "2026-10-01T10:00:00Z")
+    emulator.add_reinstate("447700900125", "2026-10-02T10:00:00Z")
+    assert provider.opt_outs({}) == {
+        "+447700900123": "texted STOP on 2026-10-01 and not START since",
+        "+447700900124": "texted STOP on 2026-10-03 and not START since",
+    }
+    assert provider.check({}, {}) == []
 
 
 def test_opted_out_accepts_bare_strings(provider, monkeypatch):
