@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.changes import Action, Change
@@ -131,14 +132,15 @@ class Plan:
     fingerprints: Fingerprints | None = None
 
     @property
-    def meta(self) -> dict[str, Any]:
-        """The JSON ``meta`` member: adoptions and fingerprints (a fresh dict; read-only view)."""
+    def meta(self) -> Mapping[str, Any]:
+        """The JSON ``meta`` member: adoptions and fingerprints, read-only (a built plan is never
+        changed: make a new one with ``dataclasses.replace``)."""
         data: dict[str, Any] = {}
         if self.adoptions:
             data["adopt"] = [adoption.to_json() for adoption in self.adoptions]
         if self.fingerprints is not None:
             data.update(self.fingerprints.to_json())
-        return data
+        return MappingProxyType(data)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -164,7 +166,7 @@ class Plan:
         }
         meta = self.meta
         if meta:
-            data["meta"] = meta
+            data["meta"] = dict(meta)
         return data
 
     @classmethod

@@ -4,7 +4,7 @@ Runs after the schema check. Per file: the account exists; per type: the account
 supports it; per item: the provider supports each field, values normalize (numbers with the
 account's region, date-times), the key is unique for the account across all files, referenced
 groups and phone lists are declared for the account, and the provider's own rules
-(``ProviderInfo.validate_item``, given ``now=`` when its signature takes it) hold. Groups and
+(``ProviderInfo.validate_item``, given ``now``) hold. Groups and
 phone lists of every file are read before the items that refer to them, so every check is a dict
 lookup and loading stays linear.
 """
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import difflib
 import functools
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
@@ -329,13 +328,12 @@ class Resources:
     def _provider_rules(
         self, info: ProviderInfo
     ) -> Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]:
-        """``info.validate_item``, given ``now`` when it takes one (date rules follow load_config's)."""
+        """``info.validate_item`` with ``now`` given (date rules follow load_config's)."""
         rules = self._rules.get(info.name)
         if rules is None:
             hook = info.validate_item
             assert hook is not None
-            takes_now = "now" in inspect.signature(hook).parameters
-            rules = functools.partial(cast(Any, hook), now=self.now) if takes_now else hook
+            rules = functools.partial(hook, now=self.now)
             self._rules[info.name] = rules
         return rules
 

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
@@ -227,6 +227,17 @@ class Provider(ABC):
         """Release the HTTP session (and log out where the API has sessions)."""
 
 
+class ValidateItem(Protocol):
+    """A provider's offline rules on one normalized desired item: ``[(attribute path, message)]``.
+
+    ``now`` is the time date rules are judged against (the time of the run by default).
+    """
+
+    def __call__(
+        self, type_: str, attrs: Mapping[str, Any], now: datetime | None = None
+    ) -> list[tuple[str, str]]: ...
+
+
 @dataclass(frozen=True)
 class ProviderInfo:
     """What is known of a provider without importing its client: read by config validation."""
@@ -238,8 +249,8 @@ class ProviderInfo:
     credentials: tuple[str, ...]  # credential keys, required unless listed in optional_credentials
     optional_credentials: tuple[str, ...] = ()
     # Provider rules on one normalized desired item, checked by `validate` with no network:
-    # (type, attrs) -> [(attribute path, message with how to fix)]. Default: none.
-    validate_item: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
+    # (type, attrs, now) -> [(attribute path, message with how to fix)]. Default: none.
+    validate_item: ValidateItem | None = None
     # How the provider sends messages (text limits, sender rule, recipients, opt-outs); None when
     # it sends nothing. Read by the generic message and audience checks (reconciler.sms).
     sending: Sending | None = None

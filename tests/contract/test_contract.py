@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,13 @@ def test_secrets_never_appear_in_any_output(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_offline_item_rules_take_one_signature(provider: str) -> None:
+    """validate_item is called as (type, attrs, now) for every provider: no signature inspection."""
+    info = REGISTRY[provider].info
+    if info.validate_item is None:
+        return
+    for type_ in info.capabilities:
+        assert isinstance(info.validate_item(type_, {}, datetime(2026, 11, 22, tzinfo=UTC)), list)

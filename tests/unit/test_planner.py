@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,6 +187,8 @@ def test_tracked_items_removed_from_config_are_deleted_and_adopted_when_state_is
     assert plan.changes[0].fields == ("name",)
     assert plan.adoptions[0].ident == "5"
     assert plan.meta["adopt"][0]["id"] == "5"  # the JSON form is unchanged
+    with pytest.raises(TypeError):
+        plan.meta["adopt"] = []  # type: ignore[index]  # a built plan is never changed
     bound = {
         ("a", "reminders"): items(
             res("reminders", "anna", "5", name="anna", appointment="t1", attendant={"mobile": "+1"})

@@ -1,6 +1,7 @@
 """What the Intouch REST API can manage (docs/providers/intouch.md)."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from reconciler.model import MEMBERSHIPS
@@ -43,7 +44,9 @@ CAPABILITIES = {
 }
 
 
-def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+def validate_item(
+    type_: str, attrs: Mapping[str, Any], now: datetime | None = None
+) -> list[tuple[str, str]]:
     """Intouch rules on one normalized desired item: a contact needs a phone number (section 4.2)."""
     if type_ == "contacts" and not attrs.get("mobile"):
         return [("mobile", "Intouch contacts need a mobile number (add mobile: ...)")]

@@ -7,6 +7,7 @@ so `reconciler validate` can reject an over-long campaign text without a network
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from reconciler.model import get_path
@@ -75,7 +76,9 @@ SENDING = Sending(
 )
 
 
-def validate_item(type_: str, attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+def validate_item(
+    type_: str, attrs: Mapping[str, Any], now: datetime | None = None
+) -> list[tuple[str, str]]:
     """SMSConnector rules on one normalized desired item: ``[(attribute path, message)]``."""
     problems: list[tuple[str, str]] = []
     if type_ != "campaigns":
