@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
 from reconciler.cli_state import state
@@ -257,6 +257,7 @@ def _apply_locked(
         if not result.has_changes:
             if result.adoptions:
                 apply_plan(result, run.providers, state, live=run.live)
+            _record_protection(config, state, run, ())
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
         if unsupported and not overrides.skip_unsupported:
@@ -269,6 +270,7 @@ def _apply_locked(
             raise UnsafePlan("; ".join(problems))
         if not result.applicable:
             click.echo("Nothing that can be applied.")
+            _record_protection(config, state, run, ())
             return True
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
@@ -283,10 +285,20 @@ def _apply_locked(
                 parallelism=parallelism,
                 live=run.live,
             )
+        _record_protection(config, state, run, outcome.applied)
         _report(outcome)
         return outcome.ok
     finally:
         run.close()
+
+
+def _record_protection(config: Config, state: State, run: Run, applied: Iterable[Change]) -> None:
+    """Record the declared ``protect:`` of the items in scope now that they exist (see protect.py)."""
+    synced = protect.sync(config, state, run.live, applied, run.accounts, run.types)
+    for account, type_, key in synced.protected:
+        click.echo(f"Protected: {account}/{type_}/{key}", err=True)
+    for account, type_, key in synced.unprotected:
+        click.echo(f"Unprotected: {account}/{type_}/{key}", err=True)
 
 
 def _confirm() -> bool:
