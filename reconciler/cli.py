@@ -20,6 +20,7 @@ import click
 from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
+from reconciler.cli_pii import PiiCommand, pii_options, shown, wants_mask
 from reconciler.cli_state import state
 from reconciler.cli_support import (
     account_option,
@@ -114,7 +115,7 @@ def _read_only_plan(
     return config, result
 
 
-@main.command()
+@main.command(cls=PiiCommand)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `reconciler apply PLAN`."
@@ -122,8 +123,16 @@ def _read_only_plan(
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @account_option
 @type_option
+@pii_options
 def plan(
-    directory: str, out: str | None, fmt: str, accounts: tuple[str, ...], types: tuple[str, ...]
+    directory: str,
+    out: str | None,
+    fmt: str,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    show_pii: bool,
+    show_pii_force: bool,
+    mask_pii: bool,
 ) -> None:
     """Show the changes that would make the live accounts match the config.
 
@@ -132,10 +141,12 @@ def plan(
     Example: reconciler plan . --format json --out plan.json
     """
     with reported():
+        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
         config, result = _read_only_plan(directory, accounts, types, saving=out is not None)
         if out:
-            save_plan(result, Path(out), config)
-    click.echo(render(result, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
+            save_plan(result, Path(out), config)  # the saved plan keeps real values: apply needs them
+        visible = shown(result, config, masked)
+    click.echo(render(visible, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
     if out:
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     sys.exit(1 if result.errors else 2 if result.has_changes else 0)
@@ -388,7 +399,7 @@ def _report(outcome: ApplyResult) -> None:
 
 
 # -- drift -------------------------------------------------------------------------------------------
-@main.command()
+@main.command(cls=PiiCommand)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text", show_default=True)
 @click.option(
@@ -396,8 +407,16 @@ def _report(outcome: ApplyResult) -> None:
 )
 @account_option
 @type_option
+@pii_options
 def drift(
-    directory: str, fmt: str, output: str | None, accounts: tuple[str, ...], types: tuple[str, ...]
+    directory: str,
+    fmt: str,
+    output: str | None,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    show_pii: bool,
+    show_pii_force: bool,
+    mask_pii: bool,
 ) -> None:
     """Audit the live accounts against the config (for scheduled CI jobs).
 
@@ -406,9 +425,11 @@ def drift(
     Example: reconciler drift . --format junit --output drift.xml
     """
     with reported():
-        _, result = _read_only_plan(directory, accounts, types)
+        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
+        config, result = _read_only_plan(directory, accounts, types)
+        visible = shown(result, config, masked)
     color = fmt == "text" and not output and is_tty(sys.stdout)
-    text = render(result, fmt, color=color, title="Drift report")
+    text = render(visible, fmt, color=color, title="Drift report")
     if output:
         atomic_write(Path(output), text if text.endswith("\n") else text + "\n")
         click.echo(f"Wrote the drift report to {output}.", err=True)

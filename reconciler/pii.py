@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -37,6 +38,7 @@ from reconciler.changes import Change
 from reconciler.errors import ConfigError, Problem
 from reconciler.plan import Plan, Warning_
 
+log = logging.getLogger(__name__)
 DOT = "\u2022"  # •
 TAG_HEX = 6
 KEY_ENV = "RECONCILER_PII_KEY"
@@ -55,7 +57,8 @@ def load_key(root: Path, environ: Mapping[str, str] | None = None) -> bytes:
     ``$RECONCILER_PII_KEY`` wins when set (any text; set it as a CI secret so tags stay equal
     across runs). Otherwise ``.reconciler/pii.key`` under ``root`` holds 32 random bytes in hex,
     created (mode 0600) on first use; ``.reconciler/`` is not committed, so each checkout has its
-    own key. Raises :class:`ConfigError` for an unreadable or malformed key file.
+    own key; where it can't be created (a read-only checkout) a random key serves this run only.
+    Raises :class:`ConfigError` for an unreadable or malformed key file.
     """
     env = os.environ if environ is None else environ
     if env.get(KEY_ENV):
@@ -85,8 +88,11 @@ def _create_key(path: Path) -> bytes:
     except FileExistsError:  # another run created it first: use theirs
         return load_key(path.parent.parent, {})
     except OSError as exc:
-        message = f"{path}: cannot create the PII masking key ({exc.strerror}); set {KEY_ENV} instead"
-        raise ConfigError([Problem(message)]) from None
+        # A read-only checkout still gets masked output: tags then match within this run only.
+        log.warning(
+            "pii: cannot create %s (%s); using a key for this run only (set %s)", path, exc.strerror, KEY_ENV
+        )
+        return key
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(key.hex() + "\n")
     return key
@@ -213,7 +219,8 @@ def learn_plan(plan: Plan, masker: Masker) -> None:
 
 
 def mask_plan(plan: Plan, masker: Masker, *, names: Iterable[str] = ()) -> Plan:
-    """A copy of ``plan`` with personal data masked in keys, attributes, reasons, warnings and errors.
+    """A copy of ``plan`` with personal data masked in keys, attributes, reasons, warnings, errors
+    and adoptions (which carry live attributes).
 
     ``names`` adds names known from elsewhere (e.g. the declared configuration) to those in the
     plan. The copy is for rendering only: never save or apply it.
@@ -227,6 +234,10 @@ def mask_plan(plan: Plan, masker: Masker, *, names: Iterable[str] = ()) -> Plan:
             Warning_(w.account, w.type, masker.text(w.key), masker.text(w.message)) for w in plan.warnings
         ),
         errors=tuple(Problem(masker.text(str(e))) for e in plan.errors),
+        adoptions=tuple(
+            dataclasses.replace(a, key=masker.text(a.key), attrs=masker.value(a.attrs))
+            for a in plan.adoptions
+        ),
     )
 
 
