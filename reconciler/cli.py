@@ -101,17 +101,28 @@ def _make_plan(
 
 
 def _read_only_plan(
-    directory: str, accounts: tuple[str, ...], types: tuple[str, ...], *, saving: bool = False
+    directory: str,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    *,
+    saving: bool = False,
+    warn_limits: bool = False,
 ) -> tuple[Config, Plan]:
-    """Load the config and plan against the live accounts without taking the state lock."""
+    """Load the config and plan against the live accounts without taking the state lock.
+
+    With ``warn_limits``, say on stderr which safety limits would make ``apply`` refuse the plan.
+    """
     config = load_repo(directory)
     backend = open_backend(config)
     try:
         state = backend.load()
-        result, run, _ = _make_plan(config, state, accounts, types, fingerprint_live=saving)
+        result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saving)
         run.close()
     finally:
         backend.close()
+    if warn_limits:
+        for problem in violations(result, live_counts, config.safety):
+            click.echo(f"Warning: apply will refuse this plan: {problem}", err=True)
     return config, result
 
 
@@ -142,7 +153,7 @@ def plan(
     """
     with reported():
         masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
-        config, result = _read_only_plan(directory, accounts, types, saving=out is not None)
+        config, result = _read_only_plan(directory, accounts, types, saving=out is not None, warn_limits=True)
         if out:
             save_plan(result, Path(out), config)  # the saved plan keeps real values: apply needs them
         visible = shown(result, config, masked)
