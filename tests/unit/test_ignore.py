@@ -38,3 +38,18 @@ def test_a_key_rule_with_fields_does_not_hide_the_item() -> None:
     rules = (IgnoreRule("contacts", key="*", fields=("description",)),)
     assert hiding_rule(rules, "contacts", "+46701111111") is None
     assert len(filter_live(rules, "contacts", [_contact("+46701111111")])) == 1
+
+
+def test_memberships_of_hidden_groups_and_contacts_are_hidden() -> None:
+    """A membership naming a hidden group, or belonging to a hidden contact, is hidden with it."""
+    rules = (IgnoreRule("groups", key="Form *"), IgnoreRule("contacts", key="+4741*"))
+
+    def member(group: str, contact: str) -> Resource:
+        return Resource("no", "memberships", f"{group}|{contact}", {"group": group, "contact": contact})
+
+    items = [
+        member("Form signups", "+4790550000"),
+        member("Staff", "+4741000001"),
+        member("Staff", "+4790550000"),
+    ]
+    assert [m.key for m in filter_live(rules, "memberships", items)] == ["Staff|+4790550000"]
