@@ -20,7 +20,7 @@ import click
 from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
-from reconciler.cli_pii import PiiCommand, pii_options, shown, wants_mask
+from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_state import state
 from reconciler.cli_support import (
     account_option,
@@ -171,6 +171,7 @@ def plan(
 @click.option(
     "--skip-unsupported", is_flag=True, help="Apply the rest of a plan that holds unsupported changes."
 )
+@click.option("--mask-pii", is_flag=True, help="Mask numbers, e-mail addresses and names in the output.")
 @click.option(
     "--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one."
 )
@@ -200,6 +201,7 @@ def apply(
     auto_approve: bool,
     force: bool,
     skip_unsupported: bool,
+    mask_pii: bool,
     continue_on_error: bool,
     parallelism: int,
     lock_timeout: float,
@@ -237,7 +239,7 @@ def apply(
                         accounts,
                         types,
                         auto_approve,
-                        _Overrides(force, skip_unsupported),
+                        _Overrides(force, skip_unsupported, mask_pii),
                         continue_on_error,
                         parallelism,
                     )
@@ -250,11 +252,12 @@ def apply(
 
 @dataclass(frozen=True)
 class _Overrides:
-    """What the user allowed past the checks: ``force`` the safety limits, ``skip_unsupported``
-    a plan holding unsupported changes (which are never applied)."""
+    """Apply's options: ``force`` past the safety limits, ``skip_unsupported`` past unsupported
+    changes (which are never applied), ``mask_pii`` for the printed plan and report."""
 
     force: bool = False
     skip_unsupported: bool = False
+    mask_pii: bool = False
 
 
 def _apply_locked(
@@ -273,13 +276,14 @@ def _apply_locked(
         if saved is not None:
             saved.check_fresh(config, state.lineage, result)
             auto_approve = True  # the saved plan was reviewed; applying it is the approval
-        click.echo(render(result, "text", color=is_tty(sys.stdout)), nl=False)
+        visible, hide = shown_and_hider(result, config, overrides.mask_pii)
+        click.echo(render(visible, "text", color=is_tty(sys.stdout)), nl=False)
         if result.errors:
             raise UnsafePlan("the plan has errors (above); fix them and plan again")
         if not result.has_changes:
             if result.adoptions:
                 apply_plan(result, run.providers, state, live=run.live)
-            _record_protection(config, state, run, ())
+            _record_protection(config, state, run, (), hide)
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
         if unsupported and not overrides.skip_unsupported:
@@ -292,7 +296,7 @@ def _apply_locked(
             raise UnsafePlan("; ".join(problems))
         if not result.applicable:
             click.echo("Nothing that can be applied.")
-            _record_protection(config, state, run, ())
+            _record_protection(config, state, run, (), hide)
             return True
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
@@ -307,20 +311,22 @@ def _apply_locked(
                 parallelism=parallelism,
                 live=run.live,
             )
-        _record_protection(config, state, run, outcome.applied)
-        _report(outcome)
+        _record_protection(config, state, run, outcome.applied, hide)
+        _report(outcome, hide)
         return outcome.ok
     finally:
         run.close()
 
 
-def _record_protection(config: Config, state: State, run: Run, applied: Iterable[Change]) -> None:
+def _record_protection(
+    config: Config, state: State, run: Run, applied: Iterable[Change], hide: Callable[[str], str]
+) -> None:
     """Record the declared ``protect:`` of the items in scope now that they exist (see protect.py)."""
     synced = protect.sync(config, state, run.live, applied, run.accounts, run.types)
     for account, type_, key in synced.protected:
-        click.echo(f"Protected: {account}/{type_}/{key}", err=True)
+        click.echo(hide(f"Protected: {account}/{type_}/{key}"), err=True)
     for account, type_, key in synced.unprotected:
-        click.echo(f"Unprotected: {account}/{type_}/{key}", err=True)
+        click.echo(hide(f"Unprotected: {account}/{type_}/{key}"), err=True)
 
 
 def _confirm() -> bool:
@@ -387,16 +393,17 @@ def _summary_table(outcome: ApplyResult) -> None:
     Console(file=sys.stderr, width=100, color_system="auto" if is_tty(sys.stderr) else None).print(table)
 
 
-def _report(outcome: ApplyResult) -> None:
+def _report(outcome: ApplyResult, hide: Callable[[str], str]) -> None:
+    """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii)."""
     for warning in outcome.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(hide(f"Warning: {warning}"), err=True)
     if not outcome.ok:  # what did happen, change by change, beside what did not
         for change in outcome.applied:
-            click.echo(f"Applied: {change.action.value} {change.address}", err=True)
+            click.echo(hide(f"Applied: {change.action.value} {change.address}"), err=True)
     for change, error in outcome.failed:
-        click.echo(f"Failed: {change.action.value} {change.address}: {error}", err=True)
+        click.echo(hide(f"Failed: {change.action.value} {change.address}: {error}"), err=True)
     for change, why in outcome.skipped:
-        click.echo(f"Skipped: {change.action.value} {change.address}: {why}", err=True)
+        click.echo(hide(f"Skipped: {change.action.value} {change.address}: {why}"), err=True)
     if not outcome.ok:
         _summary_table(outcome)
     line = (

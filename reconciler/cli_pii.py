@@ -77,7 +77,17 @@ def wants_mask(
 
 def shown(plan: Plan, config: Config, masked: bool) -> Plan:
     """``plan`` as it may be shown: masked with the config repository's key when ``masked``."""
+    return shown_and_hider(plan, config, masked)[0]
+
+
+def shown_and_hider(plan: Plan, config: Config, masked: bool) -> tuple[Plan, Callable[[str], str]]:
+    """:func:`shown`, and a function masking free text (apply's report lines) the same way."""
     if not masked:
-        return plan
+        return plan, _same
+    masker = Masker(load_key(config.root))
     names = declared_names(r for items in config.desired.values() for r in items.values())
-    return mask_plan(plan, Masker(load_key(config.root)), names=names)
+    return mask_plan(plan, masker, names=names), masker.text
+
+
+def _same(text: str) -> str:
+    return text

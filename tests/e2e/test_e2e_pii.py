@@ -99,3 +99,12 @@ def test_one_person_has_one_tag_across_mentions(repo: Repo) -> None:
     tags = re.findall(r"\+47 90\u2022+01 \\#([0-9a-f]{6})", text)
     assert len(tags) >= 2 and len(set(tags)) == 1, text
     assert (repo.root / ".reconciler" / "pii.key").exists()
+
+
+def test_apply_mask_pii_masks_the_plan_and_the_report(repo: Repo) -> None:
+    """apply --mask-pii prints the plan and its protection lines without numbers or names."""
+    repo.write("people.yaml", PEOPLE.replace("groups: [Staff]}", "groups: [Staff], protect: true}"))
+    result = repo.cli("apply", str(repo.root), "--auto-approve", "--mask-pii")
+    assert result.exit_code == 0, result.output
+    assert _leaks(result.output) == [], result.output
+    assert re.search(r"Protected: oslo/contacts/\+47 90\u2022{4}01 #[0-9a-f]{6}", result.stderr)
