@@ -60,3 +60,48 @@ def test_applying_protect_false_lifts_the_protection(tmp_path: Path, intouch: Em
     unknown = repo.cli("state", "unprotect", ADDRESS, "--dir", str(tmp_path))
     assert unknown.exit_code == 1
     assert unknown.stderr == f"Error: {ADDRESS} is not protected in the state (see `reconciler state list`)\n"
+
+
+CAMPAIGN = """\
+account: uk
+phone_lists:
+  - {name: VIP, numbers: ["07700 900123"]}
+campaigns:
+  - name: spring
+    text: "Spring preview. Reply STOP to opt out."
+    sender: "82830"
+    brand: Acme
+    send_at: 2030-03-06T09:00:00+00:00
+    to: {phone_lists: [VIP]}
+    status: scheduled
+    protect: true
+"""
+
+
+def test_a_tracked_campaign_keeps_its_protection_through_updates(tmp_path: Path, smsconnector: Emu):
+    """A campaign's record keeps protect when apply re-records it; replacing or deleting it is refused."""
+    repo = make_repo(tmp_path, {"uk": ("smsconnector", smsconnector)}, region="GB")
+    repo.write("uk.yaml", CAMPAIGN)
+    assert repo.cli("apply", str(tmp_path), "--auto-approve").exit_code == 0
+    # An update that also drops the protect line: the re-recorded campaign stays protected.
+    unlined = CAMPAIGN.replace("    protect: true\n", "")
+    stopped = repo.write("uk.yaml", unlined.replace("status: scheduled", "status: stopped"))
+    updated = repo.cli("apply", str(tmp_path), "--auto-approve")
+    assert updated.exit_code == 0 and "~ campaigns spring" in updated.output, updated.output
+    assert "Apply complete: 1 applied" in updated.output
+    listing = repo.cli("state", "list", "--dir", str(tmp_path)).stdout
+    assert "uk/campaigns/spring\t" in listing and listing.rstrip().endswith("(protected)"), listing
+    stopped.write_text(unlined.replace("Spring preview.", "Spring sale."))
+    replace = repo.cli("plan", str(tmp_path))
+    assert replace.exit_code == 1
+    assert (
+        "uk/campaigns/spring is protected (recorded in the state), so the plan may not replace it"
+        in replace.output
+    )
+    stopped.write_text(unlined.split("campaigns:")[0])
+    delete = repo.cli("apply", str(tmp_path), "--auto-approve", "--force")
+    assert delete.exit_code == 1
+    assert (
+        "uk/campaigns/spring is protected (recorded in the state), so the plan may not delete it"
+        in delete.output
+    )
