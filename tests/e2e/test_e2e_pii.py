@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.e2e.conftest import Emu, Repo, make_repo
@@ -25,6 +27,7 @@ PII = (
     "ingrid.haugen@fjord.no", "sigurd@brekke.no",
     "Ingrid", "Haugen", "Haugland", "Sigurd", "Brekke",
 )  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
 PLAN_FORMATS = ("text", "json", "markdown")
 DRIFT_FORMATS = ("text", "json", "markdown", "junit", "html")
 MASKED = {"markdown", "html", "junit"}
@@ -69,11 +72,13 @@ def test_shared_formats_mask_every_number_address_and_name(repo: Repo) -> None:
 
 
 def test_mask_pii_masks_text_and_json_too(repo: Repo) -> None:
-    """--mask-pii leaves no PII in any format, including the unmanaged-contact warning."""
+    """--mask-pii leaves no PII in any format (the unmanaged warning included); JSON stays valid."""
     outputs = _outputs(repo, "--mask-pii")
     for (command, fmt), text in outputs.items():
         assert _leaks(text) == [], (command, fmt, text)
     assert "unmanaged" in outputs[("plan", "text")]
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(json.loads(outputs[("plan", "json")]))
 
 
 def test_show_pii_reveals_and_is_refused_in_ci_unless_forced(repo: Repo) -> None:
