@@ -146,3 +146,20 @@ def test_show_pii_is_refused_in_ci(ci: str) -> None:
         wants_mask("markdown", True, False, False, {"CI": ci})
     with pytest.raises(ReconcilerError, match="contradict"):
         wants_mask("markdown", True, False, True, {})
+
+
+def test_known_numbers_written_without_plus_are_masked() -> None:
+    """A learned number is found in provider text as bare digits or national form; other digits stay."""
+    m = Masker(KEY)
+    m.learn({"mobile": "+46701234567"})
+    text = m.text("Intouch: 46701234567 exists; also 0701234567 and 0046701234567; order 123456789")
+    assert "701234567" not in text.replace("123456789", "")
+    assert text.count(m.number("+46701234567")) == 3 and "order 123456789" in text
+
+
+def test_every_word_of_a_learned_name_is_masked_once() -> None:
+    """A two-word name is masked word by word in free text, without touching longer words."""
+    m = Masker(KEY)
+    m.learn_name("Anna Maria")
+    text = m.text("Dear Anna Maria, Mariana says hi")
+    assert "Anna" not in text and "Maria," not in text and "Mariana" in text
