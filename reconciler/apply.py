@@ -109,7 +109,10 @@ def apply_plan(
     result = ApplyResult()
     caps = {name: provider.capabilities for name, provider in providers.items()}
     for adoption in plan.adoptions:
-        state.record(adoption.account, adoption.type, adoption.key, adoption.ident, adoption.attrs)
+        lean = caps[adoption.account][adoption.type].list.ok
+        state.record(
+            adoption.account, adoption.type, adoption.key, adoption.ident, _kept(adoption.attrs, lean)
+        )
         state.resolve(adoption.account, adoption.type, adoption.key)
     ids = {name: _id_maps(name, provider, state, live or {}) for name, provider in providers.items()}
     run = _Walk(providers, caps, state, result, progress, continue_on_error, ids)
@@ -266,8 +269,8 @@ def _run_batch(
 ) -> tuple[str, list[Change]] | None:
     """Apply one batch; journal its outcomes. Returns None on success, else the error message and
     the changes of the batch that did not succeed (others may have, after a read-back)."""
-    tracked = caps[batch[0].account][batch[0].type].tracked
-    return _Batch(batch, provider, state, result, progress, gate, tracked, ids).run()
+    cap = caps[batch[0].account][batch[0].type]
+    return _Batch(batch, provider, state, result, progress, gate, cap.tracked, ids, lean=cap.list.ok).run()
 
 
 @dataclass
@@ -282,6 +285,7 @@ class _Batch:
     gate: _Gate
     tracked: bool
     ids: IdMaps
+    lean: bool = False  # the type is read live: its records keep the id, not the attributes
     notes: list[str] = field(default_factory=list)  # read-back items created only in part
     unfinished: list[Change] = field(default_factory=list)
 
@@ -297,7 +301,7 @@ class _Batch:
                 with self.gate.shared():
                     outcomes = self.provider.apply(pending, ctx)
             except ProviderError as exc:
-                _keep_partial(ctx.partial, pending, self.tracked, self.state)
+                _keep_partial(ctx.partial, pending, self.tracked, self.state, self.lean)
                 maybe_committed = exc.maybe_committed
                 if not (maybe_committed and first.action is Action.CREATE):
                     if (
@@ -324,7 +328,9 @@ class _Batch:
                     f"{len(outcomes)} results for {len(pending)} changes"
                 ), pending + self.unfinished
             for change, outcome in zip(pending, outcomes, strict=True):
-                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress, self.ids)
+                _succeeded(
+                    change, outcome, self.tracked, self.state, self.result, self.progress, self.ids, self.lean
+                )
             return ("; ".join(self.notes), self.unfinished) if self.unfinished else None
         return error, pending + self.unfinished
 
@@ -332,7 +338,7 @@ class _Batch:
         """Journal a provider's checkpoint inside a multi-step change at once (tracked types)."""
         if self.tracked and outcome.ident is not None:
             attrs = dict(outcome.attrs or {})
-            self.state.record(change.account, change.type, change.key, outcome.ident, attrs)
+            self.state.record(change.account, change.type, change.key, outcome.ident, _kept(attrs, self.lean))
             self.state.resolve(change.account, change.type, change.key)
 
     def _read_back(
@@ -363,11 +369,14 @@ class _Batch:
             differs = _differs(item, change)
             if not differs:
                 outcome = Outcome(item.ident, dict(change.after or {}))
-                _succeeded(change, outcome, self.tracked, self.state, self.result, self.progress, self.ids)
+                _succeeded(
+                    change, outcome, self.tracked, self.state, self.result, self.progress, self.ids, self.lean
+                )
                 continue
             # Created, but not all of it (a multi-step create whose first answer was lost).
             if self.tracked:
-                self.state.record(change.account, change.type, change.key, item.ident, dict(item.attrs))
+                attrs = _kept(dict(item.attrs), self.lean)
+                self.state.record(change.account, change.type, change.key, item.ident, attrs)
                 self.state.resolve(change.account, change.type, change.key)
             self.notes.append(
                 f"{change.address} was created as id {item.ident} but differs from the "
@@ -388,26 +397,30 @@ def _succeeded(
     result: ApplyResult,
     progress: Progress | None,
     ids: IdMaps,
+    lean: bool = False,
 ) -> None:
     if change.action is Action.DELETE:
         ids.drop(change.type, change.key)
     elif outcome.ident is not None:
         ids.set(change.type, change.key, outcome.ident)
     if tracked:
-        _journal(state, change, outcome.ident, outcome.attrs)
+        _journal(state, change, outcome.ident, outcome.attrs, lean)
     result.applied.append(change)
     result.warnings.extend(f"{change.address}: {w}" for w in outcome.warnings)
     _tell(progress, change, "applied")
 
 
-def _keep_partial(partial: Mapping[str, Outcome], batch: list[Change], tracked: bool, state: State) -> None:
+def _keep_partial(
+    partial: Mapping[str, Outcome], batch: list[Change], tracked: bool, state: State, lean: bool = False
+) -> None:
     """Record what a failed multi-step change did create (its last checkpoint: key -> Outcome)."""
     if not tracked or not partial:
         return
     for change in batch:
         outcome = partial.get(change.key)
         if outcome is not None and outcome.ident is not None:
-            state.record(change.account, change.type, change.key, outcome.ident, dict(outcome.attrs or {}))
+            attrs = _kept(dict(outcome.attrs or {}), lean)
+            state.record(change.account, change.type, change.key, outcome.ident, attrs)
             state.resolve(change.account, change.type, change.key)
 
 
@@ -440,11 +453,19 @@ def _read_back(provider: Provider, batch: list[Change], state: State) -> list[Re
     return found
 
 
-def _journal(state: State, change: Change, ident: str | None, attrs: dict[str, Any] | None) -> None:
+def _kept(attrs: dict[str, Any], lean: bool) -> dict[str, Any]:
+    """The attributes to record: none for a type the provider lists (the plan reads them live), so
+    the state holds no names or numbers it does not need."""
+    return {} if lean else attrs
+
+
+def _journal(
+    state: State, change: Change, ident: str | None, attrs: dict[str, Any] | None, lean: bool = False
+) -> None:
     if change.action is Action.DELETE:
         state.forget(change.account, change.type, change.key)
     else:
         desired = attrs if attrs is not None else change.wanted
-        state.record(change.account, change.type, change.key, ident or change.ident, desired)
+        state.record(change.account, change.type, change.key, ident or change.ident, _kept(desired, lean))
     if change.action in (Action.CREATE, Action.REPLACE):
         state.resolve(change.account, change.type, change.key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +17,10 @@ from typing import Any
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
+from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_state import state
 from reconciler.cli_support import (
     account_option,
@@ -100,21 +101,32 @@ def _make_plan(
 
 
 def _read_only_plan(
-    directory: str, accounts: tuple[str, ...], types: tuple[str, ...], *, saving: bool = False
+    directory: str,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    *,
+    saving: bool = False,
+    warn_limits: bool = False,
 ) -> tuple[Config, Plan]:
-    """Load the config and plan against the live accounts without taking the state lock."""
+    """Load the config and plan against the live accounts without taking the state lock.
+
+    With ``warn_limits``, say on stderr which safety limits would make ``apply`` refuse the plan.
+    """
     config = load_repo(directory)
     backend = open_backend(config)
     try:
         state = backend.load()
-        result, run, _ = _make_plan(config, state, accounts, types, fingerprint_live=saving)
+        result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saving)
         run.close()
     finally:
         backend.close()
+    if warn_limits:
+        for problem in violations(result, live_counts, config.safety):
+            click.echo(f"Warning: apply will refuse this plan: {problem}", err=True)
     return config, result
 
 
-@main.command()
+@main.command(cls=PiiCommand)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `reconciler apply PLAN`."
@@ -122,8 +134,16 @@ def _read_only_plan(
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @account_option
 @type_option
+@pii_options
 def plan(
-    directory: str, out: str | None, fmt: str, accounts: tuple[str, ...], types: tuple[str, ...]
+    directory: str,
+    out: str | None,
+    fmt: str,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    show_pii: bool,
+    show_pii_force: bool,
+    mask_pii: bool,
 ) -> None:
     """Show the changes that would make the live accounts match the config.
 
@@ -132,10 +152,12 @@ def plan(
     Example: reconciler plan . --format json --out plan.json
     """
     with reported():
-        config, result = _read_only_plan(directory, accounts, types, saving=out is not None)
+        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
+        config, result = _read_only_plan(directory, accounts, types, saving=out is not None, warn_limits=True)
         if out:
-            save_plan(result, Path(out), config)
-    click.echo(render(result, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
+            save_plan(result, Path(out), config)  # the saved plan keeps real values: apply needs them
+        visible = shown(result, config, masked)
+    click.echo(render(visible, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
     if out:
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     sys.exit(1 if result.errors else 2 if result.has_changes else 0)
@@ -149,6 +171,7 @@ def plan(
 @click.option(
     "--skip-unsupported", is_flag=True, help="Apply the rest of a plan that holds unsupported changes."
 )
+@click.option("--mask-pii", is_flag=True, help="Mask numbers, e-mail addresses and names in the output.")
 @click.option(
     "--continue-on-error", is_flag=True, help="Keep applying changes that don't depend on a failed one."
 )
@@ -178,6 +201,7 @@ def apply(
     auto_approve: bool,
     force: bool,
     skip_unsupported: bool,
+    mask_pii: bool,
     continue_on_error: bool,
     parallelism: int,
     lock_timeout: float,
@@ -215,7 +239,7 @@ def apply(
                         accounts,
                         types,
                         auto_approve,
-                        _Overrides(force, skip_unsupported),
+                        _Overrides(force, skip_unsupported, mask_pii),
                         continue_on_error,
                         parallelism,
                     )
@@ -228,11 +252,12 @@ def apply(
 
 @dataclass(frozen=True)
 class _Overrides:
-    """What the user allowed past the checks: ``force`` the safety limits, ``skip_unsupported``
-    a plan holding unsupported changes (which are never applied)."""
+    """Apply's options: ``force`` past the safety limits, ``skip_unsupported`` past unsupported
+    changes (which are never applied), ``mask_pii`` for the printed plan and report."""
 
     force: bool = False
     skip_unsupported: bool = False
+    mask_pii: bool = False
 
 
 def _apply_locked(
@@ -251,12 +276,14 @@ def _apply_locked(
         if saved is not None:
             saved.check_fresh(config, state.lineage, result)
             auto_approve = True  # the saved plan was reviewed; applying it is the approval
-        click.echo(render(result, "text", color=is_tty(sys.stdout)), nl=False)
+        visible, hide = shown_and_hider(result, config, overrides.mask_pii)
+        click.echo(render(visible, "text", color=is_tty(sys.stdout)), nl=False)
         if result.errors:
             raise UnsafePlan("the plan has errors (above); fix them and plan again")
         if not result.has_changes:
             if result.adoptions:
                 apply_plan(result, run.providers, state, live=run.live)
+            _record_protection(config, state, run, (), hide)
             return True
         unsupported = [c for c in result.changes if c.action is Action.UNSUPPORTED]
         if unsupported and not overrides.skip_unsupported:
@@ -269,6 +296,7 @@ def _apply_locked(
             raise UnsafePlan("; ".join(problems))
         if not result.applicable:
             click.echo("Nothing that can be applied.")
+            _record_protection(config, state, run, (), hide)
             return True
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
@@ -283,10 +311,22 @@ def _apply_locked(
                 parallelism=parallelism,
                 live=run.live,
             )
-        _report(outcome)
+        _record_protection(config, state, run, outcome.applied, hide)
+        _report(outcome, hide)
         return outcome.ok
     finally:
         run.close()
+
+
+def _record_protection(
+    config: Config, state: State, run: Run, applied: Iterable[Change], hide: Callable[[str], str]
+) -> None:
+    """Record the declared ``protect:`` of the items in scope now that they exist (see protect.py)."""
+    synced = protect.sync(config, state, run.live, applied, run.accounts, run.types)
+    for account, type_, key in synced.protected:
+        click.echo(hide(f"Protected: {account}/{type_}/{key}"), err=True)
+    for account, type_, key in synced.unprotected:
+        click.echo(hide(f"Unprotected: {account}/{type_}/{key}"), err=True)
 
 
 def _confirm() -> bool:
@@ -353,16 +393,17 @@ def _summary_table(outcome: ApplyResult) -> None:
     Console(file=sys.stderr, width=100, color_system="auto" if is_tty(sys.stderr) else None).print(table)
 
 
-def _report(outcome: ApplyResult) -> None:
+def _report(outcome: ApplyResult, hide: Callable[[str], str]) -> None:
+    """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii)."""
     for warning in outcome.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(hide(f"Warning: {warning}"), err=True)
     if not outcome.ok:  # what did happen, change by change, beside what did not
         for change in outcome.applied:
-            click.echo(f"Applied: {change.action.value} {change.address}", err=True)
+            click.echo(hide(f"Applied: {change.action.value} {change.address}"), err=True)
     for change, error in outcome.failed:
-        click.echo(f"Failed: {change.action.value} {change.address}: {error}", err=True)
+        click.echo(hide(f"Failed: {change.action.value} {change.address}: {error}"), err=True)
     for change, why in outcome.skipped:
-        click.echo(f"Skipped: {change.action.value} {change.address}: {why}", err=True)
+        click.echo(hide(f"Skipped: {change.action.value} {change.address}: {why}"), err=True)
     if not outcome.ok:
         _summary_table(outcome)
     line = (
@@ -376,7 +417,7 @@ def _report(outcome: ApplyResult) -> None:
 
 
 # -- drift -------------------------------------------------------------------------------------------
-@main.command()
+@main.command(cls=PiiCommand)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text", show_default=True)
 @click.option(
@@ -384,8 +425,16 @@ def _report(outcome: ApplyResult) -> None:
 )
 @account_option
 @type_option
+@pii_options
 def drift(
-    directory: str, fmt: str, output: str | None, accounts: tuple[str, ...], types: tuple[str, ...]
+    directory: str,
+    fmt: str,
+    output: str | None,
+    accounts: tuple[str, ...],
+    types: tuple[str, ...],
+    show_pii: bool,
+    show_pii_force: bool,
+    mask_pii: bool,
 ) -> None:
     """Audit the live accounts against the config (for scheduled CI jobs).
 
@@ -394,9 +443,11 @@ def drift(
     Example: reconciler drift . --format junit --output drift.xml
     """
     with reported():
-        _, result = _read_only_plan(directory, accounts, types)
+        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
+        config, result = _read_only_plan(directory, accounts, types)
+        visible = shown(result, config, masked)
     color = fmt == "text" and not output and is_tty(sys.stdout)
-    text = render(result, fmt, color=color, title="Drift report")
+    text = render(visible, fmt, color=color, title="Drift report")
     if output:
         atomic_write(Path(output), text if text.endswith("\n") else text + "\n")
         click.echo(f"Wrote the drift report to {output}.", err=True)

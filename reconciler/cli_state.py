@@ -17,6 +17,7 @@ import click
 from reconciler.cli_support import load_repo, reported
 from reconciler.config.types import Config
 from reconciler.errors import ReconcilerError, StateError
+from reconciler.protect import lift, tracked
 from reconciler.state import FileBackend, StateBackend, open_backend
 from reconciler.state.locks import unlock_verdict
 from reconciler.state.transfer import copy_problems, merged
@@ -77,7 +78,8 @@ def state_list(directory: str) -> None:
     for account, types in sorted(current.data["accounts"].items()):
         for type_, records in sorted(types.items()):
             for key, record in sorted(records.items()):
-                click.echo(f"{account}/{type_}/{key}\t{record.get('id')}")
+                mark = "\t(protected)" if record.get("protect") else ""
+                click.echo(f"{account}/{type_}/{key}\t{record.get('id')}{mark}")
     for intent in current.intents:
         click.echo(
             f"{intent['account']}/{intent['type']}/{intent['key']}\t(uncertain: {intent.get('action')} "
@@ -117,6 +119,8 @@ def state_rm(address: str, directory: str, lock_timeout: float) -> None:
         # An uncertain create (an intent without a result) is removed too, as the plan advises.
         if not (recorded or current.has_intent(account, type_, key)):
             raise _missing(address)
+        if current.is_protected(account, type_, key):
+            raise ReconcilerError(f"{address} is protected; run `reconciler state unprotect {address}` first")
         if recorded:
             current.forget(account, type_, key)
         current.resolve(account, type_, key)
@@ -212,6 +216,31 @@ def state_import(address: str, ident: str, directory: str, lock_timeout: float) 
             current.record(account, type_, key, ident, dict(item.attrs))
             current.save()
     click.echo(f"Recorded {address} as id {ident}.")
+
+
+@state.command("unprotect")
+@click.argument("address")
+@state_dir
+@lock_timeout_option
+def state_unprotect(address: str, directory: str, lock_timeout: float) -> None:
+    """Lift the protection of one item, so a plan may delete or replace it again.
+
+    The other way is to apply the item with `protect: false`. A `protect: true` still in the YAML
+    protects the item again (the plan refuses to delete it; the next apply records it).
+
+    Example: reconciler state unprotect se-main/contacts/+46701234567
+    """
+    account, type_, key = _address(address)
+    with reported(), _backend(directory) as (config, backend):
+        with backend.lock([account], "state unprotect", lock_timeout):
+            current = backend.load()
+            if not current.is_protected(account, type_, key):
+                raise ReconcilerError(
+                    f"{address} is not protected in the state (see `reconciler state list`)"
+                )
+            lift(current, account, type_, key, tracked=tracked(config, account, type_))
+            current.save()
+    click.echo(f"Unprotected {address}.")
 
 
 # -- moving state ------------------------------------------------------------------------------------

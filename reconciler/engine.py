@@ -21,6 +21,7 @@ from reconciler.ignore import filter_live
 from reconciler.model import Resource
 from reconciler.plan import Fingerprints, Plan
 from reconciler.planner import Target, diff
+from reconciler.protect import guard, protected
 from reconciler.providers.base import Provider, provider_class, provider_info
 from reconciler.sms import audience
 from reconciler.state import State
@@ -166,7 +167,8 @@ class Run:
         )
         plan = audience.attach(plan, impacts)
         self.live = live
-        return plan
+        # A protected item may be neither deleted nor replaced (see reconciler.protect).
+        return guard(plan, protected(self.config, self.state, self.accounts))
 
     def fingerprints(self, live: Live | None) -> Fingerprints:
         """What a saved plan needs to detect staleness: config hash, state lineage, scope, and the

@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 
 from reconciler.config.types import IgnoreRule
 from reconciler.model import Resource
+from reconciler.types import TYPES, SubResource
 
 
 def hiding_rule(rules: Iterable[IgnoreRule], type_: str, key: str) -> IgnoreRule | None:
@@ -37,13 +38,32 @@ def field_rules(rules: Iterable[IgnoreRule], type_: str, key: str) -> dict[str, 
     return out
 
 
+def _hidden_sub_item(rules: tuple[IgnoreRule, ...], sub: SubResource, item: Resource) -> bool:
+    """A sub-item (a membership) of a hidden parent, or naming a hidden item (its group), is hidden."""
+    name = str(item.attrs.get(sub.name_attr) or "")
+    parent = str(item.attrs.get(sub.parent_attr) or "")
+    return (
+        hiding_rule(rules, sub.cascade, name) is not None
+        or hiding_rule(rules, sub.parent, parent) is not None
+    )
+
+
 def filter_live(rules: tuple[IgnoreRule, ...], type_: str, items: Iterable[Resource]) -> list[Resource]:
-    """``items`` without the hidden ones, and without ignored fields; the rest unchanged (not copied)."""
-    if not any(rule.type == type_ for rule in rules):
+    """``items`` without the hidden ones, and without ignored fields; the rest unchanged (not copied).
+
+    Items of a sub-resource type (memberships) are hidden with the item they belong to or name, so
+    a contact the form put in a hidden group keeps that membership.
+    """
+    spec = TYPES.get(type_)
+    sub = spec.sub if spec is not None else None
+    related = {type_} | ({sub.parent, sub.cascade} if sub is not None else set())
+    if not any(rule.type in related for rule in rules):
         return list(items)
     kept = []
     for item in items:
         if hiding_rule(rules, type_, item.key) is not None:
+            continue
+        if sub is not None and _hidden_sub_item(rules, sub, item):
             continue
         ignored = field_rules(rules, type_, item.key)
         if ignored and any(name in item.attrs for name in ignored):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -37,15 +38,23 @@ from reconciler.changes import Change
 from reconciler.errors import ConfigError, Problem
 from reconciler.plan import Plan, Warning_
 
+log = logging.getLogger(__name__)
 DOT = "\u2022"  # •
 TAG_HEX = 6
+_CACHE_SIZE = 1 << 18  # masked values remembered per Masker (repeated names, texts)
 KEY_ENV = "RECONCILER_PII_KEY"
 KEY_FILE = Path(".reconciler") / "pii.key"
 # Field names (the last part of an attribute path) whose values are people's names.
 NAME_FIELDS = frozenset({"first_name", "last_name", "full_name", "contact_name"})
 
-_NUMBER = re.compile(r"(?<![\w+])\+\d{7,15}(?!\d)")
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_E164 = re.compile(r"\+\d{7,15}")
+_WORD = re.compile(r"\w+")
+_EMAIL = r"(?P<email>(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+_NUMBER = r"(?P<number>(?<![\w+])\+\d{7,15}(?!\d))"
+# One pass over free text: addresses and +numbers always; digit runs and words are looked up in
+# what the masker learned (a known number written without +, a known name).
+_PLAIN_TEXT = re.compile(f"{_EMAIL}|{_NUMBER}")
+_FREE_TEXT = re.compile(rf"{_EMAIL}|{_NUMBER}|(?P<digits>(?<![\w+])\d{{6,17}}(?!\d))|(?P<word>\w+)")
 _KEY_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -55,7 +64,8 @@ def load_key(root: Path, environ: Mapping[str, str] | None = None) -> bytes:
     ``$RECONCILER_PII_KEY`` wins when set (any text; set it as a CI secret so tags stay equal
     across runs). Otherwise ``.reconciler/pii.key`` under ``root`` holds 32 random bytes in hex,
     created (mode 0600) on first use; ``.reconciler/`` is not committed, so each checkout has its
-    own key. Raises :class:`ConfigError` for an unreadable or malformed key file.
+    own key; where it can't be created (a read-only checkout) a random key serves this run only.
+    Raises :class:`ConfigError` for an unreadable or malformed key file.
     """
     env = os.environ if environ is None else environ
     if env.get(KEY_ENV):
@@ -85,8 +95,11 @@ def _create_key(path: Path) -> bytes:
     except FileExistsError:  # another run created it first: use theirs
         return load_key(path.parent.parent, {})
     except OSError as exc:
-        message = f"{path}: cannot create the PII masking key ({exc.strerror}); set {KEY_ENV} instead"
-        raise ConfigError([Problem(message)]) from None
+        # A read-only checkout still gets masked output: tags then match within this run only.
+        log.warning(
+            "pii: cannot create %s (%s); using a key for this run only (set %s)", path, exc.strerror, KEY_ENV
+        )
+        return key
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(key.hex() + "\n")
     return key
@@ -98,34 +111,38 @@ def _bullets(n: int) -> str:
 
 @dataclass
 class Masker:
-    """Masks personal data with tags keyed by ``key``; remembers names to find them in free text.
+    """Masks personal data with tags keyed by ``key``; learns names and numbers to find in free text.
 
-    Not thread-safe (it learns names as it goes); one per rendered document.
+    Not thread-safe (it learns as it goes); one per rendered document.
     """
 
     key: bytes
     names: set[str] = field(default_factory=set)
+    _tokens: set[str] = field(default_factory=set, repr=False)  # case-folded words of known names
+    _numbers: dict[str, str] = field(default_factory=dict, repr=False)  # digits as written -> E.164
+    _done: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def tag(self, kind: str, canonical: str) -> str:
         """``#`` and the first :data:`TAG_HEX` hex digits of the HMAC of ``kind:canonical``."""
-        digest = hmac.new(self.key, f"{kind}:{canonical}".encode(), hashlib.sha256).hexdigest()
-        return "#" + digest[:TAG_HEX]
+        digest = hmac.digest(self.key, f"{kind}:{canonical}".encode(), "sha256")
+        return "#" + digest.hex()[:TAG_HEX]
 
     def number(self, e164: str) -> str:
         """``+46 70•••••67 #tag``: country code, two leading and two trailing digits."""
+        done = self._done.get(("number", e164))
+        if done is None:
+            done = self._done[("number", e164)] = self._number(e164)
+        return done
+
+    def _number(self, e164: str) -> str:
         digits = e164.lstrip("+")
-        try:
-            parsed = phonenumbers.parse(e164, None)
-            country = str(parsed.country_code)
-            national = digits[len(country) :]
-        except phonenumbers.NumberParseException:
-            country, national = "", digits
+        country, national = _split_number(digits)
         if len(national) < 6:
             shown = f"+{country} {_bullets(len(national))}" if country else "+" + _bullets(len(digits))
+        elif country:
+            shown = f"+{country} {national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
         else:
-            shown = f"+{country} {national[:2]}{_bullets(len(national) - 4)}{national[-2:]}".replace(
-                "+ ", "+"
-            )
+            shown = f"+{national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
         return f"{shown} {self.tag('number', '+' + digits)}"
 
     def email(self, address: str) -> str:
@@ -136,59 +153,97 @@ class Masker:
         return f"{local[:1]}{DOT * 3}@{masked_domain} {self.tag('email', address.lower())}"
 
     def name(self, text: str) -> str:
-        """``A••• #tag``: the initial of a name."""
+        """``A••• #tag``: the initial of a name (the tag ignores case and surrounding spaces)."""
         stripped = text.strip()
         if not stripped:
             return text
-        return f"{stripped[:1]}{DOT * 3} {self.tag('name', stripped.casefold())}"
+        done = self._done.get(("name", stripped))
+        if done is None:
+            done = f"{stripped[:1]}{DOT * 3} {self.tag('name', stripped.casefold())}"
+            self._done[("name", stripped)] = done
+        return done
+
+    def learn_name(self, name: str) -> None:
+        """Remember ``name`` so free text mentioning it (or any of its words) is masked."""
+        stripped = name.strip()
+        if stripped and stripped not in self.names:
+            self._done.clear()  # cached texts were masked without this name
+            self.names.add(stripped)
+            self._tokens.update(w.casefold() for w in _WORD.findall(stripped) if len(w) >= 2)
+
+    def learn_number(self, e164: str) -> None:
+        """Remember an E.164 number so its digits written without ``+`` are masked in free text."""
+        digits = e164.lstrip("+")
+        country, national = _split_number(digits)
+        forms = [digits, "00" + digits]
+        if country and len(national) >= 6:
+            forms += [national, "0" + national]
+        for form in forms:
+            if form not in self._numbers:
+                self._numbers[form] = "+" + digits
+                self._done.clear()  # cached texts were masked without this number
 
     def learn(self, values: Any, path: str = "") -> None:
-        """Remember the names found in name fields of ``values`` (walked recursively)."""
-        if isinstance(values, Mapping):
+        """Remember the names in name fields and the E.164 numbers anywhere in ``values`` (recursively)."""
+        if isinstance(values, str):
+            if path in NAME_FIELDS:
+                self.learn_name(values)
+            elif _E164.fullmatch(values):
+                self.learn_number(values)
+        elif isinstance(values, dict | Mapping):  # dict first: the ABC check is slow
             for name, value in values.items():
                 self.learn(value, str(name))
         elif isinstance(values, list | tuple):
             for value in values:
                 self.learn(value, path)
-        elif isinstance(values, str) and path in NAME_FIELDS and values.strip():
-            self.names.add(values.strip())
 
     def text(self, text: str) -> str:
-        """``text`` with every number, e-mail address and known name in it masked."""
+        """``text`` with every number, e-mail address and known name or number in it masked."""
         if not text:
             return text
-        out = _EMAIL.sub(lambda m: self.email(m.group()), text)
-        out = _NUMBER.sub(lambda m: self.number(m.group()), out)
-        if self.names:
-            pattern = _names_pattern(frozenset(self.names))
-            out = pattern.sub(lambda m: self.name(m.group()), out)
-        return out
+        done = self._done.get(("text", text))
+        if done is None:
+            pattern = _FREE_TEXT if self._tokens or self._numbers else _PLAIN_TEXT
+            done = pattern.sub(self._replace, text)
+            if len(self._done) < _CACHE_SIZE:
+                self._done[("text", text)] = done
+        return done
+
+    def _replace(self, match: re.Match[str]) -> str:
+        found = match.group()
+        kind = match.lastgroup
+        if kind == "email":
+            return self.email(found)
+        if kind == "number":
+            return self.number(found)
+        if kind == "digits":
+            known = self._numbers.get(found)
+            return self.number(known) if known is not None else found
+        return self.name(found) if found.casefold() in self._tokens else found
 
     def value(self, value: Any, path: str = "") -> Any:
         """``value`` (JSON-like) with personal data masked; ``path`` is the field name it sits under."""
-        if isinstance(value, Mapping):
-            return {k: self.value(v, str(k)) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.value(v, path) for v in value]
         if isinstance(value, str):
             if path in NAME_FIELDS:
                 return self.name(value)
             return self.text(value)
+        if isinstance(value, dict | Mapping):  # dict first: the ABC check is slow
+            return {k: self.value(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v, path) for v in value]
         return value
 
 
-_PATTERNS: dict[frozenset[str], re.Pattern[str]] = {}
+def _split_number(digits: str) -> tuple[str, str]:
+    """(country calling code, national number) of a number's digits; ("", digits) when no code fits.
 
-
-def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
-    pattern = _PATTERNS.get(names)
-    if pattern is None:
-        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        if len(_PATTERNS) > 16:
-            _PATTERNS.clear()
-        _PATTERNS[names] = pattern
-    return pattern
+    Calling codes are prefix-free and 1 to 3 digits long, so the first prefix that is one is it
+    (what phonenumbers does inside ``parse``, without the cost of a full parse).
+    """
+    for size in (1, 2, 3):
+        if int(digits[:size] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:size], digits[size:]
+    return "", digits
 
 
 def _mask_change(change: Change, masker: Masker) -> Change:
@@ -206,19 +261,23 @@ def _mask_change(change: Change, masker: Masker) -> Change:
 
 
 def learn_plan(plan: Plan, masker: Masker) -> None:
-    """Teach ``masker`` every name in the plan's attributes, so free text mentioning them is masked."""
+    """Teach ``masker`` the names and numbers of the plan (attributes and keys), so free text
+    mentioning them is masked."""
     for change in plan.changes:
-        for values in (change.before, change.after, change.desired):
-            masker.learn(values)
+        masker.learn([change.key, change.before, change.after, change.desired])
+    masker.learn([w.key for w in plan.warnings])
+    masker.learn([[a.key, a.attrs] for a in plan.adoptions])
 
 
 def mask_plan(plan: Plan, masker: Masker, *, names: Iterable[str] = ()) -> Plan:
-    """A copy of ``plan`` with personal data masked in keys, attributes, reasons, warnings and errors.
+    """A copy of ``plan`` with personal data masked in keys, attributes, reasons, warnings, errors
+    and adoptions (which carry live attributes).
 
     ``names`` adds names known from elsewhere (e.g. the declared configuration) to those in the
     plan. The copy is for rendering only: never save or apply it.
     """
-    masker.names.update(n.strip() for n in names if n.strip())
+    for name in names:
+        masker.learn_name(name)
     learn_plan(plan, masker)
     return dataclasses.replace(
         plan,
@@ -227,6 +286,10 @@ def mask_plan(plan: Plan, masker: Masker, *, names: Iterable[str] = ()) -> Plan:
             Warning_(w.account, w.type, masker.text(w.key), masker.text(w.message)) for w in plan.warnings
         ),
         errors=tuple(Problem(masker.text(str(e))) for e in plan.errors),
+        adoptions=tuple(
+            dataclasses.replace(a, key=masker.text(a.key), attrs=masker.value(a.attrs))
+            for a in plan.adoptions
+        ),
     )
 
 

@@ -34,7 +34,7 @@ from reconciler.errors import Problem
 from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 from reconciler.sms.rules import DEFAULT_WINDOW, Policy, Price, Window, parse_window, region_zone
-from reconciler.types import USER_TYPES
+from reconciler.types import TYPES, USER_TYPES
 
 DEFAULT_REGION = "SE"
 DEFAULT_STATE = ".reconciler/state.json"
@@ -78,9 +78,11 @@ class _Reader:
         self.doc, self.node, self.env = doc, doc.tree, env
         self.problems: list[Problem] = []
 
-    def problem(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+    def problem(
+        self, path: tuple[str | int, ...], message: str, *, key: bool = False, severity: str = "error"
+    ) -> None:
         line, col = locate(self.node, path, key=key)
-        self.problems.append(Problem(message, self.doc.path, line, col))
+        self.problems.append(Problem(message, self.doc.path, line, col, severity))
 
     def region(self, path: tuple[str | int, ...], value: Any, fallback: str) -> str:
         if not isinstance(value, str) or not re.fullmatch("[A-Za-z]{2}", value):
@@ -294,6 +296,13 @@ def _ignore_rules(
                 )
         if bad or (key is None and not names):
             continue
+        if isinstance(key, str) and KEY_FIELDS.get(type_) in TYPES[type_].number_fields and key[:1].isdigit():
+            reader.problem(
+                path + ("key",),
+                f"{where(path + ('key',))}: {type_} keys are E.164 numbers, so '{key}' matches none "
+                "(write it with + and the country code, e.g. '+4670*')",
+                severity="warning",
+            )
         line, col = locate(reader.node, path)
         rules.append(
             IgnoreRule(

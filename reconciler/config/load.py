@@ -106,6 +106,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
         fingerprint=repo.fingerprint(),
         files=tuple(sorted(repo.files)),
         warnings=tuple(sorted((p for p in problems if p.severity != "error"), key=_order)),
+        protect=resources.protect,
     )
 
 

@@ -117,7 +117,8 @@ class Config:
 
     ``desired`` maps (account, type) -> key -> Resource; ``fingerprint`` is a hash of every
     config file's bytes (used to detect stale saved plans); ``files`` are those files' paths
-    relative to ``root``. ``warnings`` are problems of severity "warning" found while loading
+    relative to ``root``. ``protect`` holds each item's declared ``protect:`` (true or false; absent when
+    not written). ``warnings`` are problems of severity "warning" found while loading
     (the CLI shows them; they do not stop a run).
     """
 
@@ -130,3 +131,4 @@ class Config:
     fingerprint: str = ""
     files: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    protect: Mapping[tuple[str, str, str], bool] = field(default_factory=dict)  # (account, type, key)

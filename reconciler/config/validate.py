@@ -53,6 +53,8 @@ PASSES: tuple[tuple[str, ...], ...] = (
 NUMBER_HINT = "write it with + and the country code, or check the account's region"
 
 Desired = dict[tuple[str, str], dict[str, Resource]]
+# `protect:` is a setting of the tool, not an attribute of the item: it is never sent or compared.
+PROTECT = "protect"
 
 
 class Site:
@@ -100,6 +102,7 @@ class Resources:
         self.now = now if now.tzinfo else now.replace(tzinfo=UTC)
         self.fields = item_fields(RESOURCES_SCHEMA)
         self.desired: Desired = {}
+        self.protect: dict[tuple[str, str, str], bool] = {}
         self.problems: list[Problem] = []
         self._rules: dict[str, Callable[[str, Mapping[str, Any]], list[tuple[str, str]]]] = {}
 
@@ -170,8 +173,8 @@ class Resources:
                 continue
             attrs = {}
             for name, value in raw.items():
-                if name not in allowed:
-                    continue  # the schema reported it
+                if name not in allowed or name == PROTECT:
+                    continue  # the schema reported it; protect is read below
                 if name not in offered:
                     self.problem(
                         site,
@@ -183,7 +186,8 @@ class Resources:
                     )
                     continue
                 attrs[name] = value
-            self._item(account, info, type_, attrs, site)
+            protect = raw.get(PROTECT)
+            self._item(account, info, type_, attrs, site, protect if isinstance(protect, bool) else None)
 
     def _csv(
         self, doc: Document, account: str, info: ProviderInfo, raw: Mapping[str, Any], site: Site
@@ -224,7 +228,7 @@ class Resources:
         self.problems.extend(problems)
         keep = set()
         for name in header.header if header else ():
-            if name in allowed and name not in offered:
+            if name in allowed and name not in offered and name != PROTECT:
                 col = header.column(name) if header else 1
                 message = (
                     f"column '{name}': provider {info.name} does not support field '{name}' for contacts "
@@ -234,11 +238,33 @@ class Resources:
             elif name in allowed:
                 keep.add(name)
         for row in rows:
-            attrs = {name: value for name, value in row.attrs.items() if name in keep}
+            attrs = {name: value for name, value in row.attrs.items() if name in keep and name != PROTECT}
             row_site = Site(Origin(shown, row.line, 1), f"row {row.line}", row=row)
-            self._item(account, info, "contacts", attrs, row_site)
+            protect = self._csv_flag(row_site, row.attrs.get(PROTECT))
+            self._item(account, info, "contacts", attrs, row_site, protect)
 
-    def _item(self, account: str, info: ProviderInfo, type_: str, attrs: dict[str, Any], site: Site) -> None:
+    def _csv_flag(self, site: Site, value: object) -> bool | None:
+        """A CSV ``protect`` cell: true/false (any case), empty for unset; anything else is a problem."""
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        steps = (PROTECT,)
+        self.problem(
+            site, steps, f"{site.name(steps)}: '{value}' is not true or false (write true, false or nothing)"
+        )
+        return None
+
+    def _item(
+        self,
+        account: str,
+        info: ProviderInfo,
+        type_: str,
+        attrs: dict[str, Any],
+        site: Site,
+        protect: bool | None = None,
+    ) -> None:
         region = self.settings.accounts[account].region
         try:
             normal = normalize_attrs(type_, attrs, region, info.timezone)
@@ -270,6 +296,8 @@ class Resources:
             )
             return
         bucket[key] = Resource(account, type_, key, normal, None, site.origin)
+        if protect is not None:
+            self.protect[(account, type_, key)] = protect
         for ref in TYPES[type_].references:
             path, target = ref.path, ref.target
             names = get_path(normal, path)

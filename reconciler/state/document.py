@@ -24,6 +24,7 @@ from reconciler.errors import StateError
 
 FORMAT_VERSION = 1
 Record = dict[str, Any]  # {"id": str | None, "attrs": {...}, ...}
+PROTECT = "protect"  # a record field: true while the item is protected (see reconciler.protect)
 Entry = dict[str, Any]
 ITEM_FIELDS = ("account", "type", "key")
 _ENTRY_FIELDS = frozenset({"op", "at", *ITEM_FIELDS})
@@ -151,9 +152,38 @@ class State:
         """Remember the provider id and last applied attributes of one item (journaled at once).
 
         ``extra`` fields are kept in the record as they are; an open intent for the item is settled.
+        A recorded protection is kept unless ``extra`` says otherwise, so re-recording an applied
+        change never drops it.
         """
+        old = self.account(account).get(type_, {}).get(key) or {}
+        if PROTECT in old and PROTECT not in extra:
+            extra[PROTECT] = old[PROTECT]
         entry = {"op": "record", "account": account, "type": type_, "key": key, "id": ident, "attrs": attrs}
         self._append({**extra, **entry})
+
+    def is_protected(self, account: str, type_: str, key: str) -> bool:
+        """Whether the item's record carries ``protect: true``."""
+        return bool(self.account(account).get(type_, {}).get(key, {}).get(PROTECT))
+
+    def protect(self, account: str, type_: str, key: str, ident: str | None = None) -> None:
+        """Record the item as protected; an item without a record gets one holding only its id."""
+        old = self.account(account).get(type_, {}).get(key)
+        if old is None:
+            self.record(account, type_, key, ident, {}, **{PROTECT: True})
+        elif not old.get(PROTECT):
+            extra = {k: v for k, v in old.items() if k not in ("id", "attrs")}
+            self.record(
+                account, type_, key, old.get("id"), old.get("attrs") or {}, **{**extra, PROTECT: True}
+            )
+
+    def unprotect(self, account: str, type_: str, key: str) -> None:
+        """Drop the item's protection, keeping the rest of its record."""
+        old = self.account(account).get(type_, {}).get(key)
+        if old is None or not old.get(PROTECT):
+            return
+        rest = {k: v for k, v in old.items() if k not in ("id", "attrs", PROTECT)}
+        entry = {"op": "record", "account": account, "type": type_, "key": key}
+        self._append({**rest, **entry, "id": old.get("id"), "attrs": old.get("attrs") or {}})
 
     def forget(self, account: str, type_: str, key: str) -> None:
         self._append({"op": "forget", "account": account, "type": type_, "key": key})

@@ -11,11 +11,14 @@ RULES = """\
     ignore:
       - {type: contacts, key: "+4741*"}
       - {type: contacts, fields: [description]}
+      - {type: groups, key: "Form *"}
 """
 PEOPLE = """\
 account: oslo
+groups:
+  - name: Staff
 contacts:
-  - {mobile: "+47 905 50 000", first_name: Kari}
+  - {mobile: "+47 905 50 000", first_name: Kari, groups: [Staff]}
 """
 
 
@@ -30,12 +33,20 @@ def _repo(tmp_path: Path, intouch: Emu, rules: str = RULES):
 
 
 def test_sign_up_contacts_stay_out_of_plan_and_drift(tmp_path: Path, intouch: Emu):
-    """Contacts a form adds are not deleted (contacts are pruned) nor reported; nor is their description."""
-    intouch.emulator.add_contact("4741000001", first_name="Form", description="signed up")
-    intouch.emulator.add_contact("4790550000", first_name="Kari", description="via the form")
+    """A form's contacts, its group (with a declared contact in it) and descriptions stay out of plans."""
+    form = intouch.emulator.add_group("Form signups")
+    staff = intouch.emulator.add_group("Staff")
+    intouch.emulator.add_member(form, intouch.emulator.add_contact("4741000001", first_name="Form"))
+    kari = intouch.emulator.add_contact("4790550000", first_name="Kari", description="via the form")
+    intouch.emulator.add_member(form, kari)
+    intouch.emulator.add_member(staff, kari)
     bare = _repo(tmp_path / "bare", intouch, rules="")
-    deletes = json.loads(bare.cli("plan", str(bare.root), "--format", "json").stdout)["changes"]
-    assert [(c["key"], c["action"]) for c in deletes] == [("+4741000001", "delete")]
+    data = json.loads(bare.cli("plan", str(bare.root), "--format", "json").stdout)
+    assert [(c["key"], c["action"]) for c in data["changes"]] == [
+        ("Form signups|+4790550000", "delete"),
+        ("+4741000001", "delete"),
+    ]
+    assert [w["key"] for w in data["warnings"]] == ["Form signups"]
 
     repo = _repo(tmp_path / "shared", intouch)
     plan = repo.cli("plan", str(repo.root), "--format", "json")
@@ -65,7 +76,7 @@ def test_declaring_what_a_rule_hides_is_a_validation_error(tmp_path: Path, intou
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0].endswith(
-        "people.yaml:4:5: contacts[1]: contacts '+4741000001' is hidden by the ignore rule "
+        "people.yaml:6:5: contacts[1]: contacts '+4741000001' is hidden by the ignore rule "
         "{type: contacts, key: '+4741*'} at " + str(repo.root / "reconciler.yaml") + ":10:9 "
         "(remove the item, or narrow the rule's key)"
     )

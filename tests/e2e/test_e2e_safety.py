@@ -31,6 +31,11 @@ def test_per_type_max_deletes_refuses_until_forced(tmp_path: Path, intouch: Emu)
     repo.write("people.yaml", _contacts(12))
     assert repo.cli("apply", str(tmp_path), "--auto-approve").exit_code == 0
     repo.write("people.yaml", _contacts(9))
+    plan = repo.cli("plan", str(tmp_path))
+    assert plan.exit_code == 2
+    assert plan.stderr.startswith(
+        "Warning: apply will refuse this plan: oslo/contacts: the plan would delete 3 items (more than "
+    )
     refused = repo.cli("apply", str(tmp_path), "--auto-approve")
     assert refused.exit_code == 1
     assert refused.stderr.strip().splitlines()[-1] == (

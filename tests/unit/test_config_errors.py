@@ -100,7 +100,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "bad-several-files": [
         "bad-several-files/blocklist.yaml:4:4: invalid YAML: did not find expected '-' indicator (check indentation, quotes and brackets)",
-        "bad-several-files/groups.yaml:4:5: unknown field 'colour' in groups[0] (allowed: description, name)",
+        "bad-several-files/groups.yaml:4:5: unknown field 'colour' in groups[0] (allowed: description, name, protect)",
         "bad-several-files/reconciler.yaml:7:23: safety.max_update_percent must be at most 100, not 150 (change the number)",
     ],
     "bad-smsconnector-credentials": [
@@ -127,7 +127,7 @@ EXPECTED: dict[str, list[str]] = {
     "bad-three-problems": [
         "bad-three-problems/contacts.yaml:6:14: contacts[0].groups[0]: group 'Sales' is not declared (declare it under groups: for account se-main, or fix the name)",
         "bad-three-problems/contacts.yaml:7:13: contacts[1].mobile: 'not a number' is not a valid phone number for region SE (write it with + and the country code, or check the account's region)",
-        "bad-three-problems/contacts.yaml:9:5: unknown field 'lastname' in contacts[2] (did you mean 'last_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile)",
+        "bad-three-problems/contacts.yaml:9:5: unknown field 'lastname' in contacts[2] (did you mean 'last_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile, protect)",
     ],
     "bad-undeclared-group": [
         "bad-undeclared-group/contacts.yaml:6:21: contacts[0].groups[1]: group 'Staf' is not declared (declare it under groups: for account se-main, or fix the name)",
@@ -139,7 +139,7 @@ EXPECTED: dict[str, list[str]] = {
         "bad-unknown-account/groups.yaml:1:10: account: unknown account 'se-mian' (did you mean 'se-main'? accounts in reconciler.yaml: se-main)",
     ],
     "bad-unknown-field": [
-        "bad-unknown-field/contacts.yaml:6:5: unknown field 'frist_name' in contacts[1] (did you mean 'first_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile)",
+        "bad-unknown-field/contacts.yaml:6:5: unknown field 'frist_name' in contacts[1] (did you mean 'first_name'? allowed: description, description2, description3, email, first_name, from_csv, groups, last_name, mobile, protect)",
     ],
     "bad-unknown-provider": [
         "bad-unknown-provider/reconciler.yaml:4:15: accounts.se-main.provider: unknown provider 'twilio' (choose one of: intime, intouch, smsconnector)",

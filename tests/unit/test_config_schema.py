@@ -54,7 +54,7 @@ def test_provider_and_type_enums_follow_the_code() -> None:
 
 
 def test_resource_fields_are_the_union_of_provider_fields() -> None:
-    """Each type allows exactly the fields some provider offers for it (contacts also from_csv)."""
+    """Each type allows exactly the fields some provider offers for it, and protect (contacts: from_csv)."""
     fields = item_fields(RESOURCES_SCHEMA)
     assert set(fields) == set(USER_TYPES)
     for type_ in USER_TYPES:
@@ -62,7 +62,7 @@ def test_resource_fields_are_the_union_of_provider_fields() -> None:
         for name in REGISTRY:
             capability = provider_info(name).capabilities.get(type_)
             offered |= set(capability.fields) if capability else set()
-        extra = {"from_csv"} if type_ == "contacts" else set()
+        extra = {"from_csv", "protect"} if type_ == "contacts" else {"protect"}
         assert fields[type_] == offered | extra, type_
     assert MEMBERSHIPS not in fields
 

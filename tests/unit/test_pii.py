@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.changes import Action, Change
-from reconciler.errors import ConfigError, Problem
+from reconciler.cli_pii import wants_mask
+from reconciler.errors import ConfigError, Problem, ReconcilerError
 from reconciler.pii import KEY_FILE, Masker, load_key, mask_plan
 from reconciler.plan import Plan, Warning_
 
@@ -115,3 +116,50 @@ def test_load_key_rejects_a_malformed_file(tmp_path: Path) -> None:
         ConfigError, match=r"pii\.key: the PII masking key is not 64 hex digits; delete the file"
     ):
         load_key(tmp_path, {})
+
+
+@pytest.mark.parametrize(
+    ("fmt", "show", "force", "mask", "ci", "expected"),
+    [
+        ("markdown", False, False, False, "", True),
+        ("html", False, False, False, "", True),
+        ("junit", False, False, False, "", True),
+        ("text", False, False, False, "", False),
+        ("json", False, False, False, "true", False),
+        ("json", False, False, True, "", True),
+        ("markdown", True, False, False, "", False),
+        ("markdown", True, False, False, "false", False),
+        ("markdown", False, True, False, "TRUE", False),
+    ],
+)
+def test_which_outputs_are_masked(
+    fmt: str, show: bool, force: bool, mask: bool, ci: str, expected: bool
+) -> None:
+    """Shared formats mask by default, text and JSON only with --mask-pii; --show-pii reveals."""
+    assert wants_mask(fmt, show, force, mask, {"CI": ci}) is expected
+
+
+@pytest.mark.parametrize("ci", ["true", "1", "Yes"])
+def test_show_pii_is_refused_in_ci(ci: str) -> None:
+    """--show-pii without =force is an error when CI says true; so is combining it with --mask-pii."""
+    with pytest.raises(ReconcilerError, match="give --show-pii=force to reveal them anyway"):
+        wants_mask("markdown", True, False, False, {"CI": ci})
+    with pytest.raises(ReconcilerError, match="contradict"):
+        wants_mask("markdown", True, False, True, {})
+
+
+def test_known_numbers_written_without_plus_are_masked() -> None:
+    """A learned number is found in provider text as bare digits or national form; other digits stay."""
+    m = Masker(KEY)
+    m.learn({"mobile": "+46701234567"})
+    text = m.text("Intouch: 46701234567 exists; also 0701234567 and 0046701234567; order 123456789")
+    assert "701234567" not in text.replace("123456789", "")
+    assert text.count(m.number("+46701234567")) == 3 and "order 123456789" in text
+
+
+def test_every_word_of_a_learned_name_is_masked_once() -> None:
+    """A two-word name is masked word by word in free text, without touching longer words."""
+    m = Masker(KEY)
+    m.learn_name("Anna Maria")
+    text = m.text("Dear Anna Maria, Mariana says hi")
+    assert "Anna" not in text and "Maria," not in text and "Mariana" in text

@@ -118,6 +118,17 @@ def test_fresh_apply_then_plan_is_empty(clinic, emulator):
     assert "cannot list contacts" in warnings(again)
 
 
+def test_state_keeps_attributes_only_where_the_plan_needs_them(clinic):
+    """Reminders (listed live) keep only their ids in state: no attendant's name or number there;
+    unlistable contacts and campaigns keep their last applied attributes, which the plan compares."""
+    clinic.apply()
+    reminders = clinic.state("reminders")
+    assert reminders and all(record["attrs"] == {} and record["id"] for record in reminders.values())
+    assert all(record["attrs"] for record in clinic.state("contacts").values())
+    assert clinic.state("campaigns")["influensa-2030"]["attrs"]["text"]
+    assert clinic.plan().changes == ()
+
+
 @pytest.mark.parametrize(
     ("name", "old", "new", "expected"),
     [
