@@ -353,7 +353,7 @@ def _read_policy(
         except (ValueError, OSError, ZoneInfoNotFoundError):
             reader.problem(
                 base + ("timezone",),
-                f"{where(base + ('timezone',))}: '{zone}' is not a time zone (write an IANA name such "
+                f"{where(base + ('timezone',))}: {zone!r} is not a time zone (write an IANA name such "
                 "as Europe/Stockholm)",
             )
     price = None

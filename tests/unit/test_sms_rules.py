@@ -159,3 +159,36 @@ def test_default_quiet_hours_apply_in_the_region_zone(tmp_path: Path) -> None:
     _repo(tmp_path, "    text: Hej" + STOP, "    quiet_hours: false\n")
     (repo / "c.yaml").write_text((repo / "c.yaml").read_text().replace("T10:00", "T07:30"))
     assert load_config(repo, ENV, now=NOW).warnings == ()
+
+
+NEW_ACCOUNT_KEYS = ("quiet_hours", "timezone", "price_per_segment")
+NEW_CAMPAIGN_KEYS = ("exclude_opted_out", "marketing")
+
+
+def test_schemas_accept_exactly_the_new_keys(tmp_path: Path) -> None:
+    """Every new key loads; a misspelled one, a malformed window or a lower-case currency is refused."""
+    extra = (
+        '    quiet_hours: "07:30-22:00"\n    timezone: Europe/Oslo\n'
+        "    price_per_segment: {amount: 0.05, currency: NOK}\n"
+    )
+    repo = _repo(
+        tmp_path, "    text: Hej" + STOP + "\n    exclude_opted_out: true\n    marketing: true", extra
+    )
+    account = load_config(repo, ENV, now=NOW).accounts["se"]
+    assert str(account.policy.window) == "07:30-22:00" and account.policy.timezone == "Europe/Oslo"
+    assert account.policy.price is not None and account.policy.price.currency == "NOK"
+    for bad in (
+        "    quiet_hour: 08:00-21:00\n",
+        '    quiet_hours: "8-21"\n',
+        "    price_per_segment: {amount: 1, currency: nok}\n",
+    ):
+        _repo(tmp_path, "    text: Hej" + STOP, bad)
+        with pytest.raises(Exception, match="reconciler.yaml"):
+            load_config(repo, ENV, now=NOW)
+
+
+def test_configuration_reference_documents_every_new_key() -> None:
+    """docs/configuration.md names each new account and campaign key."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for key in (*NEW_ACCOUNT_KEYS, *NEW_CAMPAIGN_KEYS):
+        assert f"`{key}`" in text or f"<name>.{key}`" in text, key
