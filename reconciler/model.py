@@ -228,7 +228,8 @@ def project(live: Attrs, declared: Attrs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, want in declared.items():
         have = live.get(name)
-        if isinstance(want, Mapping) and isinstance(have, Mapping):
+        # Most values are strings: rule them out before the (slow) isinstance against Mapping.
+        if type(want) is not str and isinstance(want, Mapping) and isinstance(have, Mapping):
             out[name] = project(have, want)
         else:
             out[name] = have
