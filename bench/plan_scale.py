@@ -34,6 +34,7 @@ import scale_setup  # noqa: E402
 
 from reconciler.config.load import load_config  # noqa: E402
 from reconciler.engine import Run  # noqa: E402
+from reconciler.gcpause import gc_paused  # noqa: E402
 from reconciler.planner import diff  # noqa: E402
 from reconciler.sandbox.intouch.emulator import SANDBOX_CREDENTIALS, IntouchEmulator  # noqa: E402
 from reconciler.sandbox.server import Faults, Server  # noqa: E402
@@ -104,7 +105,8 @@ def phases(sandbox: Sandbox, state_dir: Path) -> dict[str, float]:
         live = run.refresh()
         out["refresh"] = time.perf_counter() - started
         started = time.perf_counter()
-        diff(config.desired, live, {"big": {}}, run.targets(), run.now())
+        with gc_paused():  # as Run.plan does
+            diff(config.desired, live, {"big": {}}, run.targets(), run.now())
         out["diff"] = time.perf_counter() - started
     finally:
         run.close()

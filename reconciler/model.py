@@ -127,10 +127,10 @@ def _normalize(raw: str, region: str) -> str:
     if not text:
         raise InvalidNumber("empty phone number")
     candidates = [text]
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "" if text.startswith("+") else "".join(ch for ch in text if ch.isdigit())
     if text.startswith("00"):
         candidates = ["+" + digits[2:]]
-    elif not text.startswith("+") and not text.startswith("0") and len(digits) >= 10:
+    elif not text.startswith(("+", "0")) and len(digits) >= 10:
         # Digits with a country code but no "+": try the international reading second.
         candidates = [text, "+" + digits]
     for candidate in candidates:
@@ -139,11 +139,12 @@ def _normalize(raw: str, region: str) -> str:
         except phonenumbers.NumberParseException:
             continue
         # Valid numbers pass; so do numbers of a possible length in a known country, because
-        # phonenumbers' metadata lags new ranges (and Ofcom's drama range 07700 900xxx).
-        if phonenumbers.is_valid_number(parsed) or (
+        # phonenumbers' metadata lags new ranges (and Ofcom's drama range 07700 900xxx). The cheap
+        # length test runs first: the pattern tests of is_valid_number cost ten times more.
+        if (
             phonenumbers.is_possible_number(parsed)
             and phonenumbers.region_code_for_country_code(parsed.country_code or 0) != "ZZ"
-        ):
+        ) or phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     hint = f" for region {region}" if region else ""
     raise InvalidNumber(f"{text!r} is not a valid phone number{hint}")
@@ -227,7 +228,8 @@ def project(live: Attrs, declared: Attrs) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, want in declared.items():
         have = live.get(name)
-        if isinstance(want, Mapping) and isinstance(have, Mapping):
+        # Most values are strings: rule them out before the (slow) isinstance against Mapping.
+        if type(want) is not str and isinstance(want, Mapping) and isinstance(have, Mapping):
             out[name] = project(have, want)
         else:
             out[name] = have
