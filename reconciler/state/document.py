@@ -233,6 +233,14 @@ def check_document(data: Any, where: str) -> dict[str, Any]:
         for types in accounts.values()
     ):
         raise StateError(f"{where}: 'accounts' must map account -> type -> key -> record")
+    for account, types in accounts.items():
+        for type_, records in types.items():
+            for key, record in records.items():
+                ident, attrs = record.get("id"), record.get("attrs", {})
+                if not (ident is None or isinstance(ident, str | int)) or isinstance(ident, bool):
+                    raise StateError(f"{where}: {account}/{type_}/{key}: 'id' must be a string or null")
+                if not isinstance(attrs, dict):
+                    raise StateError(f"{where}: {account}/{type_}/{key}: 'attrs' must be an object")
     intents = data.get("intents", [])
     if not isinstance(intents, list) or not all(
         isinstance(i, dict) and all(isinstance(i.get(k), str) for k in ITEM_FIELDS) for i in intents

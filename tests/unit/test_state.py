@@ -248,3 +248,16 @@ def test_transfer_refuses_newer_or_diverged_accounts():
     assert changed == ["b", "c"] and out["serials"] == {"a": 4, "b": 3, "c": 5}
     target["lineage"] = "another"
     assert "another lineage" in copy_problems(source, target, "db")[0]
+
+
+@pytest.mark.parametrize(
+    ("record", "wrong"),
+    [({"id": ["5"], "attrs": {}}, "'id' must be"), ({"id": "5", "attrs": [1]}, "'attrs' must be")],
+)
+def test_a_record_of_the_wrong_shape_is_one_clear_error(tmp_path: Path, record, wrong):
+    """A record whose id or attrs has the wrong type is a StateError naming the item, not a traceback."""
+    path = tmp_path / "state.json"
+    data = {"format_version": 1, "lineage": "x", "accounts": {"a": {"reminders": {"r": record}}}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(StateError, match=f"state.json: a/reminders/r: {wrong}"):
+        State.load(path)
