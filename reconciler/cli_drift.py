@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -21,6 +22,11 @@ from reconciler.errors import ReconcilerError
 from reconciler.state import atomic_write, open_backend
 
 FAIL_ON_CHOICES = ", ".join(f.value for f in FailOn)
+
+
+def utcnow() -> datetime:
+    """The time of the check (tests replace it to make runs an hour apart)."""
+    return datetime.now(UTC)
 
 
 def _fail_on(values: tuple[str, ...]) -> frozenset[FailOn]:
@@ -49,7 +55,7 @@ def audit(
     backend = open_backend(config)
     try:
         state = backend.load()
-        run = Run(config, state, accounts, frozenset(types) if types else None)
+        run = Run(config, state, accounts, frozenset(types) if types else None, now=utcnow)
         try:
             failures: Failures = {}
             plan = run.plan(status, failures)

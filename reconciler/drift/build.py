@@ -179,7 +179,7 @@ def _cell(
     cap = target.capabilities[type_]
     base = Cell(target.account, type_, target.provider, Status.IN_SYNC, declared=declared)
     if where in failures:
-        return replace(base, status=Status.FAILED, reason=f"the read failed: {failures[where]}")
+        return replace(base, status=Status.FAILED, reason=failures[where])
     if not cap.list.ok:
         recorded = len(state.get(target.account, {}).get(type_, {}))
         pending = sum(1 for c in plan.changes if (c.account, c.type) == where)

@@ -2,7 +2,8 @@
 
 Sections: the check's time and config revision, the status grid (accounts x types), the
 differences per account in tables that sort by a click on a column heading and filter by account,
-type and kind (the filters apply to every table), failed and not auditable types with their
+type and kind (the filters apply to every table and are kept in the address, ``#account=oslo&kind=
+changed``, so a link opens the report filtered), failed and not auditable types with their
 reasons, and what to do. Without the script everything is still shown. The layout fits a phone
 (tables scroll sideways, the grid keeps its account column) and prints without the controls.
 
@@ -46,6 +47,15 @@ ul.findings li { margin: .25rem 0; }
 .failed-list li { color: var(--fail); }
 @media (max-width: 40rem) {
   body { padding: .5rem; } th, td { padding: .25rem .4rem; } .filters { flex-direction: column; }
+  table.sortable, table.sortable tbody, table.sortable tr, table.sortable td { display: block; }
+  table.sortable thead { display: none; }
+  table.sortable tr { border: 1px solid var(--line); margin: .5rem 0; }
+  table.sortable tr[hidden] { display: none; }
+  table.sortable td { border: 0; border-top: 1px solid #eaeef2; overflow-wrap: anywhere; }
+  table.sortable td:first-child { border-top: 0; font-weight: 600; }
+  table.sortable td[data-label]::before { content: attr(data-label) ": "; color: #57606a; font-weight: normal;
+    font-family: system-ui, sans-serif; }
+  table.sortable td:empty { display: none; }
 }
 @media print {
   .filters, noscript { display: none; } .scroll { overflow: visible; }
@@ -77,8 +87,9 @@ _SCRIPT = """
   });
   var selects = document.querySelectorAll(".filters select");
   function apply() {
-    var want = {};
-    selects.forEach(function (s) { want[s.name] = s.value; });
+    var want = {}, shown = new URLSearchParams();
+    selects.forEach(function (s) { want[s.name] = s.value; if (s.value) { shown.set(s.name, s.value); } });
+    try { history.replaceState(null, "", "#" + shown.toString()); } catch (e) { /* file: in some browsers */ }
     document.querySelectorAll("tr[data-account]").forEach(function (row) {
       var show = Object.keys(want).every(function (k) {
         return !want[k] || row.getAttribute("data-" + k) === want[k];
@@ -90,6 +101,9 @@ _SCRIPT = """
     });
   }
   selects.forEach(function (s) { s.addEventListener("change", apply); });
+  var asked = new URLSearchParams(location.hash.slice(1));  /* a link can carry the filters */
+  selects.forEach(function (s) { if (asked.has(s.name)) { s.value = asked.get(s.name); } });
+  if (asked.toString()) { apply(); }
 })();
 """.strip()
 
@@ -138,8 +152,8 @@ def _item_row(item: Item) -> str:
     details = "<br>".join(_e(line) for line in item_lines(item))
     return (
         f'<tr data-account="{_e(item.account)}" data-type="{_e(item.type)}" data-kind="{item.kind.value}">'
-        f"<td>{_e(item.type)}</td><td>{_e(item.key)}</td><td>{_e(item.kind.label)}</td>"
-        f'<td class="details">{details}</td></tr>'
+        f'<td data-label="Type">{_e(item.type)}</td><td data-label="Key">{_e(item.key)}</td>'
+        f'<td data-label="Kind">{_e(item.kind.label)}</td><td class="details">{details}</td></tr>'
     )
 
 
@@ -163,8 +177,9 @@ def _account_cells(cells: list[Cell]) -> list[str]:
         out.append(
             f'<tr data-account="{_e(cell.account)}" data-type="{_e(cell.type)}" data-kind="">'
             f'<td>{_e(cell.type)}</td><td class="{cell.status.value}">{_e(status)}</td>'
-            f'<td data-sort="{cell.declared}">{cell.declared}</td><td>{live}</td>'
-            f"<td>{_e(cell.since)}</td><td>{trend}</td></tr>"
+            f'<td data-label="Declared">{cell.declared}</td><td data-label="Live">{live}</td>'
+            f'<td data-label="Drifted since">{_e(cell.since)}</td>'
+            f'<td data-label="Last runs">{trend}</td></tr>'
         )
     out.append("</tbody></table></div>")
     return out

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from reconciler import cli_drift
 from reconciler.sandbox.server import Faults
 from tests.e2e.conftest import Emu, Repo, make_repo
 
@@ -149,3 +154,142 @@ def test_failed_login_fails_every_type_of_that_account_only(repo: Repo):
     assert {statuses[f"oslo/{t}"] for t in ("groups", "contacts", "memberships")} == {"failed"}
     assert statuses["bergen/groups"] == "in_sync"
     assert "not-the-password" not in result.output
+
+
+class Receiver:
+    """A local webhook receiver on loopback that records the JSON bodies posted to it."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.bodies: list[dict] = []
+        self.status = status
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/secret-token"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The audit's clock: each run takes the next time from the list (one hour apart)."""
+    times = [datetime(2026, 11, 30, 6 + i, 0, tzinfo=UTC) for i in range(8)]
+    monkeypatch.setattr(cli_drift, "utcnow", lambda: times.pop(0))
+    return times
+
+
+def test_history_over_three_runs_shows_since_when_a_type_has_drifted(repo: Repo, intouch: Emu, clock):
+    """Run 1 in sync, drift appears before run 2, still there at run 3: drifted since run 2's time."""
+    history = repo.root / "drift.jsonl"
+    assert repo.cli("drift", str(repo.root), "--history", str(history)).exit_code == 0
+    intouch.emulator.rename_contact("4790550001", first_name="Karianne")
+    assert repo.cli("drift", str(repo.root), "--history", str(history)).exit_code == 2
+    intouch.emulator.add_contact("4790550099", first_name="Per", last_name="Olsen")
+    code, report = drift_json(repo, "--history", str(history))
+    assert code == 2
+    contacts = next(c for c in report["cells"] if (c["account"], c["type"]) == ("oslo", "contacts"))
+    assert contacts["since"] == "2026-11-30T07:00:00Z"
+    assert contacts["trend"] == [0, 1, 2]
+    groups = next(c for c in report["cells"] if (c["account"], c["type"]) == ("oslo", "groups"))
+    assert "since" not in groups and groups["trend"] == [0, 0, 0]
+    lines = [json.loads(line) for line in history.read_text().splitlines()]
+    assert [line["time"] for line in lines] == [
+        "2026-11-30T06:00:00Z",
+        "2026-11-30T07:00:00Z",
+        "2026-11-30T08:00:00Z",
+    ]
+    assert lines[2]["cells"]["oslo/contacts"] == {
+        "status": "drifted",
+        "changed": 1,
+        "missing": 0,
+        "extra": 0,
+        "unmanaged": 1,
+    }
+    assert "Per" not in history.read_text() and "4790550099" not in history.read_text()
+    text = repo.cli("drift", str(repo.root), "--history", str(history)).stdout
+    assert (
+        "oslo / contacts: drifted: 1 changed, 1 unmanaged live (drifted since 2026-11-30T07:00:00Z; " in text
+    )
+    assert "last 4 runs: 0 1 2 2" in text
+
+
+def test_notification_once_when_drift_appears_and_once_when_resolved(
+    repo: Repo, intouch: Emu, receiver: Receiver, clock
+):
+    """Four runs (in sync, drift, same drift, restored): a post on the 2nd and the 4th run only."""
+    history = str(repo.root / "drift.jsonl")
+
+    def run() -> int:
+        result = repo.cli("drift", str(repo.root), "--history", history, "--notify", receiver.url)
+        assert "secret-token" not in result.output
+        return result.exit_code
+
+    assert run() == 0 and receiver.bodies == []
+    intouch.emulator.rename_contact("4790550001", first_name="Karianne")
+    assert run() == 2 and len(receiver.bodies) == 1
+    appeared = receiver.bodies[0]
+    assert appeared["event"] == "drift" and appeared["drifted"] == ["oslo/contacts"]
+    assert appeared["new"][0]["counts"]["changed"] == 1
+    assert "new drift in oslo/contacts (1 changed)" in appeared["text"]
+    assert "Karianne" not in json.dumps(appeared)
+    assert run() == 2 and len(receiver.bodies) == 1  # nothing new: no post
+    assert repo.cli("apply", str(repo.root), "--auto-approve").exit_code == 0
+    assert run() == 0 and len(receiver.bodies) == 2
+    resolved = receiver.bodies[1]
+    assert resolved["event"] == "resolved" and resolved["resolved"] == ["oslo/contacts"]
+    assert resolved["drifted"] == [] and "in sync again" in resolved["text"]
+
+
+def test_failed_notification_is_reported_keeps_the_drift_result_and_is_retried(
+    repo: Repo, intouch: Emu, receiver: Receiver, clock
+):
+    """A webhook answering 500 gives a warning, exit 2 stays, and the next run posts again."""
+    history = str(repo.root / "drift.jsonl")
+    intouch.emulator.rename_contact("4790550001", first_name="Karianne")
+    receiver.status = 500
+    failed = repo.cli("drift", str(repo.root), "--history", history, "--notify", receiver.url)
+    assert failed.exit_code == 2
+    assert "drift notification was not delivered" in failed.stderr and "HTTP 500" in failed.stderr
+    assert "secret-token" not in failed.output
+    assert 'live has "Karianne"' in failed.stdout
+    receiver.status = 200
+    again = repo.cli("drift", str(repo.root), "--history", history, "--notify", receiver.url)
+    assert again.exit_code == 2 and len(receiver.bodies) == 2
+    assert receiver.bodies[1]["event"] == "drift"
+
+
+def test_notify_needs_history_and_an_https_or_loopback_url(repo: Repo):
+    """--notify without --history, or to a plain-http remote host, is refused before any read."""
+    alone = repo.cli("drift", str(repo.root), "--notify", "https://hooks.example/T0/abc")
+    assert alone.exit_code == 1 and "--notify needs --history FILE" in alone.stderr
+    plain = repo.cli(
+        "drift",
+        str(repo.root),
+        "--history",
+        str(repo.root / "h.jsonl"),
+        "--notify",
+        "http://hooks.example/T0/tok",
+    )
+    assert plain.exit_code == 1 and "not an https URL" in plain.stderr and "tok" not in plain.stderr
