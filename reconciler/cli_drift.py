@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,16 +10,17 @@ from pathlib import Path
 import click
 
 from reconciler import secrets
-from reconciler.cli_support import account_option, load_repo, reported, status, type_option
+from reconciler.cli_support import account_option, fail, load_repo, reported, status, type_option
 from reconciler.config.types import Config
 from reconciler.drift import FORMATS, MASKED_BY_DEFAULT, git_revision, render
 from reconciler.drift.build import build_report
 from reconciler.drift.history import append_run, last_alerted, read_history, run_of, with_history
-from reconciler.drift.mask import SimpleMasker, mask_report
+from reconciler.drift.mask import mask_report
 from reconciler.drift.model import DEFAULT_FAIL_ON, DriftReport, FailOn
 from reconciler.drift.notify import check_webhook, compare, payload, post, shown
 from reconciler.engine import Failures, Run
 from reconciler.errors import ReconcilerError
+from reconciler.pii import Masker, declared_names, load_key
 from reconciler.state import atomic_write, open_backend
 
 FAIL_ON_CHOICES = ", ".join(f.value for f in FailOn)
@@ -42,9 +44,7 @@ def _fail_on(values: tuple[str, ...]) -> frozenset[FailOn]:
             try:
                 chosen.add(FailOn(word))
             except ValueError:
-                raise click.BadParameter(
-                    f"{word!r} is not one of: {FAIL_ON_CHOICES}, none", param_hint="'--fail-on'"
-                ) from None
+                fail(f"--fail-on: {word!r} is not one of: {FAIL_ON_CHOICES}, none")
     return frozenset(chosen)
 
 
@@ -99,6 +99,15 @@ def _remember(report: DriftReport, history: Path, notify: str | None) -> DriftRe
     return report
 
 
+def _masked(fmt: str, show_pii: str | None, mask_pii: bool) -> bool:
+    """Whether the report is masked (docs/pii.md): shared formats by default, the others on ask."""
+    if show_pii and mask_pii:
+        fail("--show-pii and --mask-pii contradict each other; use one")
+    if show_pii == "yes" and os.environ.get("CI") == "true":
+        fail("--show-pii is refused when CI=true (a CI log is shared); use --show-pii=force to reveal anyway")
+    return mask_pii or (fmt in MASKED_BY_DEFAULT and not show_pii)
+
+
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -122,7 +131,16 @@ def _remember(report: DriftReport, history: Path, notify: str | None) -> DriftRe
     metavar="WHAT",
     help=f"What exits 2: {FAIL_ON_CHOICES} or none; comma-separated or repeated. Default: drift.",
 )
-@click.option("--show-pii", is_flag=True, help="Show numbers and names unmasked in markdown/html/junit.")
+@click.option(
+    "--show-pii",
+    "show_pii",
+    is_flag=False,
+    flag_value="yes",
+    default=None,
+    type=click.Choice(["yes", "force"]),
+    metavar="[=force]",
+    help="Show numbers and names unmasked in markdown/html/junit (under CI=true: --show-pii=force).",
+)
 @click.option("--mask-pii", is_flag=True, help="Mask numbers and names in text and json too.")
 @account_option
 @type_option
@@ -133,7 +151,7 @@ def drift(
     history: str | None,
     notify: str | None,
     fail_on: tuple[str, ...],
-    show_pii: bool,
+    show_pii: str | None,
     mask_pii: bool,
     accounts: tuple[str, ...],
     types: tuple[str, ...],
@@ -148,8 +166,7 @@ def drift(
     Example: reconciler drift . --format html --output drift.html --history drift.jsonl
     """
     chosen = _fail_on(fail_on)
-    if show_pii and mask_pii:
-        raise click.UsageError("--show-pii and --mask-pii contradict each other; use one")
+    masked = _masked(fmt, show_pii, mask_pii)
     with reported():
         if notify and not history:
             raise ReconcilerError(
@@ -162,8 +179,11 @@ def drift(
         report = audit(config, accounts, types, chosen)
         if history:
             report = _remember(report, Path(history), notify)
-    if mask_pii or (fmt in MASKED_BY_DEFAULT and not show_pii):
-        report = mask_report(report, SimpleMasker())
+    if masked:
+        with reported():
+            masker = Masker(load_key(config.root))
+        masker.names.update(declared_names(r for items in config.desired.values() for r in items.values()))
+        report = mask_report(report, masker)
     text = render(report, fmt)
     if output:
         with reported():

@@ -108,8 +108,9 @@ def advice(report: DriftReport) -> list[str]:
         )
     if any(i.kind is Kind.UNMANAGED for i in report.items):
         out.append(
-            "Unmanaged live items are never touched: declare them in the YAML to manage them, or add "
-            "their type to the account's `prune` list to have apply delete them."
+            "Unmanaged live items are never touched: declare them in the YAML to manage them, add "
+            "their type to the account's `prune` list to have apply delete them, or add an `ignore:` "
+            "rule for them when another system owns them."
         )
     if report.count(Status.NOT_AUDITABLE):
         out.append(
