@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import xmlschema
 
 from reconciler import cli_drift
 from reconciler.sandbox.server import Faults
@@ -293,3 +295,31 @@ def test_notify_needs_history_and_an_https_or_loopback_url(repo: Repo):
         "http://hooks.example/T0/tok",
     )
     assert plain.exit_code == 1 and "not an https URL" in plain.stderr and "tok" not in plain.stderr
+
+
+def test_junit_report_validates_and_lists_every_checked_account_and_type(
+    repo: Repo, intouch: Emu, intime: Emu
+):
+    """`drift --format junit` against the emulators: valid Jenkins JUnit, one testcase per checked cell."""
+    intouch.emulator.rename_contact("4790550001", first_name="Karianne")
+    intime.emulator.faults = Faults.parse("error:path=reminder")
+    out = repo.root / "drift.xml"
+    result = repo.cli("drift", str(repo.root), "--format", "junit", "--output", str(out))
+    assert result.exit_code == 1, result.output  # the failed read is an error
+    text = out.read_text(encoding="utf-8")
+    xmlschema.XMLSchema(str(ROOT / "tests" / "fixtures" / "junit" / "jenkins-junit.xsd")).validate(text)
+    found = {}
+    for case in ET.fromstring(text).iter("testcase"):
+        tags = [child.tag for child in case if child.tag != "system-out"]
+        found[f"{case.get('classname')}/{case.get('name')}"] = tags[0] if tags else "passed"
+    assert found == {
+        "bergen/groups": "passed",
+        "bergen/contacts": "skipped",
+        "bergen/blocklist": "passed",
+        "bergen/reminders": "error",
+        "bergen/campaigns": "skipped",
+        "oslo/groups": "passed",
+        "oslo/contacts": "failure",
+        "oslo/memberships": "passed",
+    }
+    assert "Karianne" not in text and "4790550001" not in text  # masked by default
