@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -178,7 +181,7 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T000/secret-token"
 
@@ -323,3 +326,39 @@ def test_junit_report_validates_and_lists_every_checked_account_and_type(
         "oslo/memberships": "passed",
     }
     assert "Karianne" not in text and "4790550001" not in text  # masked by default
+
+
+def test_report_names_the_git_revision_of_the_config(repo: Repo):
+    """In a git repository the report carries the commit, marked +changes when tracked files differ."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert drift_json(repo)[1]["revision"] == ""  # not a git repository yet
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid")
+    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
+    for args in (
+        ["init", "-q"],
+        ["add", "oslo.yaml", "bergen.yaml", "reconciler.yaml"],
+        ["commit", "-qm", "c"],
+    ):
+        subprocess.run(["git", "-C", str(repo.root), *args], check=True, env=env, capture_output=True)
+    head = subprocess.run(
+        ["git", "-C", str(repo.root), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert drift_json(repo)[1]["revision"] == head[:12]
+    repo.write("bergen.yaml", BERGEN + '  - mobile: "+46 70 234 56 79"\n')
+    assert drift_json(repo)[1]["revision"] == head[:12] + "+changes"
+    html = repo.cli("drift", str(repo.root), "--format", "html").stdout
+    assert f"config revision <code>{head[:12]}+changes</code>" in html
+
+
+def test_bad_options_are_one_line_errors(repo: Repo):
+    """An unknown --fail-on word, contradicting PII flags, --show-pii under CI=true: exit 1, one line."""
+    bad = repo.cli("drift", str(repo.root), "--fail-on", "drift,typo")
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: --fail-on: 'typo' is not one of:")
+    both = repo.cli("drift", str(repo.root), "--show-pii", "--mask-pii")
+    assert both.exit_code == 1 and "contradict" in both.stderr
+    repo.env = dict(repo.env, CI="true")
+    refused = repo.cli("drift", str(repo.root), "--format", "markdown", "--show-pii")
+    assert refused.exit_code == 1 and "--show-pii=force" in refused.stderr
+    forced = repo.cli("drift", str(repo.root), "--format", "markdown", "--show-pii=force")
+    assert forced.exit_code == 0 and "| oslo | in sync |" in forced.stdout
