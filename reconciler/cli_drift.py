@@ -14,6 +14,7 @@ from reconciler.cli_support import account_option, fail, load_repo, reported, st
 from reconciler.config.types import Config
 from reconciler.drift import FORMATS, MASKED_BY_DEFAULT, git_revision, render
 from reconciler.drift.build import build_report
+from reconciler.drift.history import Run as HistoryRun
 from reconciler.drift.history import append_run, last_alerted, read_history, run_of, with_history
 from reconciler.drift.mask import mask_report
 from reconciler.drift.model import DEFAULT_FAIL_ON, DriftReport, FailOn
@@ -76,14 +77,13 @@ def audit(
         backend.close()
 
 
-def _remember(report: DriftReport, history: Path, notify: str | None) -> DriftReport:
-    """Add since/trend from the history, notify when the drift state changed, append this run."""
-    runs, warnings = read_history(history)
-    for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+def _remember(
+    report: DriftReport, runs: list[HistoryRun], notify: str | None
+) -> tuple[DriftReport, HistoryRun]:
+    """Add since/trend from the earlier ``runs``, notify when the drift state changed; return the
+    report and the history line of this run (appended once the report is out)."""
     alerted = last_alerted(runs)
-    current = run_of(report, alerted)
-    report = with_history(report, [*runs, current])
+    report = with_history(report, [*runs, run_of(report, alerted)])
     change = compare(report, alerted)
     if notify and change.event:
         problem = post(notify, payload(report, change))
@@ -95,8 +95,7 @@ def _remember(report: DriftReport, history: Path, notify: str | None) -> DriftRe
         else:
             alerted = change.current
             click.echo(f"Notified {shown(notify)}: {change.event}.", err=True)
-    append_run(history, run_of(report, alerted))
-    return report
+    return report, run_of(report, alerted)
 
 
 def _masked(fmt: str, show_pii: str | None, mask_pii: bool) -> bool:
@@ -176,9 +175,15 @@ def drift(
             secrets.register(notify)  # a webhook URL carries its token: never print it
             check_webhook(notify)
         config = load_repo(directory)
-        report = audit(config, accounts, types, chosen)
+        runs: list[HistoryRun] = []
         if history:
-            report = _remember(report, Path(history), notify)
+            runs, warnings = read_history(Path(history))
+            for warning in warnings:
+                click.echo(f"Warning: {warning}", err=True)
+        report = audit(config, accounts, types, chosen)
+    line = None
+    if history:
+        report, line = _remember(report, runs, notify)
     if masked:
         with reported():
             masker = Masker(load_key(config.root))
@@ -196,4 +201,7 @@ def drift(
         click.echo(f"Wrote the drift report to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+    if history and line is not None:
+        with reported():  # after the report: a history that can't be written doesn't hide it
+            append_run(Path(history), line)
     sys.exit(report.exit_code)

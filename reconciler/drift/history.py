@@ -25,14 +25,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from reconciler.drift.model import KINDS, DriftReport, Status
 from reconciler.errors import ReconcilerError
 
 FORMAT_VERSION = 1
 TREND_RUNS = 10  # runs shown in the trend, the current one included
-LOCK_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +88,8 @@ def read_history(path: Path) -> tuple[list[Run], list[str]]:
 
     A missing file is an empty history. Raises ReconcilerError when the file cannot be read at all.
     """
+    if path.exists() and not path.is_file():
+        raise ReconcilerError(f"{path}: the drift history must be a regular file; give a file path")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -117,29 +116,23 @@ def read_history(path: Path) -> tuple[list[Run], list[str]]:
 
 
 def append_run(path: Path, run: Run) -> None:
-    """Append ``run`` as one line, under a lock, flushed to disk. Raises ReconcilerError on failure."""
+    """Append ``run`` as one line with a single ``O_APPEND`` write (concurrent runs never interleave
+    within a line), flushed to disk. Raises ReconcilerError when the file cannot be written."""
     line = json.dumps(run.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    data = line.encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT):
-            with open(path, "ab") as handle:
-                if handle.tell() and not _ends_with_newline(path):
-                    handle.write(b"\n")  # a torn last line stays on its own line
-                handle.write(line.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-    except Timeout:
-        raise ReconcilerError(
-            f"{path}: another drift run holds the history lock; try again when it has finished"
-        ) from None
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a torn last line stays on its own line
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ReconcilerError(f"{path}: cannot write the drift history ({exc.strerror or exc})") from None
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
 
 
 def _drifted(run: Run, name: str) -> bool | None:

@@ -56,6 +56,12 @@ def _attrs(attrs: dict[str, Any] | None, key: str, lead: str) -> str:
     return lead + ", ".join(pairs) if pairs else ""
 
 
+def reason_text(cell: Cell) -> str:
+    """Why a cell failed or is not auditable, and what the state file knows, as sentences."""
+    text = cell.reason.rstrip(". ") + "."
+    return f"{text} Known from state: {cell.known}." if cell.known else text
+
+
 def item_title(item: Item) -> str:
     return f"{SYMBOL[item.kind]} {printable(item.key)} ({item.kind.label})"
 
@@ -162,9 +168,8 @@ def render_text(report: DriftReport) -> str:
         if cells:
             out.append(heading)
             for cell in cells:
-                known = f" Known from state: {cell.known}." if cell.known else ""
                 where = f"{printable(cell.account)} / {printable(cell.type)}"
-                out.append(f"  {where}: {printable(cell.reason)}.{known}")
+                out.append(f"  {where}: {printable(reason_text(cell))}")
             out.append("")
     out += [f"Warning: {printable(w)}" for w in report.warnings]
     out += [f"Error: {printable(e)}" for e in report.errors]
@@ -207,8 +212,7 @@ def render_markdown(report: DriftReport) -> str:
         if cells:
             out += [f"### {heading}", ""]
             for cell in cells:
-                known = f" Known from state: {cell.known}." if cell.known else ""
-                out.append(f"- **{md(cell.account)} / {md(cell.type)}**: {md(cell.reason + '.' + known)}")
+                out.append(f"- **{md(cell.account)} / {md(cell.type)}**: {md(reason_text(cell))}")
             out.append("")
     if report.warnings:
         out += ["### Warnings", "", *(f"- {md(w)}" for w in report.warnings), ""]

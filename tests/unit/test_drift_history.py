@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from reconciler.drift.history import append_run, last_alerted, read_history, run_of, with_history
 from reconciler.drift.model import Cell, DriftReport, FailOn, Status
 from reconciler.drift.notify import compare, payload, shown
+from reconciler.errors import ReconcilerError
 
 ZERO = {"changed": 0, "missing": 0, "extra": 0, "unmanaged": 0}
 
@@ -149,3 +152,15 @@ def test_webhook_urls_are_shown_without_their_path():
     """Webhook paths hold tokens: messages show scheme, host and port only."""
     assert shown("https://hooks.slack.com/services/T0/B0/XYZ") == "https://hooks.slack.com/..."
     assert shown("http://127.0.0.1:8080/hook?token=abc") == "http://127.0.0.1:8080/..."
+
+
+def test_history_that_is_not_a_regular_file_or_cannot_be_written_is_an_error(tmp_path: Path):
+    """A directory (or a device) as history is refused; a path that can't be created raises one line."""
+    with pytest.raises(ReconcilerError, match="must be a regular file"):
+        read_history(tmp_path)
+    with pytest.raises(ReconcilerError, match="must be a regular file"):
+        read_history(Path("/dev/zero"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReconcilerError, match=r"file/drift.jsonl: cannot write the drift history"):
+        append_run(blocker / "drift.jsonl", run_of(report("t", Status.IN_SYNC), None))
