@@ -59,7 +59,7 @@ def audit(
         run = Run(config, state, accounts, frozenset(types) if types else None, now=utcnow)
         try:
             failures: Failures = {}
-            plan = run.plan(status, failures)
+            plan = run.plan(status, failures, fingerprint_live=False)
             return build_report(
                 plan,
                 run.targets(),
