@@ -34,6 +34,7 @@ th button { all: inherit; cursor: pointer; padding: 0; border: 0; background: no
 th[aria-sort="ascending"] button::after { content: " \\25B2"; }
 th[aria-sort="descending"] button::after { content: " \\25BC"; }
 #grid th:first-child, #grid td:first-child { position: sticky; left: 0; background: #f6f8fa; }
+#grid a { color: inherit; }
 td.in_sync { color: var(--ok); } td.drifted { color: var(--drift); font-weight: 600; }
 td.failed { color: var(--fail); font-weight: 600; } td.not_auditable, td.absent { color: var(--na); }
 td.details { font-family: ui-monospace, monospace; font-size: .9em; white-space: pre-wrap;
@@ -116,8 +117,8 @@ def _grid(report: DriftReport) -> list[str]:
     out = ['<div class="scroll"><table id="grid">', "<thead><tr><th>Account</th>"]
     out += [f'<th scope="col">{_e(t)}</th>' for t in report.types]
     out += ["</tr></thead>", "<tbody>"]
-    for account in report.accounts:
-        row = [f'<tr><th scope="row">{_e(account)}</th>']
+    for number, account in enumerate(report.accounts, start=1):
+        row = [f'<tr><th scope="row"><a href="#account-{number}">{_e(account)}</a></th>']
         for type_ in report.types:
             cell = report.cell(account, type_)
             if cell is None:
@@ -185,9 +186,12 @@ def _account_cells(cells: list[Cell]) -> list[str]:
     return out
 
 
-def _account(report: DriftReport, account: str) -> list[str]:
+def _account(report: DriftReport, account: str, number: int) -> list[str]:
     cells = [c for c in report.cells if c.account == account]
-    out = [f'<section class="account" data-account="{_e(account)}">', f"<h3>Account {_e(account)}</h3>"]
+    out = [
+        f'<section class="account" id="account-{number}" data-account="{_e(account)}">',
+        f"<h3>Account {_e(account)}</h3>",
+    ]
     out += _account_cells(cells)
     items = [i for i in report.items if i.account == account]
     if items:
@@ -222,8 +226,8 @@ def render_html(report: DriftReport) -> str:
     ]
     if report.cells:
         out += ["<h2>Accounts</h2>", *_filters(report)]
-        for account in report.accounts:
-            out += _account(report, account)
+        for number, account in enumerate(report.accounts, start=1):
+            out += _account(report, account, number)
     failed = [c for c in report.cells if c.status is Status.FAILED]
     if failed:
         out += ["<h2>Failed reads</h2>", '<ul class="findings failed-list">']

@@ -19,6 +19,8 @@ TITLE = "Drift report"
 NOT_OFFERED = "-"  # the account's provider has no such type
 SYMBOL = {Kind.CHANGED: "~", Kind.MISSING: "+", Kind.EXTRA: "-", Kind.UNMANAGED: "?"}
 TREND_BLOCKS = "▁▂▃▄▅▆▇█"
+VISIBLE_ROWS = 50  # Markdown: items shown per account/type before the rest folds into <details>
+_MD_HEAD = "| Kind | Key | Details |\n| --- | --- | --- |"
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
@@ -202,11 +204,19 @@ def render_markdown(report: DriftReport) -> str:
         out += ["### Differences", ""]
         for cell in drifted:
             out += [f"#### {md(cell_heading(cell))}", ""]
-            out += ["| Kind | Key | Details |", "| --- | --- | --- |"]
-            for item in report.items_of(cell):
-                lines = "<br>".join(md(line) for line in item_lines(item))
-                out.append(f"| {md(item.kind.label)} | {md(item.key)} | {lines} |")
-            out.append("")
+            rows = [_md_item(item) for item in report.items_of(cell)]
+            out += [_MD_HEAD, *rows[:VISIBLE_ROWS], ""]
+            if rows[VISIBLE_ROWS:]:
+                rest = rows[VISIBLE_ROWS:]
+                out += [
+                    f"<details><summary>{len(rest)} more</summary>",
+                    "",
+                    _MD_HEAD,
+                    *rest,
+                    "",
+                    "</details>",
+                    "",
+                ]
     for status, heading in ((Status.FAILED, "Failed"), (Status.NOT_AUDITABLE, "Not auditable")):
         cells = [c for c in report.cells if c.status is status]
         if cells:
@@ -220,6 +230,11 @@ def render_markdown(report: DriftReport) -> str:
         out += ["### Errors", "", *(f"- {md(e)}" for e in report.errors), ""]
     out += ["### What to do", "", *(f"- {_code(line)}" for line in advice(report))]
     return "\n".join(out) + "\n"
+
+
+def _md_item(item: Item) -> str:
+    lines = "<br>".join(md(line) for line in item_lines(item))
+    return f"| {md(item.kind.label)} | {md(item.key)} | {lines} |"
 
 
 def _code(line: str) -> str:

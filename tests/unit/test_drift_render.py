@@ -182,3 +182,16 @@ def test_masking_hides_numbers_and_names_in_every_part():
         for secret in ("4790550001", "Karianne", "Kari", "Ola", "Per"):
             assert secret not in out, (fmt, secret)
     assert "Oslo" in render(masked, "text")  # a city is not personal data
+
+
+def test_markdown_folds_long_tables_and_html_links_the_grid_to_each_account():
+    """120 unmanaged items: 50 rows shown, 70 folded in <details>; the HTML grid links to the account."""
+    cells = (Cell("oslo", "contacts", "intouch", Status.DRIFTED, dict(ZERO, unmanaged=120), 0, 120),)
+    items = tuple(Item("oslo", "contacts", f"+47905{i:05d}", Kind.UNMANAGED) for i in range(120))
+    report = DriftReport("2026-11-30T07:00:00Z", "", cells, items)
+    text = render(report, "markdown")
+    shown, _, folded = text.partition("<details><summary>70 more</summary>")
+    assert shown.count("| unmanaged live |") == 50 and folded.count("| unmanaged live |") == 70
+    page = render(report, "html")
+    assert '<th scope="row"><a href="#account-1">oslo</a></th>' in page
+    assert '<section class="account" id="account-1" data-account="oslo">' in page
