@@ -23,20 +23,17 @@ from typing import Any
 
 from reconciler.changes import Action, Change
 from reconciler.drift.model import KINDS, Cell, DriftReport, FailOn, FieldDiff, Item, Kind, Status
-from reconciler.model import MEMBERSHIPS, TYPE_ORDER, Resource, get_path
+from reconciler.model import Resource, get_path
 from reconciler.plan import Plan, Warning_
 from reconciler.planner import Target
+from reconciler.types import APPLY_ORDER, TYPES, in_scope
 
 Where = tuple[str, str]
 
 
 def audited_types(target: Target) -> list[str]:
     """The types of ``target`` a drift audit reports on, in apply order (``--type`` honoured)."""
-    types = [t for t in TYPE_ORDER if t in target.capabilities]
-    if target.types is not None:
-        wanted = set(target.types) | ({MEMBERSHIPS} if "contacts" in target.types else set())
-        types = [t for t in types if t in wanted]
-    return types
+    return [t for t in APPLY_ORDER if t in target.capabilities and in_scope(t, target.types)]
 
 
 def build_report(
@@ -108,7 +105,7 @@ def _listable(targets: Iterable[Target], where: Where) -> bool:
 
 def _item_order(key: tuple[str, str, str]) -> tuple[str, int, str]:
     account, type_, item = key
-    return (account, TYPE_ORDER.index(type_) if type_ in TYPE_ORDER else len(TYPE_ORDER), item)
+    return (account, APPLY_ORDER.index(type_) if type_ in APPLY_ORDER else len(APPLY_ORDER), item)
 
 
 def _warning_text(warning: Warning_) -> str:
@@ -197,8 +194,10 @@ def _cell(
 
 
 def _declared_count(desired: Mapping[Where, Mapping[str, Resource]], where: Where) -> int:
+    """Declared items of ``where``; a sub-resource counts the names its parents declare."""
     account, type_ = where
-    if type_ != MEMBERSHIPS:
+    record = TYPES.get(type_)
+    if record is None or record.sub is None:
         return len(desired.get(where, {}))
-    contacts = desired.get((account, "contacts"), {}).values()
-    return sum(len(c.attrs.get("groups") or ()) for c in contacts)
+    parents = desired.get((account, record.sub.parent), {}).values()
+    return sum(len(p.attrs.get(record.sub.field) or ()) for p in parents)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.model import TYPE_ORDER
+from reconciler.types import APPLY_ORDER
 
 FORMAT_VERSION = 1
 
@@ -202,7 +202,8 @@ class DriftReport:
         """Every type of the grid, in apply order (types unknown to it last, as first listed)."""
         seen = list(dict.fromkeys(c.type for c in self.cells))
         return sorted(
-            seen, key=lambda t: (TYPE_ORDER.index(t) if t in TYPE_ORDER else len(TYPE_ORDER), seen.index(t))
+            seen,
+            key=lambda t: (APPLY_ORDER.index(t) if t in APPLY_ORDER else len(APPLY_ORDER), seen.index(t)),
         )
 
     def cell(self, account: str, type_: str) -> Cell | None:
