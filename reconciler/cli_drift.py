@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import click
 
 from reconciler import secrets
+from reconciler.cli_pii import PiiCommand, pii_options, wants_mask
 from reconciler.cli_support import account_option, fail, load_repo, reported, status, type_option
 from reconciler.config.types import Config
-from reconciler.drift import FORMATS, MASKED_BY_DEFAULT, git_revision, render
+from reconciler.drift import FORMATS, git_revision, render
 from reconciler.drift.build import build_report
 from reconciler.drift.history import Run as HistoryRun
 from reconciler.drift.history import append_run, last_alerted, read_history, run_of, with_history
@@ -98,16 +98,7 @@ def _remember(
     return report, run_of(report, alerted)
 
 
-def _masked(fmt: str, show_pii: str | None, mask_pii: bool) -> bool:
-    """Whether the report is masked (docs/pii.md): shared formats by default, the others on ask."""
-    if show_pii and mask_pii:
-        fail("--show-pii and --mask-pii contradict each other; use one")
-    if show_pii == "yes" and os.environ.get("CI") == "true":
-        fail("--show-pii is refused when CI=true (a CI log is shared); use --show-pii=force to reveal anyway")
-    return mask_pii or (fmt in MASKED_BY_DEFAULT and not show_pii)
-
-
-@click.command()
+@click.command(cls=PiiCommand)
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
@@ -130,19 +121,9 @@ def _masked(fmt: str, show_pii: str | None, mask_pii: bool) -> bool:
     metavar="WHAT",
     help=f"What exits 2: {FAIL_ON_CHOICES} or none; comma-separated or repeated. Default: drift.",
 )
-@click.option(
-    "--show-pii",
-    "show_pii",
-    is_flag=False,
-    flag_value="yes",
-    default=None,
-    type=click.Choice(["yes", "force"]),
-    metavar="[=force]",
-    help="Show numbers and names unmasked in markdown/html/junit (under CI=true: --show-pii=force).",
-)
-@click.option("--mask-pii", is_flag=True, help="Mask numbers and names in text and json too.")
 @account_option
 @type_option
+@pii_options
 def drift(
     directory: str,
     fmt: str,
@@ -150,10 +131,11 @@ def drift(
     history: str | None,
     notify: str | None,
     fail_on: tuple[str, ...],
-    show_pii: str | None,
-    mask_pii: bool,
     accounts: tuple[str, ...],
     types: tuple[str, ...],
+    show_pii: bool,
+    show_pii_force: bool,
+    mask_pii: bool,
 ) -> None:
     """Audit the live accounts against the config (for scheduled CI jobs).
 
@@ -165,8 +147,8 @@ def drift(
     Example: reconciler drift . --format html --output drift.html --history drift.jsonl
     """
     chosen = _fail_on(fail_on)
-    masked = _masked(fmt, show_pii, mask_pii)
     with reported():
+        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
         if notify and not history:
             raise ReconcilerError(
                 "--notify needs --history FILE: the history is how drift knows what it last told the webhook"

@@ -19,7 +19,6 @@ from reconciler.drift.model import DriftReport
 from reconciler.drift.text import render_markdown, render_text
 
 FORMATS = ("text", "json", "markdown", "junit", "html")
-MASKED_BY_DEFAULT = frozenset({"markdown", "junit", "html"})  # shared outputs
 
 
 def render(report: DriftReport, fmt: str) -> str:
@@ -64,4 +63,4 @@ def git_revision(root: Path) -> str:
     return revision + ("+changes" if dirty.returncode == 0 and dirty.stdout.strip() else "")
 
 
-__all__ = ["FORMATS", "MASKED_BY_DEFAULT", "DriftReport", "git_revision", "render"]
+__all__ = ["FORMATS", "DriftReport", "git_revision", "render"]
