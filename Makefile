@@ -18,6 +18,7 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 test: $(STAMP)
+	$(BIN)/python -m tests.browser
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)

@@ -20,6 +20,7 @@ import click
 from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
+from reconciler.cli_drift import drift
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_state import state
 from reconciler.cli_support import (
@@ -39,11 +40,10 @@ from reconciler.plan import Plan
 from reconciler.render import render
 from reconciler.safety import violations
 from reconciler.saved_plan import SavedPlan, save_plan
-from reconciler.state import State, atomic_write, open_backend
+from reconciler.state import State, open_backend
 
 log = logging.getLogger("reconciler")
 FORMATS = ("text", "json", "markdown")
-DRIFT_FORMATS = ("text", "json", "markdown", "junit", "html")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -416,47 +416,8 @@ def _report(outcome: ApplyResult, hide: Callable[[str], str]) -> None:
     )
 
 
-# -- drift -------------------------------------------------------------------------------------------
-@main.command(cls=PiiCommand)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="text", show_default=True)
-@click.option(
-    "--output", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout."
-)
-@account_option
-@type_option
-@pii_options
-def drift(
-    directory: str,
-    fmt: str,
-    output: str | None,
-    accounts: tuple[str, ...],
-    types: tuple[str, ...],
-    show_pii: bool,
-    show_pii_force: bool,
-    mask_pii: bool,
-) -> None:
-    """Audit the live accounts against the config (for scheduled CI jobs).
-
-    Exits 0 when there is no drift, 2 when there is, 1 on errors.
-
-    Example: reconciler drift . --format junit --output drift.xml
-    """
-    with reported():
-        masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
-        config, result = _read_only_plan(directory, accounts, types)
-        visible = shown(result, config, masked)
-    color = fmt == "text" and not output and is_tty(sys.stdout)
-    text = render(visible, fmt, color=color, title="Drift report")
-    if output:
-        atomic_write(Path(output), text if text.endswith("\n") else text + "\n")
-        click.echo(f"Wrote the drift report to {output}.", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
-    sys.exit(1 if result.errors else 2 if result.has_changes else 0)
-
-
 main.add_command(state)
+main.add_command(drift)
 main.add_command(sandbox)
 main.add_command(export)
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 Live = dict[tuple[str, str], dict[str, Resource]]
 Desired = dict[tuple[str, str], Mapping[str, Resource]]
 Notify = Callable[[str], None]
+Failures = dict[tuple[str, str], str]
 
 
 def _utcnow() -> datetime:
@@ -86,12 +87,17 @@ class Run:
             self.providers[name] = provider_class(account.provider)(account)
         return self.providers[name]
 
-    def refresh(self, notify: Notify | None = None) -> Live:
-        """Read the live state of every listable type in scope, without what ignore rules hide."""
-        with gc_paused():
-            return self._refresh(notify)
+    def refresh(self, notify: Notify | None = None, failures: Failures | None = None) -> Live:
+        """Read the live state of every listable type in scope, without what ignore rules hide.
 
-    def _refresh(self, notify: Notify | None) -> Live:
+        A failed read raises, unless ``failures`` is given: then each type of an account whose read
+        failed is read again on its own, and the ones that still fail are recorded there as
+        ``(account, type) -> reason`` and left out of the result (drift audits report them).
+        """
+        with gc_paused():
+            return self._refresh(notify, failures)
+
+    def _refresh(self, notify: Notify | None, failures: Failures | None) -> Live:
         live: Live = {}
         for target in self.targets():
             types = [t for t, cap in target.capabilities.items() if cap.list.ok and in_scope(t, target.types)]
@@ -99,20 +105,45 @@ class Run:
                 continue
             if notify:
                 notify(f"refreshing {target.account} ({target.provider}): {', '.join(types)}")
-            read = self.provider(target.account).read(types, self.state.account(target.account))
-            rules = self.config.accounts[target.account].ignore
-            for type_, items in read.items():
-                kept = filter_live(rules, type_, items)
-                live[(target.account, type_)] = _by_key(target.account, type_, kept)
+            try:
+                live.update(self._read(target.account, types))
+            except ReconcilerError as exc:
+                if failures is None:
+                    raise
+                log.warning("refresh: account=%s failed: %s; reading type by type", target.account, exc)
+                for type_ in types:
+                    try:
+                        live.update(self._read(target.account, [type_]))
+                    except ReconcilerError as one:
+                        failures[(target.account, type_)] = str(one)
         return live
 
-    def check(self, live: Live) -> list[Problem]:
+    def _read(self, account: str, types: list[str]) -> Live:
+        read = self.provider(account).read(types, self.state.account(account))
+        rules = self.config.accounts[account].ignore
+        return {
+            (account, type_): _by_key(account, type_, filter_live(rules, type_, items))
+            for type_, items in read.items()
+        }
+
+    def check(self, live: Live, failures: Failures | None = None) -> list[Problem]:
+        """The providers' plan-time checks. With ``failures`` (see :meth:`refresh`), an account
+        whose reads all failed is not checked, and a check that fails is a warning."""
         problems: list[Problem] = []
         for target in self.targets():
             desired = {t: items for (a, t), items in self.config.desired.items() if a == target.account}
             mine = {t: list(items.values()) for (a, t), items in live.items() if a == target.account}
             records = self.state.account(target.account)
-            problems += self.provider(target.account).check(desired, mine, records)
+            if failures is None:
+                problems += self.provider(target.account).check(desired, mine, records)
+                continue
+            if failures and not mine and any(a == target.account for a, _ in failures):
+                continue
+            try:
+                problems += self.provider(target.account).check(desired, mine, records)
+            except ReconcilerError as exc:
+                message = f"{target.account}: the provider's checks could not run: {exc}"
+                problems.append(Problem(message, severity="warning"))
         return problems
 
     def audit(self, live: Live) -> tuple[Desired, list[Problem], dict[tuple[str, str, str], dict[str, Any]]]:
@@ -138,21 +169,31 @@ class Run:
             impacts.update({(target.account, sending.type, k): v for k, v in found.impacts.items()})
         return desired, problems, impacts
 
-    def plan(self, notify: Notify | None = None, *, fingerprint_live: bool = True) -> Plan:
+    def plan(
+        self, notify: Notify | None = None, failures: Failures | None = None, *, fingerprint_live: bool = True
+    ) -> Plan:
         """Refresh, check and diff: the plan for the accounts and types in scope.
 
         ``fingerprint_live=False`` leaves the live hash out of ``meta`` (only a saved plan needs
         it, and hashing 100,000 items costs more than half a second). The garbage collector is
-        paused meanwhile (:mod:`reconciler.gcpause`).
+        paused meanwhile (:mod:`reconciler.gcpause`). With ``failures`` (drift audits), a type
+        whose read fails is recorded there instead of failing the run; the plan then treats it as
+        empty, so callers must disregard its changes. The live items read stay in :attr:`live`.
         """
         with gc_paused():
-            return self._plan(notify, fingerprint_live)
+            return self._plan(notify, failures, fingerprint_live)
 
-    def _plan(self, notify: Notify | None, fingerprint_live: bool) -> Plan:
-        live = self.refresh(notify)
+    def _plan(self, notify: Notify | None, failures: Failures | None, fingerprint_live: bool) -> Plan:
+        live = self.refresh(notify, failures)
         self.live_counts = {where: len(items) for where, items in live.items()}
-        problems = self.check(live)
-        desired, found, impacts = self.audit(live)
+        problems = self.check(live, failures)
+        try:
+            desired, found, impacts = self.audit(live)
+        except ReconcilerError as exc:
+            if failures is None:
+                raise
+            desired, impacts = dict(self.config.desired), {}
+            found = [Problem(f"the audience checks could not run: {exc}", severity="warning")]
         now = self.now()
         plan = diff(
             desired,

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -21,12 +21,17 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class Warning_:
-    """A plan warning about one resource (or a whole account/type when ``key`` is empty)."""
+    """A plan warning about one resource (or a whole account/type when ``key`` is empty).
+
+    ``code`` names the finding for programs (``unmanaged``: a live item nobody declared;
+    ``unlistable``: the provider cannot list the type); it is not part of the plan's JSON.
+    """
 
     account: str
     type: str
     key: str
     message: str
+    code: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, str]:
         return {"account": self.account, "type": self.type, "key": self.key, "message": self.message}

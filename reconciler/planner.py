@@ -54,8 +54,8 @@ class _Collector:
     errors: list[Problem] = field(default_factory=list)
     intents: dict[tuple[str, str, str], Mapping[str, Any]] = field(default_factory=dict)
 
-    def warn(self, account: str, type_: str, key: str, message: str) -> None:
-        self.warnings.append(Warning_(account, type_, key, message))
+    def warn(self, account: str, type_: str, key: str, message: str, code: str = "") -> None:
+        self.warnings.append(Warning_(account, type_, key, message, code))
 
 
 def diff(
@@ -124,6 +124,7 @@ def _plan_account(
                     "",
                     f"{target.provider} cannot list {type_}: {cap.list.reason}. "
                     "The plan compares with the last applied attributes in the state file.",
+                    code="unlistable",
                 )
     subs = [TYPES[t] for t in types if TYPES[t].sub is not None]
     for sub in subs:
@@ -301,6 +302,7 @@ def _plan_type(
                 key,
                 "unmanaged: exists live but is not declared "
                 f"(declare it, or add {type_} to the account's prune list to delete it)",
+                code="unmanaged",
             )
             continue
         before = _compared(current.attrs, cap)

@@ -116,9 +116,7 @@ def test_accounts_settings_state_and_safety(good: Config) -> None:
     assert dict(se.credentials) == {"user": "demo", "hash": ENV["INTIME_HASH"]}
     assert (no.region, no.url, no.rate_limit) == ("NO", "http://127.0.0.1:8080/2", 120)
     assert uk.region == "GB" and uk.origin == Origin("good/reconciler.yaml", 18, 3)
-    assert good.safety == Safety(
-        SafetyBlock({"max_update_percent": 50, "min_existing": 5})
-    )
+    assert good.safety == Safety(SafetyBlock({"max_update_percent": 50, "min_existing": 5}))
     assert good.state_path == Path("good") / "state" / "main.json"
     assert good.root == Path("good")
 
