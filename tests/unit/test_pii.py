@@ -163,3 +163,9 @@ def test_every_word_of_a_learned_name_is_masked_once() -> None:
     m.learn_name("Anna Maria")
     text = m.text("Dear Anna Maria, Mariana says hi")
     assert "Anna" not in text and "Maria," not in text and "Mariana" in text
+
+
+def test_an_empty_key_variable_falls_back_to_the_key_file(tmp_path: Path) -> None:
+    """CI systems set an unset secret to an empty string: that means no key, not the key ''."""
+    assert load_key(tmp_path, {"RECONCILER_PII_KEY": ""}) == load_key(tmp_path, {})
+    assert (tmp_path / KEY_FILE).exists()
