@@ -80,13 +80,23 @@ def _members(
         sources.append(r for k, r in live.get(expansion.type, {}).items() if k not in wanted)
     elif append_only:
         sources.append(live.get(expansion.type, {}).values())
+    plain = "." not in expansion.number and "." not in expansion.member_of  # the usual case, faster
     for items in sources:
         for item in items:
-            value = get_path(item.attrs, expansion.number)
-            numbers = value if isinstance(value, list) else [value] if value else []
-            names = get_path(item.attrs, expansion.member_of) or () if expansion.member_of else (item.key,)
-            for name in names:
-                members.setdefault(str(name), set()).update(str(n) for n in numbers)
+            attrs = item.attrs
+            value = attrs.get(expansion.number) if plain else get_path(attrs, expansion.number)
+            if not value:
+                continue
+            if not expansion.member_of:
+                names: Any = (item.key,)
+            else:
+                names = attrs.get(expansion.member_of) if plain else get_path(attrs, expansion.member_of)
+            for name in names or ():
+                found = members.setdefault(str(name), set())
+                if isinstance(value, list):
+                    found.update(str(n) for n in value)
+                else:
+                    found.add(str(value))
     return members
 
 

@@ -25,6 +25,7 @@ GSM_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM_ALL = GSM_BASIC | GSM_EXTENSION
 
 # (single-message capacity, capacity of each part of a concatenated message)
 CAPACITY = {GSM7: (160, 153), UCS2: (70, 67)}
@@ -88,7 +89,7 @@ class Encoded:
 
 def is_gsm(char: str) -> bool:
     """Whether ``char`` is in the GSM 03.38 basic or extension table."""
-    return char in GSM_BASIC or char in GSM_EXTENSION
+    return char in GSM_ALL
 
 
 def _sizes(text: str, encoding: str) -> list[int]:
@@ -114,7 +115,9 @@ def count_segments(sizes: list[int], encoding: str) -> int:
 
 def encode(text: str) -> Encoded:
     """The encoding, size and segment count of ``text`` (see the module docstring)."""
-    forcing = tuple((index, char) for index, char in enumerate(text) if not is_gsm(char))
+    forcing: tuple[tuple[int, str], ...] = ()
+    if not GSM_ALL.issuperset(text):
+        forcing = tuple((index, char) for index, char in enumerate(text) if char not in GSM_ALL)
     encoding = UCS2 if forcing else GSM7
     sizes = _sizes(text, encoding)
     segments = count_segments(sizes, encoding)
