@@ -24,15 +24,21 @@ from reconciler.cli_drift import drift
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_state import state
 from reconciler.cli_support import (
+    ReconcilerGroup,
     account_option,
+    check_scope,
+    common_options,
+    config_option,
     is_tty,
     load_repo,
+    pick_config,
     reported,
-    setup_logging,
     status,
     type_option,
+    use_color,
+    verbosity,
 )
-from reconciler.cli_tools import export, sandbox
+from reconciler.cli_tools import export, sandbox, schema
 from reconciler.config.types import Config
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError, UnsafePlan
@@ -46,30 +52,38 @@ log = logging.getLogger("reconciler")
 FORMATS = ("text", "json", "markdown")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=ReconcilerGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconciler")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for debug).")
-def main(verbose: int) -> None:
+@common_options
+def main() -> None:
     """Configuration as code for SMS messaging accounts.
 
     Keep groups, contacts, blocklists, phone lists, reminders and campaigns as YAML; `plan` shows the
     minimal change set against the live accounts and `apply` makes it so.
 
-    Example: reconciler plan examples/quickstart
+    Exit codes: 0 nothing to change / done, 2 changes present (plan) or drift found (drift), 1 any
+    error, usage errors included.
+
+    Example: reconciler plan -C examples/quickstart
     """
-    setup_logging(verbose)
 
 
 # -- validate ----------------------------------------------------------------------------------------
 @main.command()
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-def validate(directory: str) -> None:
-    """Check the config repository: files, schema, references, numbers. No network.
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@config_option
+@common_options
+def validate(directory: str | None, config_dir: str | None) -> None:
+    """Check the config repository: files, schema, references, numbers, URLs. No network and no
+    credentials needed (an unset variable is a note).
 
     Example: reconciler validate examples/quickstart
     """
     with reported():
-        config = load_repo(directory)
+        config = load_repo(pick_config(directory, config_dir), offline=True)
     total = sum(len(items) for items in config.desired.values())
     click.echo(f"Valid: {len(config.files)} file(s), {len(config.accounts)} account(s), {total} resource(s).")
 
@@ -113,6 +127,7 @@ def _read_only_plan(
     With ``warn_limits``, say on stderr which safety limits would make ``apply`` refuse the plan.
     """
     config = load_repo(directory)
+    check_scope(config, accounts, types)
     backend = open_backend(config)
     try:
         state = backend.load()
@@ -127,7 +142,8 @@ def _read_only_plan(
 
 
 @main.command(cls=PiiCommand)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@config_option
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for `reconciler apply PLAN`."
 )
@@ -135,8 +151,10 @@ def _read_only_plan(
 @account_option
 @type_option
 @pii_options
+@common_options
 def plan(
-    directory: str,
+    directory: str | None,
+    config_dir: str | None,
     out: str | None,
     fmt: str,
     accounts: tuple[str, ...],
@@ -153,11 +171,14 @@ def plan(
     """
     with reported():
         masked = wants_mask(fmt, show_pii, show_pii_force, mask_pii)
-        config, result = _read_only_plan(directory, accounts, types, saving=out is not None, warn_limits=True)
+        config, result = _read_only_plan(
+            pick_config(directory, config_dir), accounts, types, saving=out is not None, warn_limits=True
+        )
         if out:
             save_plan(result, Path(out), config)  # the saved plan keeps real values: apply needs them
         visible = shown(result, config, masked)
-    click.echo(render(visible, fmt, color=fmt == "text" and is_tty(sys.stdout)), nl=False)
+    text = render(visible, fmt, color=fmt == "text" and use_color(sys.stdout), verbose=verbosity() > 0)
+    click.echo(text, nl=False)
     if out:
         click.echo(f"Saved the plan to {out}; apply it with: reconciler apply {out}", err=True)
     sys.exit(1 if result.errors else 2 if result.has_changes else 0)
@@ -165,7 +186,7 @@ def plan(
 
 # -- apply -------------------------------------------------------------------------------------------
 @main.command()
-@click.argument("target", default=".", type=click.Path(exists=True))
+@click.argument("target", required=False, type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
 @click.option("--force", is_flag=True, help="Apply even when the plan exceeds the safety limits.")
 @click.option(
@@ -191,13 +212,12 @@ def plan(
     metavar="SECONDS",
     help="How long to wait for another run holding an account's state lock.",
 )
-@click.option(
-    "--config", "config_dir", type=click.Path(file_okay=False), help="Config directory of a saved plan."
-)
+@config_option
 @account_option
 @type_option
+@common_options
 def apply(
-    target: str,
+    target: str | None,
     auto_approve: bool,
     force: bool,
     skip_unsupported: bool,
@@ -211,20 +231,25 @@ def apply(
 ) -> None:
     """Plan, confirm and apply; or apply a saved plan exactly (refused if stale).
 
+    TARGET is a config directory (default: -C/--config or the current directory) or a plan file
+    saved by `plan --out`; with a plan file, -C/--config names the config directory it was made
+    from when that is not where the plan says.
+
     Exits 0 when everything applied, 1 otherwise.
 
-    Example: reconciler apply . --auto-approve
+    Example: reconciler apply plan.json -C accounts/
     """
     saved: SavedPlan | None = None
     with reported():
-        if Path(target).is_file():
+        if target and Path(target).is_file():
             saved = SavedPlan.read(Path(target))
-            config = load_repo(config_dir or saved.root or ".")
+            config = load_repo(config_dir or _plan_root(target, saved))
             saved.check_config(config)
             accounts = saved.fingerprints.accounts
             types = saved.fingerprints.types or ()
         else:
-            config = load_repo(target)
+            config = load_repo(pick_config(target, config_dir))
+            check_scope(config, accounts, types)
         backend = open_backend(config)
         # Lock exactly the accounts in scope: applies for other accounts run side by side.
         scope = [name for name in accounts or config.accounts if name in config.accounts]
@@ -260,6 +285,17 @@ class _Overrides:
     mask_pii: bool = False
 
 
+def _plan_root(target: str, saved: SavedPlan) -> str:
+    """The config directory a saved plan was made from, when it is there from here."""
+    root = saved.root or "."
+    if not (Path(root) / "reconciler.yaml").is_file():
+        raise ReconcilerError(
+            f"{target} was made from the config directory {root!r}, which has no reconciler.yaml "
+            f"from here; name it with --config: reconciler apply {target} --config DIR"
+        )
+    return root
+
+
 def _apply_locked(
     config: Config,
     state: State,
@@ -277,7 +313,7 @@ def _apply_locked(
             saved.check_fresh(config, state.lineage, result)
             auto_approve = True  # the saved plan was reviewed; applying it is the approval
         visible, hide = shown_and_hider(result, config, overrides.mask_pii)
-        click.echo(render(visible, "text", color=is_tty(sys.stdout)), nl=False)
+        click.echo(render(visible, "text", color=use_color(sys.stdout), verbose=verbosity() > 0), nl=False)
         if result.errors:
             raise UnsafePlan("the plan has errors (above); fix them and plan again")
         if not result.has_changes:
@@ -312,7 +348,7 @@ def _apply_locked(
                 live=run.live,
             )
         _record_protection(config, state, run, outcome.applied, hide)
-        _report(outcome, hide)
+        _report(outcome, hide, listed=not use_color(sys.stderr))
         return outcome.ok
     finally:
         run.close()
@@ -344,11 +380,17 @@ def _confirm() -> bool:
     return str(answer).strip() == "yes"
 
 
+def _applied_line(change: Change, what: str) -> None:
+    if what == "applied":  # failures and skips are reported with their reason at the end
+        click.echo(f"Applied: {change.action.value} {change.address}")
+
+
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[Change, str], None] | None]:
-    """A rich progress bar on stderr while applying, on a terminal only (else no progress output)."""
-    if not is_tty(sys.stderr):
-        yield None
+    """A rich progress bar on stderr while applying, on a terminal with effects allowed; else one
+    plain line per applied change on stdout (for CI logs)."""
+    if not use_color(sys.stderr):
+        yield _applied_line
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -393,11 +435,12 @@ def _summary_table(outcome: ApplyResult) -> None:
     Console(file=sys.stderr, width=100, color_system="auto" if is_tty(sys.stderr) else None).print(table)
 
 
-def _report(outcome: ApplyResult, hide: Callable[[str], str]) -> None:
-    """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii)."""
+def _report(outcome: ApplyResult, hide: Callable[[str], str], *, listed: bool = False) -> None:
+    """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii); ``listed``:
+    each applied change was already printed as it happened."""
     for warning in outcome.warnings:
         click.echo(hide(f"Warning: {warning}"), err=True)
-    if not outcome.ok:  # what did happen, change by change, beside what did not
+    if not outcome.ok and not listed:  # what did happen, change by change, beside what did not
         for change in outcome.applied:
             click.echo(hide(f"Applied: {change.action.value} {change.address}"), err=True)
     for change, error in outcome.failed:
@@ -420,6 +463,7 @@ main.add_command(state)
 main.add_command(drift)
 main.add_command(sandbox)
 main.add_command(export)
+main.add_command(schema)
 
 if __name__ == "__main__":
     main()

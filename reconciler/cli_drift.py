@@ -10,7 +10,18 @@ import click
 
 from reconciler import secrets
 from reconciler.cli_pii import PiiCommand, pii_options, wants_mask
-from reconciler.cli_support import account_option, fail, load_repo, reported, status, type_option
+from reconciler.cli_progress import refresh_progress
+from reconciler.cli_support import (
+    account_option,
+    check_scope,
+    common_options,
+    config_option,
+    fail,
+    load_repo,
+    pick_config,
+    reported,
+    type_option,
+)
 from reconciler.config.types import Config
 from reconciler.drift import FORMATS, git_revision, render
 from reconciler.drift.build import build_report
@@ -59,7 +70,8 @@ def audit(
         run = Run(config, state, accounts, frozenset(types) if types else None, now=utcnow)
         try:
             failures: Failures = {}
-            plan = run.plan(status, failures, fingerprint_live=False)
+            with refresh_progress() as notify:
+                plan = run.plan(notify, failures, fingerprint_live=False)
             return build_report(
                 plan,
                 run.targets(),
@@ -99,7 +111,8 @@ def _remember(
 
 
 @click.command(cls=PiiCommand)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@config_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--output", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout."
@@ -124,8 +137,10 @@ def _remember(
 @account_option
 @type_option
 @pii_options
+@common_options
 def drift(
-    directory: str,
+    directory: str | None,
+    config_dir: str | None,
     fmt: str,
     output: str | None,
     history: str | None,
@@ -156,7 +171,8 @@ def drift(
         if notify:
             secrets.register(notify)  # a webhook URL carries its token: never print it
             check_webhook(notify)
-        config = load_repo(directory)
+        config = load_repo(pick_config(directory, config_dir))
+        check_scope(config, accounts, types)
         runs: list[HistoryRun] = []
         if history:
             runs, warnings = read_history(Path(history))

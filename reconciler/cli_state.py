@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from reconciler.cli_support import load_repo, reported
+from reconciler.cli_support import common_options, load_repo, reported
 from reconciler.config.types import Config
 from reconciler.errors import ReconcilerError, StateError
+from reconciler.model import KEY_FIELDS, InvalidNumber, normalize_number
 from reconciler.protect import lift, tracked
 from reconciler.state import FileBackend, StateBackend, open_backend
 from reconciler.state.locks import unlock_verdict
@@ -25,17 +26,26 @@ from reconciler.state.transfer import copy_problems, merged
 
 # -- state -------------------------------------------------------------------------------------------
 @click.group()
+@common_options
 def state() -> None:
     """Inspect, repair and move the state (like `terraform state`)."""
 
 
-state_dir = click.option(
-    "--dir",
-    "directory",
-    default=".",
-    type=click.Path(file_okay=False),
-    help="Config directory (its reconciler.yaml names the state backend).",
-)
+def state_dir(function: Callable[..., None]) -> Callable[..., None]:
+    """``-C/--config DIR`` (``--dir`` still works, the older spelling) and the common options."""
+    function = click.option(
+        "-C",
+        "--config",
+        "--dir",
+        "directory",
+        default=".",
+        metavar="DIR",
+        type=click.Path(file_okay=False),
+        help="Config directory (its reconciler.yaml names the state backend); --dir is the older spelling.",
+    )(function)
+    return common_options(function)
+
+
 lock_timeout_option = click.option(
     "--lock-timeout",
     type=float,
@@ -47,7 +57,7 @@ lock_timeout_option = click.option(
 
 @contextmanager
 def _backend(directory: str) -> Iterator[tuple[Config, StateBackend]]:
-    config = load_repo(directory)
+    config = load_repo(directory, offline=True)  # provider credentials are not needed here
     backend = open_backend(config)
     try:
         yield config, backend
@@ -55,11 +65,24 @@ def _backend(directory: str) -> Iterator[tuple[Config, StateBackend]]:
         backend.close()
 
 
-def _address(address: str) -> tuple[str, str, str]:
+def _split(address: str) -> tuple[str, str, str]:
     parts = address.split("/", 2)
     if len(parts) != 3 or not all(parts):
         raise click.BadParameter(f"{address!r} is not ACCOUNT/TYPE/KEY (e.g. se-main/reminders/anna-dentist)")
     return parts[0], parts[1], parts[2]
+
+
+def _address(address: str, config: Config) -> tuple[str, str, str]:
+    """ACCOUNT/TYPE/KEY with a phone-number KEY read as E.164 in the account's region, as the state
+    records it (``se-main/contacts/070-123 45 67`` is ``se-main/contacts/+46701234567``)."""
+    account, type_, key = _split(address)
+    settings = config.accounts.get(account)
+    if settings is not None and KEY_FIELDS.get(type_) == "mobile" and "@" not in key:
+        try:
+            key = normalize_number(key, settings.region)
+        except InvalidNumber:
+            pass  # not a number after all: looked up as written
+    return account, type_, key
 
 
 def _missing(address: str) -> ReconcilerError:
@@ -71,7 +94,7 @@ def _missing(address: str) -> ReconcilerError:
 def state_list(directory: str) -> None:
     """List the recorded items as ACCOUNT/TYPE/KEY  ID.
 
-    Example: reconciler state list --dir examples/intime
+    Example: reconciler state list -C examples/intime
     """
     with reported(), _backend(directory) as (_, backend):
         current = backend.load()
@@ -91,12 +114,13 @@ def state_list(directory: str) -> None:
 @click.argument("address")
 @state_dir
 def state_show(address: str, directory: str) -> None:
-    """Show one recorded item as JSON.
+    """Show one recorded item as JSON (a number KEY may be written in any common format).
 
     Example: reconciler state show se-main/reminders/anna-dentist-dec
     """
-    account, type_, key = _address(address)
-    with reported(), _backend(directory) as (_, backend):
+    _split(address)
+    with reported(), _backend(directory) as (config, backend):
+        account, type_, key = _address(address, config)
         record = backend.load().account(account).get(type_, {}).get(key)
         if record is None:
             raise _missing(address)
@@ -112,8 +136,13 @@ def state_rm(address: str, directory: str, lock_timeout: float) -> None:
 
     Example: reconciler state rm se-main/contacts/+46701234567
     """
-    account, type_, key = _address(address)
-    with reported(), _backend(directory) as (_, backend), backend.lock([account], "state rm", lock_timeout):
+    account = _split(address)[0]
+    with (
+        reported(),
+        _backend(directory) as (config, backend),
+        backend.lock([account], "state rm", lock_timeout),
+    ):
+        _, type_, key = _address(address, config)
         current = backend.load()
         recorded = key in current.account(account).get(type_, {})
         # An uncertain create (an intent without a result) is removed too, as the plan advises.
@@ -138,10 +167,15 @@ def state_mv(source: str, destination: str, directory: str, lock_timeout: float)
 
     Example: reconciler state mv se-main/reminders/old-name se-main/reminders/new-name
     """
-    src, dst = _address(source), _address(destination)
-    if src[:2] != dst[:2]:
+    account = _split(source)[0]
+    if _split(source)[:2] != _split(destination)[:2]:
         raise click.BadParameter("source and destination must have the same ACCOUNT/TYPE")
-    with reported(), _backend(directory) as (_, backend), backend.lock([src[0]], "state mv", lock_timeout):
+    with (
+        reported(),
+        _backend(directory) as (config, backend),
+        backend.lock([account], "state mv", lock_timeout),
+    ):
+        src, dst = _address(source, config), _address(destination, config)
         current = backend.load()
         records = current.account(src[0]).get(src[1], {})
         if src[2] not in records:
@@ -206,8 +240,9 @@ def state_import(address: str, ident: str, directory: str, lock_timeout: float) 
 
     Example: reconciler state import uk/campaigns/vip-preview 1042
     """
-    account, type_, key = _address(address)
+    _split(address)
     with reported(), _backend(directory) as (config, backend):
+        account, type_, key = _address(address, config)
         item = config.desired.get((account, type_), {}).get(key)
         if item is None:
             raise ReconcilerError(f"{address} is not declared in the config; declare it first")
@@ -230,8 +265,9 @@ def state_unprotect(address: str, directory: str, lock_timeout: float) -> None:
 
     Example: reconciler state unprotect se-main/contacts/+46701234567
     """
-    account, type_, key = _address(address)
+    _split(address)
     with reported(), _backend(directory) as (config, backend):
+        account, type_, key = _address(address, config)
         with backend.lock([account], "state unprotect", lock_timeout):
             current = backend.load()
             if not current.is_protected(account, type_, key):
@@ -290,7 +326,7 @@ def state_push(directory: str, file: str | None, force: bool, lock_timeout: floa
 
     Refuses to overwrite an account whose serial there is newer, unless --force.
 
-    Example: reconciler state push --dir . --file .reconciler/state.json
+    Example: reconciler state push -C . --file .reconciler/state.json
     """
     with reported(), _backend(directory) as (config, backend):
         local = _local(config, file, backend)

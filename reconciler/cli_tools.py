@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli_support import fail, load_repo, reported, status, type_option
+from reconciler.cli_support import (
+    check_scope,
+    common_options,
+    config_option,
+    fail,
+    load_repo,
+    reported,
+    status,
+    type_option,
+)
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import sandbox_ports
@@ -32,6 +41,7 @@ from reconciler.state import atomic_write, open_backend
     help="Ports: " + ", ".join(f"{name} base+{offset}" for name, offset in sandbox_ports().items()) + ".",
 )
 @click.option("--faults", default=None, metavar="SPEC", help="Inject faults, e.g. 'seed=7,throttle:every=5'.")
+@common_options
 def sandbox(data: str, port_base: int, faults: str | None) -> None:
     """Run the local emulators of every provider until interrupted.
 
@@ -71,33 +81,33 @@ def sandbox(data: str, port_base: int, faults: str | None) -> None:
 @click.option("--account", "account", required=True, metavar="A", help="The account to export.")
 @type_option
 @click.option(
+    "-o",
+    "--output-dir",
     "--dir",
     "out_dir",
-    default=".",
+    default=None,
+    metavar="DIR",
     type=click.Path(file_okay=False),
-    show_default=True,
-    help="Where to write <account>.yaml.",
+    help="Where to write <account>.yaml (default: the config directory); --dir is the older spelling.",
 )
-@click.option(
-    "--config",
-    "config_dir",
-    default=".",
-    type=click.Path(file_okay=False),
-    show_default=True,
-    help="Config directory whose reconciler.yaml defines the account.",
-)
-def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) -> None:
+@config_option
+@common_options
+def export(account: str, types: tuple[str, ...], out_dir: str | None, config_dir: str | None) -> None:
     """Write the live state of an account as a resource file (to adopt an existing account).
 
-    Example: reconciler export --account se-main --dir accounts/
+    What it cannot read back (types the provider cannot list) and the names it invents are
+    printed as notes and written as comments at the top of the file.
+
+    Example: reconciler export --account se-main -C accounts/
     """
     from reconciler.export import export_account
 
     with reported():
-        config = load_repo(config_dir)
-        target = Path(out_dir) / f"{account}.yaml"
+        config = load_repo(config_dir or ".")
+        check_scope(config, (account,), types)
+        target = Path(out_dir or config_dir or ".") / f"{account}.yaml"
         if target.exists():
-            raise ReconcilerError(f"{target} exists; export to another --dir or remove it first")
+            raise ReconcilerError(f"{target} exists; export to another --output-dir or remove it first")
         backend = open_backend(config)
         try:
             state = backend.load()
@@ -108,8 +118,55 @@ def export(account: str, types: tuple[str, ...], out_dir: str, config_dir: str) 
             live = run.refresh(status)
             info = run.targets()[0]
             mine = {t: list(items.values()) for (a, t), items in live.items() if a == account}
-            text = export_account(account, info.capabilities, mine, state.account(account), types)
+            result = export_account(
+                account, info.capabilities, mine, state.account(account), types, provider=info.provider
+            )
         finally:
             run.close()
-        atomic_write(target, text)
+        atomic_write(target, result.text)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
     click.echo(f"Wrote {target}.")
+
+
+# -- schema ------------------------------------------------------------------------------------------
+SCHEMA_NAMES = ("reconciler", "resources", "plan")
+
+
+@click.command()
+@click.argument("name", required=False, type=click.Choice(SCHEMA_NAMES))
+@click.option(
+    "--write",
+    "write_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write every schema as DIR/<name>.schema.json instead of printing one.",
+)
+@common_options
+def schema(name: str | None, write_dir: str | None) -> None:
+    """Print a JSON Schema (reconciler.yaml, resource files, plan JSON), or write them all.
+
+    Point an editor at them for completion and checks (see docs/configuration.md, "Editors").
+
+    Example: reconciler schema --write .schemas
+    """
+    from importlib import resources
+
+    files = resources.files("reconciler.schemas")
+    if write_dir is None:
+        if name is None:
+            raise click.UsageError(f"name a schema ({', '.join(SCHEMA_NAMES)}) or pass --write DIR")
+        click.echo(files.joinpath(f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+        return
+    if name is not None:
+        raise click.UsageError("give a schema NAME to print, or --write DIR for all of them, not both")
+    directory = Path(write_dir)
+    with reported():
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReconcilerError(f"cannot create {directory}: {exc.strerror}") from None
+        for each in SCHEMA_NAMES:
+            target = directory / f"{each}.schema.json"
+            atomic_write(target, files.joinpath(target.name).read_text(encoding="utf-8"))
+            click.echo(f"Wrote {target}.")

@@ -68,7 +68,8 @@ class _SameOriginSession(requests.Session):
         return target
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP addresses (where plain http is allowed)."""
     if host in ("localhost", "localhost.localdomain"):
         return True
     try:
@@ -82,7 +83,7 @@ def check_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
         msg = (

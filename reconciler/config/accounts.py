@@ -31,6 +31,7 @@ from reconciler.config.types import (
 )
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
+from reconciler.http import is_loopback
 from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 from reconciler.sms.rules import DEFAULT_WINDOW, Policy, Price, Window, parse_window, region_zone
@@ -71,11 +72,12 @@ class Settings:
     state_path: str = DEFAULT_STATE
     state: StateSettings = field(default_factory=StateSettings)
     region: str = DEFAULT_REGION
+    exclude: tuple[str, ...] = ()
 
 
 class _Reader:
-    def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
-        self.doc, self.node, self.env = doc, doc.tree, env
+    def __init__(self, doc: Document, env: Mapping[str, str], offline: bool = False) -> None:
+        self.doc, self.node, self.env, self.offline = doc, doc.tree, env, offline
         self.problems: list[Problem] = []
 
     def problem(
@@ -101,10 +103,19 @@ class _Reader:
 
     def expand(self, path: tuple[str | int, ...], value: str) -> str | None:
         """``value`` with ``${NAME}`` replaced from the environment; ``None`` (and a problem per
-        missing name) when a variable is not set."""
+        missing name: a note when offline, as `validate` needs no credentials) when a variable is
+        not set."""
         names = [a or b for a, b in _ENV.findall(value)]
         missing = [name for name in names if name not in self.env]
         for name in dict.fromkeys(missing):
+            if self.offline:
+                self.problem(
+                    path,
+                    f"{where(path)}: environment variable {name} is not set; validate does not need it, "
+                    "plan and apply do",
+                    severity="note",
+                )
+                continue
             self.problem(
                 path,
                 f"{where(path)}: environment variable {name} is not set "
@@ -114,13 +125,14 @@ class _Reader:
 
 
 def read_settings(
-    doc: Document, env: Mapping[str, str], broken: set[tuple[str | int, ...]]
+    doc: Document, env: Mapping[str, str], broken: set[tuple[str | int, ...]], *, offline: bool = False
 ) -> tuple[Settings, list[Problem]]:
-    """Accounts and settings of a schema-checked ``reconciler.yaml`` and the problems found."""
+    """Accounts and settings of a schema-checked ``reconciler.yaml`` and the problems found
+    (``offline``: an unset variable is a note, not an error)."""
     settings = Settings()
     if doc.value is None:
         return settings, []
-    reader = _Reader(doc, env)
+    reader = _Reader(doc, env, offline)
     value = doc.value
     defaults = value.get("defaults")
     if isinstance(defaults, dict):
@@ -128,6 +140,9 @@ def read_settings(
     safety = value.get("safety")
     if isinstance(safety, dict) and ("safety",) not in broken:
         settings.safety = safety_block(safety)
+    exclude = value.get("exclude")
+    if isinstance(exclude, list) and ("exclude",) not in broken:
+        settings.exclude = tuple(p for p in exclude if isinstance(p, str) and p)
     state = value.get("state")
     if isinstance(state, dict) and isinstance(state.get("path"), str) and state["path"].strip():
         settings.state_path = state["path"].strip()
@@ -208,14 +223,7 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
     if isinstance(url, str):
         url = reader.expand(base + ("url",), url)
     if isinstance(url, str):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            shown = secrets.redact_url(url)
-            reader.problem(
-                base + ("url",),
-                f"{where(base + ('url',))}: '{shown}' is not an http(s) URL "
-                "(write https://host/path, or remove url for the provider's default)",
-            )
+        _check_url(reader, base + ("url",), url)
     region = reader.region(base + ("region",), spec.get("region"), settings.region)
     supported = supported_types(info)
     prune = spec.get("prune")
@@ -363,6 +371,24 @@ def _read_policy(
         if isinstance(amount, (int, float)) and not isinstance(amount, bool) and isinstance(currency, str):
             price = Price(Decimal(str(amount)), currency)
     return Policy(window, timezone, price)
+
+
+def _check_url(reader: _Reader, path: tuple[str | int, ...], url: str) -> None:
+    """An http(s) URL with a host; plain http only to a loopback address (credentials travel in it)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        reader.problem(
+            path,
+            f"{where(path)}: '{secrets.redact_url(url)}' is not an http(s) URL "
+            "(write https://host/path, or remove url for the provider's default)",
+        )
+    elif scheme == "http" and not is_loopback(parts.hostname):
+        reader.problem(
+            path,
+            f"{where(path)}: refusing plain http to {parts.hostname}: the credentials would travel in "
+            "clear text (use https; http is allowed only to a loopback address such as 127.0.0.1)",
+        )
 
 
 def _check_credentials(

@@ -28,18 +28,21 @@ from reconciler.gcpause import gc_paused
 log = logging.getLogger(__name__)
 
 
-def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: datetime | None = None) -> Config:
+def load_config(
+    root: Path, env: Mapping[str, str] | None = None, *, now: datetime | None = None, offline: bool = False
+) -> Config:
     """Load and validate the config repository at ``root``.
 
     ``env`` supplies ``${NAME}`` values for ``url`` and ``credentials`` (default: ``os.environ``);
     ``now`` is the time past campaigns and reminders are judged against (default: the current time).
+    ``offline`` (for `validate`): an unset variable is a note, not an error, as nothing will connect.
     Raises :class:`ConfigError` with every problem found; returns warnings in ``Config.warnings``.
     Credential values are registered with :mod:`reconciler.secrets` before any problem is built.
     """
     started = time.perf_counter()
     root = Path(root)
     with gc_paused():  # see reconciler/gcpause.py: ~10% of the load time
-        config = _load(root, os.environ if env is None else env, now or datetime.now(UTC))
+        config = _load(root, os.environ if env is None else env, now or datetime.now(UTC), offline)
     log.info(
         "load: files=%s resources=%s seconds=%.2f",
         len(config.files),
@@ -49,7 +52,7 @@ def load_config(root: Path, env: Mapping[str, str] | None = None, *, now: dateti
     return config
 
 
-def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
+def _load(root: Path, env: Mapping[str, str], now: datetime, offline: bool) -> Config:
     repo = Repo(root)
     root_path = repo.display(ROOT_FILE)
     if not root.is_dir():
@@ -78,10 +81,10 @@ def _load(root: Path, env: Mapping[str, str], now: datetime) -> Config:
         problems.append(
             Problem(f"{ROOT_FILE} is empty (start it with version: 1 and accounts:)", root_path, 1, 1)
         )
-    settings, found = read_settings(root_doc, env, broken)
+    settings, found = read_settings(root_doc, env, broken, offline=offline)
     problems.extend(found)
     docs: list[tuple[Document, set[Steps]]] = []
-    for rel in repo.discover():
+    for rel in repo.discover(settings.exclude):
         path = repo.display(rel)
         try:
             data = repo.read(rel)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import re
+from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 ROOT_FILE = "reconciler.yaml"
@@ -46,9 +49,11 @@ class Repo:
             self.files[rel] = (self.root / rel).read_bytes()
         return self.files[rel]
 
-    def discover(self) -> list[str]:
+    def discover(self, exclude: Iterable[str] = ()) -> list[str]:
         """Resource files: ``*.yaml``/``*.yml`` below the root, sorted; hidden directories and files,
-        ``.reconciler/`` and the root ``reconciler.yaml`` are left out."""
+        ``.reconciler/``, the root ``reconciler.yaml`` and paths matching an ``exclude`` glob
+        (see :func:`excluded`) are left out."""
+        patterns = tuple(exclude)
         found: list[str] = []
         for directory, subdirs, names in os.walk(self.root):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
@@ -57,7 +62,7 @@ class Repo:
                 if name.startswith(".") or not name.endswith(RESOURCE_SUFFIXES):
                     continue
                 rel = (base / name).as_posix()
-                if rel != ROOT_FILE:
+                if rel != ROOT_FILE and not excluded(rel, patterns):
                     found.append(rel)
         return sorted(found)
 
@@ -69,3 +74,54 @@ class Repo:
             digest.update(rel.encode("utf-8") + b"\0" + str(len(data)).encode("ascii") + b"\0")
             digest.update(data)
         return digest.hexdigest()
+
+
+def excluded(rel: str, patterns: Iterable[str]) -> bool:
+    """True when the relative path ``rel`` matches one of the ``exclude:`` globs.
+
+    Like .gitignore: a pattern without ``/`` matches the file name in any directory
+    (``docker-compose.yml``); one with ``/`` matches the path from the root (``ci/*.yaml``); ``*``
+    and ``?`` stay within one directory level, ``**`` spans any number of them, and a pattern
+    naming a directory (``ci/`` or ``ci``) excludes everything below it.
+    """
+    parts = rel.split("/")
+    for pattern in patterns:
+        regex = _glob_regex(pattern)
+        if "/" not in pattern.strip("/"):
+            # A bare name: the file itself, or any directory on the way to it.
+            if any(regex.fullmatch(part) for part in parts):
+                return True
+        elif any(regex.fullmatch("/".join(parts[:end])) for end in range(1, len(parts) + 1)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob (``*``, ``?``, ``**``, ``[...]``) as a regular expression over ``/``-separated paths."""
+    glob = pattern.strip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i + 2 :]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1 : end]
+            body = body.replace("\\", "\\\\").replace("^", "\\^")
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("".join(out))

@@ -19,14 +19,15 @@ from reconciler.render.text import render_text
 FORMATS = ("text", "json", "markdown", "html", "junit")
 
 
-def render(plan: Plan, fmt: str, *, color: bool = False, title: str = "") -> str:
-    """``plan`` rendered in format ``fmt`` (one of :data:`FORMATS`); raises ValueError for others."""
+def render(plan: Plan, fmt: str, *, color: bool = False, title: str = "", verbose: bool = False) -> str:
+    """``plan`` rendered in format ``fmt`` (one of :data:`FORMATS`); raises ValueError for others.
+    ``verbose`` lists every warning in text and markdown instead of collapsing repeated ones."""
     if fmt == "text":
-        return render_text(plan, color=color)
+        return render_text(plan, color=color, verbose=verbose)
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
-        return render_markdown(plan, title=title)
+        return render_markdown(plan, title=title, verbose=verbose)
     if fmt == "html":
         return render_html(plan, title=title)
     if fmt == "junit":
@@ -37,4 +38,4 @@ def render(plan: Plan, fmt: str, *, color: bool = False, title: str = "") -> str
 
 __all__ = [
     "FORMATS", "render", "render_html", "render_json", "render_junit", "render_markdown", "render_text",
-]
+]  # fmt: skip

@@ -189,6 +189,32 @@ def warning_label(warning: Warning_) -> str:
     return f"{address}: {message}" if address else message
 
 
+# A collapsed warning names this many of its items before the count of the rest.
+NAMED_ITEMS = 3
+
+
+def warning_labels(warnings: Iterable[Warning_], *, verbose: bool = False) -> list[str]:
+    """One label per warning when ``verbose``; otherwise warnings that say the same thing about
+    several items of one account and type (``unmanaged: ...`` for 300 phone lists) collapse into
+    one line with the count and the first few keys, in first-appearance order."""
+    if verbose:
+        return [warning_label(w) for w in warnings]
+    groups: dict[tuple[str, str, str], list[Warning_]] = {}
+    for warning in warnings:
+        groups.setdefault((warning.account, warning.type, warning.message), []).append(warning)
+    out: list[str] = []
+    for (account, type_, message), same in groups.items():
+        if len(same) == 1:
+            out.append(warning_label(same[0]))
+            continue
+        keys = [printable(w.key) for w in same[:NAMED_ITEMS]]
+        rest = len(same) - len(keys)
+        named = ", ".join(keys) + (f" and {rest:,} more; -v lists them all" if rest else "")
+        address = "/".join(printable(p) for p in (account, type_) if p)
+        out.append(f"{address}: {len(same):,} items: {printable(message)} ({named})")
+    return out
+
+
 def summary_line(plan: Plan) -> str:
     """``Plan: N to create, ...`` or the no-changes sentence."""
     if not plan.has_changes:
@@ -233,8 +259,9 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
     return out
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """The plan as Terraform-like text, ANSI-coloured when ``color``; ends with a newline."""
+def render_text(plan: Plan, *, color: bool = False, verbose: bool = False) -> str:
+    """The plan as Terraform-like text, ANSI-coloured when ``color``; ends with a newline. Repeated
+    warnings are collapsed (see :func:`warning_labels`) unless ``verbose``."""
     paint = _PAINTERS[color]
     out: list[str] = []
     for account, by_type in group_changes(plan.changes).items():
@@ -246,8 +273,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     sums = totals(plan.changes)
     if sums:
         out += ["Send impact:", *(f"  {printable(str(total))}" for total in sums), ""]
-    for warning in plan.warnings:
-        out.append(f"{paint('warning', 'Warning:')} {warning_label(warning)}")
+    for label in warning_labels(plan.warnings, verbose=verbose):
+        out.append(f"{paint('warning', 'Warning:')} {label}")
     for error in plan.errors:
         out.append(f"{paint('error', 'Error:')} {printable(str(error))}")
     if plan.warnings or plan.errors:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Building and installing a wheel takes a minute on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_ENV = {
     "INTOUCH_URL": "http://127.0.0.1:8601/2",
