@@ -22,6 +22,7 @@ from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
 from reconciler.cli_drift import drift
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
+from reconciler.cli_progress import refresh_progress
 from reconciler.cli_state import state
 from reconciler.cli_support import (
     ReconcilerGroup,
@@ -33,7 +34,6 @@ from reconciler.cli_support import (
     load_repo,
     pick_config,
     reported,
-    status,
     type_option,
     use_color,
     verbosity,
@@ -107,7 +107,8 @@ def _make_plan(
     """
     run = Run(config, state, **_scope(accounts, types))
     try:
-        plan = run.plan(status, fingerprint_live=fingerprint_live)
+        with refresh_progress() as notify:
+            plan = run.plan(notify, fingerprint_live=fingerprint_live)
     except BaseException:
         run.close()
         raise

@@ -39,9 +39,11 @@ def setup_logging(verbose: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_Redacting())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler.setLevel(level)  # loggers that progress turns up (cli_progress) stay quiet here
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    root.setLevel(level)
 
 
 class ReconcilerGroup(click.Group):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.cli_progress import refresh_progress
 from reconciler.cli_support import (
     check_scope,
     common_options,
@@ -15,7 +16,6 @@ from reconciler.cli_support import (
     fail,
     load_repo,
     reported,
-    status,
     type_option,
 )
 from reconciler.engine import Run
@@ -115,7 +115,8 @@ def export(account: str, types: tuple[str, ...], out_dir: str | None, config_dir
             backend.close()
         run = Run(config, state, accounts=(account,), types=frozenset(types) if types else None)
         try:
-            live = run.refresh(status)
+            with refresh_progress() as notify:
+                live = run.refresh(notify)
             info = run.targets()[0]
             mine = {t: list(items.values()) for (a, t), items in live.items() if a == account}
             result = export_account(

@@ -106,7 +106,7 @@ class Run:
             if notify:
                 notify(f"refreshing {target.account} ({target.provider}): {', '.join(types)}")
             try:
-                live.update(self._read(target.account, types))
+                got = self._read(target.account, types)
             except ReconcilerError as exc:
                 if failures is None:
                     raise
@@ -116,10 +116,18 @@ class Run:
                         live.update(self._read(target.account, [type_]))
                     except ReconcilerError as one:
                         failures[(target.account, type_)] = str(one)
+                continue
+            live.update(got)
+            if notify:
+                counts = ", ".join(f"{len(items):,} {type_}" for (_, type_), items in got.items())
+                notify(f"read {target.account}: {counts or 'nothing'}")
         return live
 
     def _read(self, account: str, types: list[str]) -> Live:
-        read = self.provider(account).read(types, self.state.account(account))
+        try:
+            read = self.provider(account).read(types, self.state.account(account))
+        except ProviderError as exc:
+            raise _in_account(exc, account) from None
         rules = self.config.accounts[account].ignore
         return {
             (account, type_): _by_key(account, type_, filter_live(rules, type_, items))
@@ -232,6 +240,13 @@ class Run:
             except ProviderError as exc:
                 log.warning("closing %s: %s", provider.account.name, exc)
         self.providers.clear()
+
+
+def _in_account(exc: ProviderError, account: str) -> ProviderError:
+    """``exc`` (same type and attributes) with its message led by the account it happened in."""
+    if exc.args and isinstance(exc.args[0], str) and not exc.args[0].startswith(f"account {account}: "):
+        exc.args = (f"account {account}: {exc.args[0]}", *exc.args[1:])
+    return exc
 
 
 def _by_key(account: str, type_: str, items: Iterable[Resource]) -> dict[str, Resource]:

@@ -27,6 +27,10 @@ from reconciler.errors import ProviderError, RateLimited, ReconcilerError, Trans
 from reconciler.secrets import redact, redact_url
 
 log = logging.getLogger(__name__)
+# Progress on a terminal listens to these (reconciler/cli_progress.py): one record per request sent
+# and one per retry, worded for the user.
+requests_log = logging.getLogger(f"{__name__}.requests")
+retries_log = logging.getLogger(f"{__name__}.retries")
 
 USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read seconds
@@ -105,6 +109,8 @@ class RetryPolicy:
     """
 
     max_attempts: int = 6
+    # Nothing listening (connection refused) rarely heals within seconds: one quick retry only.
+    refused_attempts: int = 2
     base_delay: float = 1.0
     max_delay: float = 60.0
     total_time: float = 300.0
@@ -286,7 +292,9 @@ class HttpClient:
             self.limiter.wait()
             failure: str
             throttled = False
+            connect_failed = False  # the request never reached the server
             retryable: bool
+            requests_log.debug("%s %s", method, redact_url(url))
             try:
                 response = self.session.request(method, url, **kwargs)
             except _CrossOriginRedirect as exc:
@@ -302,9 +310,12 @@ class HttpClient:
             except requests.exceptions.ConnectionError as exc:
                 # A refused or reset connection before any response: the request may or may not
                 # have reached the application, unless the connect itself failed.
-                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or _connect_refused(exc)
-                retryable = idempotent or connect_failed
-                failure = f"connection failed ({type(exc).__name__})"
+                refused = _connect_refused(exc)
+                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or refused
+                retryable = (idempotent or connect_failed) and not (
+                    refused and attempt >= self.retry.refused_attempts
+                )
+                failure = _connection_failure(exc, url, refused)
             except requests.exceptions.Timeout:
                 retryable = idempotent
                 failure = "timed out"
@@ -325,15 +336,37 @@ class HttpClient:
             elapsed = time.monotonic() - started
             if not retryable or attempt >= self.retry.max_attempts or elapsed >= self.retry.total_time:
                 where = f"{method} {redact_url(url)}"
-                advice = "" if retryable else " (not retried: the request may have been applied)"
+                committed = not retryable and not connect_failed and method.upper() == "POST"
+                advice = " (not retried: the request may have been applied)" if committed else ""
                 msg = f"{self.provider}: {what}: {failure} after {attempt} attempt(s) at {where}{advice}"
                 if throttled:
                     raise RateLimited(msg + "; lower the account's rate_limit or try again later")
-                raise TransportError(redact(msg), maybe_committed=not retryable and method.upper() == "POST")
+                raise TransportError(redact(msg), maybe_committed=committed)
             wait = self.retry.delay(attempt, throttled)
-            log.info("%s: %s: %s; retry %d in %.1fs", self.provider, what, failure, attempt, wait)
+            retries_log.info(
+                "%s: %s: %s; retrying in %.0f s (attempt %d of %d)",
+                self.provider,
+                what,
+                failure,
+                wait,
+                attempt + 1,
+                self.retry.max_attempts,
+            )
             if wait > 0:
                 self.retry.sleep(wait)
+
+
+def _connection_failure(exc: Exception, url: str, refused: bool) -> str:
+    """What went wrong with a connection, and what to check."""
+    scheme, host, port = origin(url)
+    if refused:
+        hint = "check the account's url"
+        if is_loopback(host):
+            hint += ", or start the sandbox (`reconciler sandbox`)"
+        return f"connection refused: nothing listens at {host}:{port} ({hint})"
+    if "NameResolutionError" in repr(exc) or "Name or service not known" in repr(exc):
+        return f"cannot resolve the host {host} (check the account's url and the network)"
+    return f"connection failed ({type(exc).__name__}; check the account's url and the network)"
 
 
 def _connect_refused(exc: Exception) -> bool:

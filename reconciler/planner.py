@@ -130,10 +130,12 @@ def _plan_account(
     for sub in subs:
         relation = sub.sub
         assert relation is not None
-        if relation.parent not in wanted:
-            continue
-        declaring = {k for k, item in wanted[relation.parent].items() if relation.field in item.attrs}
-        wanted[relation.parent], wanted[sub.name] = target.expand(sub, account, wanted[relation.parent])
+        # The parents' field declares the sub-items, also under --type <sub> alone.
+        parents = wanted.get(relation.parent, desired.get((account, relation.parent), {}))
+        declaring = {k for k, item in parents.items() if relation.field in item.attrs}
+        split, wanted[sub.name] = target.expand(sub, account, parents)
+        if relation.parent in wanted:
+            wanted[relation.parent] = split
         # Only the sub-items of parents that declare the field are managed.
         have[sub.name] = {
             k: item

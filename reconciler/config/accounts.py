@@ -78,6 +78,7 @@ class Settings:
 class _Reader:
     def __init__(self, doc: Document, env: Mapping[str, str], offline: bool = False) -> None:
         self.doc, self.node, self.env, self.offline = doc, doc.tree, env, offline
+        self.unset: dict[str, tuple[str | int, ...]] = {}  # offline: variable -> first place used
         self.problems: list[Problem] = []
 
     def problem(
@@ -109,12 +110,7 @@ class _Reader:
         missing = [name for name in names if name not in self.env]
         for name in dict.fromkeys(missing):
             if self.offline:
-                self.problem(
-                    path,
-                    f"{where(path)}: environment variable {name} is not set; validate does not need it, "
-                    "plan and apply do",
-                    severity="note",
-                )
+                self.unset.setdefault(name, path)
                 continue
             self.problem(
                 path,
@@ -154,6 +150,15 @@ def read_settings(
         for name, spec in accounts.items():
             if isinstance(spec, dict):
                 _read_account(reader, settings, name, spec)
+    if reader.unset:
+        names = list(reader.unset)
+        plural = len(names) > 1
+        reader.problem(
+            reader.unset[names[0]],
+            f"environment variable{'s' if plural else ''} not set: {', '.join(names)}; validate does "
+            f"not need {'them' if plural else 'it'}, plan and apply do",
+            severity="note",
+        )
     return settings, reader.problems
 
 

@@ -76,7 +76,8 @@ def test_unknown_account_and_unreachable_api_are_one_line_errors(tmp_path: Path,
     down = repo.cli("plan", str(tmp_path))
     assert down.exit_code == 1
     lines = down.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: intouch:") and "Traceback" not in down.output
+    assert len(lines) == 1 and lines[0].startswith("Error: account oslo: intouch:")
+    assert "Traceback" not in down.output
 
 
 def test_plain_http_to_a_remote_host_is_refused(tmp_path: Path, intouch: Emu):

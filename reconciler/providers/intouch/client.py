@@ -17,7 +17,7 @@ import requests
 
 from reconciler.errors import NotFound, ProviderError, Unauthorized
 from reconciler.http import HttpClient, RetryPolicy
-from reconciler.secrets import redact, register
+from reconciler.secrets import redact, redact_url, register
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,11 @@ class IntouchClient(HttpClient):
         detail = redact(response.text.strip())[:200]
         detail = f": {detail}" if detail else ""
         if status == 404:
-            raise NotFound(f"intouch: {what}: HTTP 404 not found{detail}")
+            where = f"{response.request.method} {redact_url(response.url)}" if response.request else ""
+            raise NotFound(
+                f"intouch: {what}: HTTP 404 not found at {where}{detail} (if every call fails so, check the "
+                "account's url: the Intouch API's ends in /2)"
+            )
         if status == 400:
             raise ProviderError(f"intouch: {what}: HTTP 400 bad request{detail}")
         raise ProviderError(f"intouch: {what}: HTTP {status}{detail}")
