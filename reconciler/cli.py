@@ -433,7 +433,7 @@ def _summary_table(outcome: ApplyResult) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for (account, type_), (applied, failed, skipped) in sorted(counts.items()):
         table.add_row(account, type_, str(applied), str(failed), str(skipped))
-    Console(file=sys.stderr, width=100, color_system="auto" if is_tty(sys.stderr) else None).print(table)
+    Console(file=sys.stderr, width=100, color_system="auto" if use_color(sys.stderr) else None).print(table)
 
 
 def _report(outcome: ApplyResult, hide: Callable[[str], str], *, listed: bool = False) -> None:
