@@ -34,6 +34,7 @@ from reconciler.cli_support import (
     load_repo,
     pick_config,
     reported,
+    setup_logging,
     type_option,
     use_color,
     verbosity,
@@ -69,6 +70,7 @@ def main() -> None:
 
     Example: reconciler plan -C examples/quickstart
     """
+    setup_logging(verbosity())  # redacted logging even without -v; a -v after the subcommand adds to it
 
 
 # -- validate ----------------------------------------------------------------------------------------

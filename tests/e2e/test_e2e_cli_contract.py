@@ -316,3 +316,34 @@ def test_schema_prints_and_writes_the_schemas(tmp_path: Path):
     root = Path(__file__).resolve().parents[2] / "schemas"
     for name in names:
         assert (tmp_path / "s" / name).read_bytes() == (root / name).read_bytes()
+
+
+def test_nothing_extra_on_stderr_in_a_pipe(tmp_path: Path, intouch: Emu):
+    """Without a terminal, plan prints the plan on stdout and nothing on stderr (no progress)."""
+    repo = make_repo(tmp_path, {"oslo": ("intouch", intouch)}, region="NO")
+    repo.write("groups.yaml", "account: oslo\ngroups:\n  - name: Staff\n")
+    result = repo.cli("plan", "-C", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == ""
+    assert result.stdout.startswith("Account oslo:")
+
+
+def test_shell_completion_offers_account_names(tmp_path: Path, intouch: Emu):
+    """Completing --account lists the accounts of the config named with -C."""
+    repo = make_repo(tmp_path, {"oslo": ("intouch", intouch), "bergen": ("intouch", intouch)}, region="NO")
+    words = f"reconciler plan -C {tmp_path} --account "
+    env = dict(repo.env, _RECONCILER_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD="5")
+    result = CliRunner(env=env).invoke(main, [], prog_name="reconciler")
+    assert sorted(result.stdout.split()) == ["plain,bergen", "plain,oslo"]
+
+
+def test_logging_is_redacted_without_verbose(tmp_path: Path, intouch: Emu, monkeypatch: pytest.MonkeyPatch):
+    """Without -v the root logger still has the redacting handler at WARNING (not Python's fallback)."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a fresh process
+    repo = make_repo(tmp_path, {"oslo": ("intouch", intouch)}, region="NO")
+    assert repo.cli("validate", "-C", str(tmp_path)).exit_code == 0
+    handlers = logging.getLogger().handlers
+    assert any(type(f).__name__ == "_Redacting" for h in handlers for f in h.filters)
+    assert logging.getLogger().level == logging.WARNING
