@@ -143,7 +143,10 @@ class Run:
             mine = {t: list(items.values()) for (a, t), items in live.items() if a == target.account}
             records = self.state.account(target.account)
             if failures is None:
-                problems += self.provider(target.account).check(desired, mine, records)
+                try:
+                    problems += self.provider(target.account).check(desired, mine, records)
+                except ProviderError as exc:
+                    raise _in_account(exc, target.account) from None
                 continue
             if failures and not mine and any(a == target.account for a, _ in failures):
                 continue
