@@ -4,10 +4,13 @@ green against the sandbox, in the order a pipeline runs them (validate, plan, ap
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECIPES = sorted(p for p in (ROOT / "examples" / "ci").iterdir() if p.suffix in (".yml", ".yaml"))
 SCRIPT_KEYS = ("run", "script", "before_script", "after_script")
 BIN = Path(sys.executable).parent
+PG_URL = os.environ.get("RECONCILER_TEST_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _scripts(node: Any) -> list[str]:
@@ -69,20 +73,40 @@ def test_every_recipe_is_found():
         assert reconciler_lines(recipe.read_text("utf-8")), recipe.name
 
 
+@pytest.fixture
+def state_schema() -> Iterator[str]:
+    """A PostgreSQL schema of this test's own for a recipe that keeps state there, dropped afterwards
+    (skipped when no server answers, or when the backend is not on this branch)."""
+    if not _postgres_backend():
+        pytest.skip("this recipe keeps state in PostgreSQL, and that backend is not on this branch yet")
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(PG_URL, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL answers for the recipe's state ({type(exc).__name__})")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(psycopg.sql.Identifier(name)))
+
+
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
-def test_recipe_commands_run_green_against_the_sandbox(recipe: Path, tmp_path: Path):
+def test_recipe_commands_run_green_against_the_sandbox(
+    recipe: Path, tmp_path: Path, request: pytest.FixtureRequest
+):
     """validate, plan (Markdown + saved plan), apply of that plan and drift all exit 0 in sequence."""
     text = recipe.read_text("utf-8")
-    if "RECONCILER_STATE_URL" in text and not _postgres_backend():
-        pytest.skip("this recipe keeps state in PostgreSQL, and that backend is not on this branch yet")
     lines = reconciler_lines(text)
     config = tmp_path / "config"
     shutil.copytree(ROOT / "examples" / "quickstart", config)
     env = clean_environment()
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     env["RECONCILER_RETRY_SCALE"] = "0"
-    if "RECONCILER_STATE_URL" in text:
-        env["RECONCILER_STATE_URL"] = "postgresql://postgres@127.0.0.1:5432/test"
+    if "RECONCILER_STATE_URL" in text:  # the recipe's reconciler.yaml keeps the state in PostgreSQL
+        schema = request.getfixturevalue("state_schema")
+        env["RECONCILER_STATE_URL"] = PG_URL
+        with (config / "reconciler.yaml").open("a", encoding="utf-8") as root:
+            root.write(f"state: {{backend: postgres, url: '${{RECONCILER_STATE_URL}}', schema: {schema}}}\n")
     with sandbox([str(BIN / "reconciler")], tmp_path / "sandbox.db") as sandbox_env:
         env.update(sandbox_env)
         for line in lines:
