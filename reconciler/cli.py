@@ -340,7 +340,7 @@ def _apply_locked(
         if not auto_approve and not _confirm():
             click.echo("Apply cancelled; nothing was changed.", err=True)
             return False
-        with _progress(len(result.applicable)) as tell:
+        with _progress(len(result.applicable), hide) as tell:
             outcome = apply_plan(
                 result,
                 run.providers,
@@ -383,17 +383,17 @@ def _confirm() -> bool:
     return str(answer).strip() == "yes"
 
 
-def _applied_line(change: Change, what: str) -> None:
-    if what == "applied":  # failures and skips are reported with their reason at the end
-        click.echo(f"Applied: {change.action.value} {change.address}")
-
-
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[Change, str], None] | None]:
+def _progress(total: int, hide: Callable[[str], str]) -> Iterator[Callable[[Change, str], None] | None]:
     """A rich progress bar on stderr while applying, on a terminal with effects allowed; else one
-    plain line per applied change on stdout (for CI logs)."""
+    plain line per applied change on stdout (for CI logs). ``hide`` masks each line (--mask-pii)."""
     if not use_color(sys.stderr):
-        yield _applied_line
+
+        def applied_line(change: Change, what: str) -> None:
+            if what == "applied":  # failures and skips are reported with their reason at the end
+                click.echo(hide(f"Applied: {change.action.value} {change.address}"))
+
+        yield applied_line
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -409,7 +409,8 @@ def _progress(total: int) -> Iterator[Callable[[Change, str], None] | None]:
         task = bar.add_task("", total=total)
 
         def tell(change: Change, what: str) -> None:
-            bar.update(task, advance=1, description=f"{what}: {change.action.value} {change.address}")
+            line = hide(f"{what}: {change.action.value} {change.address}")
+            bar.update(task, advance=1, description=line)
 
         yield tell
 

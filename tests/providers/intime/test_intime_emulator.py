@@ -1,4 +1,4 @@
-"""Wire conformance of the InTime emulator over real HTTP (../shared/providers/intime.md)."""
+"""Wire conformance of the InTime emulator over real HTTP (docs/providers/intime.md)."""
 
 from __future__ import annotations
 
