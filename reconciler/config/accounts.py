@@ -210,6 +210,12 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
     credentials = spec.get("credentials")
     expanded: dict[str, str] = {}
     unset: set[str] = set()
+    provider = spec.get("provider")
+    known = isinstance(provider, str) and provider in REGISTRY
+    public: set[str] = set()
+    if known:
+        declared = provider_info(str(provider))
+        public = set(declared.credentials) - set(declared.secret_credentials)
     if isinstance(credentials, dict):
         for key, raw in credentials.items():
             if isinstance(raw, str):
@@ -217,9 +223,9 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
                 if value is None:
                     unset.add(key)
                 expanded[key] = value or ""
-                secrets.register(expanded[key])
-    provider = spec.get("provider")
-    if not isinstance(provider, str) or provider not in REGISTRY:
+                if key not in public:  # user names and domains are shown; anything else is secret
+                    secrets.register(expanded[key])
+    if not isinstance(provider, str) or not known:
         return  # the schema reported it
     info = provider_info(provider)
     if isinstance(credentials, dict):

@@ -17,7 +17,7 @@ import requests
 
 from reconciler.errors import NotFound, ProviderError, Unauthorized
 from reconciler.http import HttpClient, RetryPolicy
-from reconciler.secrets import redact, redact_url, register
+from reconciler.secrets import redact, redact_url, register, register_basic
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class IntouchClient(HttpClient):
         super().__init__(base_url, rate_limit=rate_limit, retry=retry,
                          headers={"Accept": "application/json", "Content-Type": "application/json"})
         register(password)
+        register_basic(f"{username}@{domain}", password)
         self.session.auth = (f"{username}@{domain}", password)
 
     def is_throttled(self, response: requests.Response) -> bool:
