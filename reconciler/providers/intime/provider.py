@@ -55,7 +55,11 @@ class IntimeProvider(Provider):
             )
             raise ProviderError(msg)
         self.client = IntimeClient(
-            self.url, account.credentials["user"], account.credentials["hash"], rate_limit=account.rate_limit
+            self.url,
+            account.credentials["user"],
+            account.credentials["hash"],
+            rate_limit=account.rate_limit,
+            limits=account.limits,
         )
         self.clock = clock or (lambda: datetime.now(UTC))
         self._campaigns = CampaignWriter(self.client, self.clock)

@@ -105,6 +105,7 @@ class IntouchProvider(Provider):
             domain=creds["domain"],
             password=creds["password"],
             rate_limit=account.rate_limit,
+            limits=account.limits,
         )
         self._user: Json | None = None
         self._numbering: tuple[str, int] | None = None  # NUMBER_PREFIX, NUMBER_LENGTH from /user

@@ -48,7 +48,9 @@ class SmsConnectorProvider(Provider):
 
     def __init__(self, account: AccountConfig) -> None:
         super().__init__(account)
-        self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
+        self.client = SmsConnectorClient(
+            self.url, account.credentials, rate_limit=account.rate_limit, limits=account.limits
+        )
         self._folder_by_id: dict[int, str] | None = None
 
     def close(self) -> None:
