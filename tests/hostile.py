@@ -11,6 +11,7 @@ can prove that nothing (credentials included) reached it.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -54,8 +55,18 @@ class Hostile:
     def close(self) -> None:
         self.closed.set()
 
-    def arm(self, answer: Callable[[Request], Response], match: Match = everything, after: int = 0) -> None:
-        """Answer matching requests (after letting ``after`` of them through) with ``answer(request)``."""
+    def arm(
+        self,
+        answer: Callable[[Request], Response],
+        match: Match = everything,
+        after: int = 0,
+        forward: bool = False,
+    ) -> None:
+        """Answer matching requests (after letting ``after`` of them through) with ``answer(request)``.
+
+        With ``forward`` the emulator handles the request first (a create is committed) and its
+        answer is replaced: the server did the work and then said something unreadable.
+        """
         seen = 0
         lock = threading.Lock()
 
@@ -68,9 +79,19 @@ class Hostile:
                 if seen <= after:
                     return None
                 self.hits += 1
+            if forward:
+                self._forward(request)
             return answer(request)
 
         self.rule = rule
+
+    def _forward(self, request: Request) -> None:
+        body = request.get_data()  # cached by werkzeug; the emulator reads it from a fresh stream
+        environ = dict(request.environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        for _ in self.app(environ, lambda *args, **kwargs: None):
+            pass
 
     def body(
         self,
@@ -80,10 +101,11 @@ class Hostile:
         content_type: str = "text/html",
         match: Match = everything,
         after: int = 0,
+        forward: bool = False,
     ) -> None:
         """Answer with a fixed body: garbage (``<html>OK</html>``), escapes, the wrong JSON shape."""
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.arm(lambda _: Response(data, status=status, content_type=content_type), match, after)
+        self.arm(lambda _: Response(data, status=status, content_type=content_type), match, after, forward)
 
     def huge(
         self,
@@ -149,6 +171,25 @@ class Hostile:
             return Response("", status=status, headers={"Location": location})
 
         self.rule = rule
+
+
+@contextmanager
+def hostile_emulator(provider: str, **options: Any) -> Iterator[tuple[Hostile, Server, Any, dict[str, str]]]:
+    """An emulator of ``provider`` behind a Hostile front on its own loopback port.
+
+    Yields the front, the server, the emulator and its sandbox credentials. The front is closed
+    (any dripping body stops) and the server stopped on exit.
+    """
+    from reconciler.sandbox import emulator_class
+
+    cls, credentials = emulator_class(provider)
+    front = Hostile(cls(**options))
+    server = Server(front).start()
+    try:
+        yield front, server, front.app, credentials
+    finally:
+        front.close()
+        server.stop()
 
 
 @dataclass
