@@ -251,3 +251,72 @@ def test_escapes_in_an_error_body_are_shown_escaped(site: Any, provider: str) ->
     result = hostile.plan()
     assert result.exit_code == 1, result.output
     hostile.assert_clean(result)
+
+
+# -- item 9: create ids are verified before use ------------------------------------------------------
+def test_intouch_group_create_answered_with_another_groups_id(site: Any) -> None:
+    """POST /groups answered with an existing group's id: members still land in the right group."""
+    from werkzeug.wrappers import Response
+
+    hostile = site("intouch")
+    customers = hostile.emulator.add_group("Customers")
+    hostile.front.arm(
+        lambda _: Response(str(customers), content_type="application/json"),
+        match=lambda r: posts(r) and r.path.endswith("/groups"),
+        forward=True,
+    )
+    result = hostile.apply()
+    hostile.assert_clean(result)
+    assert f"answered id {customers}" in result.output or result.exit_code == 0, result.output
+    hostile.front.rule = None
+    groups = {g["Name"]: g["GroupId"] for g in hostile.emulator.groups()}
+    contacts = {c["ContactId"]: c["Firstname"] for c in hostile.emulator.contacts()}
+    members = {
+        name: sorted(contacts[c] for c in hostile.emulator.members(gid)) for name, gid in groups.items()
+    }
+    assert members == {"Staff": ["Ann", "Ole"], "Customers": ["Ann", "Kari"]}
+    assert hostile.plan().exit_code == 0
+
+
+def test_smsconnector_list_create_answered_with_another_lists_id(site: Any) -> None:
+    """CreateList answered with the id of the list created just before: no numbers go to that list."""
+    from werkzeug.wrappers import Response
+
+    hostile = site("smsconnector")
+
+    def first_list(_: Any) -> Response:
+        first = min(info["ListID"] for info in hostile.emulator.lists())
+        return Response(json.dumps({"StatusEnum": 0, "Status": "Success", "Result": first}))
+
+    hostile.front.arm(first_list, match=path_contains("CreateList"), after=1, forward=True)
+    first = hostile.apply()
+    hostile.assert_clean(first)
+    hostile.front.rule = None
+    assert hostile.apply().exit_code == 0
+    lists = {
+        info["ListName"]: sorted(hostile.emulator.numbers(info["ListID"]))
+        for info in hostile.emulator.lists()
+    }
+    assert lists == {
+        "Newsletter": ["447700900123", "447700900234"],
+        "VIP": ["447700900123", "447700900456", "447700900789"],
+    }
+
+
+def test_intime_group_create_answered_with_an_existing_id(site: Any) -> None:
+    """addgroup answered with an existing group's id: contacts are created in the right groups."""
+    from werkzeug.wrappers import Response
+
+    hostile = site("intime")
+    extra = hostile.emulator.add_group("Extra")
+
+    def lying(_: Any) -> Response:
+        newest = max(group["id"] for group in hostile.emulator.groups())
+        return Response(f"{extra},{newest}", content_type="text/plain")
+
+    hostile.front.arm(lying, match=path_contains("addgroup"), forward=True)
+    result = hostile.apply()
+    hostile.assert_clean(result)
+    names = {group["id"]: group["name"] for group in hostile.emulator.groups()}
+    placed = {c["firstname"]: [names[g] for g in c["groups"]] for c in hostile.emulator.contacts()}
+    assert placed == {"Åsa": ["Personal"], "Anna": ["Patienter"]}, result.output

@@ -243,6 +243,15 @@ class SmsConnectorClient(HttpClient):
         what = f"read phone lists in folder {folder}"
         return self._records(self._call("GET", "Phonelists/GetLists", *segments, what=what), PHONE_LIST, what)
 
+    def list_info(self, list_id: int) -> dict[str, Any]:
+        """PhoneListInfo of one list (``GetList``)."""
+        what = f"read phone list {list_id}"
+        result = self._call("GET", "Phonelists/GetList", list_id, what=what)
+        try:
+            return PHONE_LIST.check(result)
+        except ShapeError as exc:
+            raise ProviderError(f"smsconnector: {what}: {exc}") from None
+
     def numbers(self, list_id: int) -> list[str]:
         """The numbers of one list, as stored."""
         what = f"read numbers of phone list {list_id}"
