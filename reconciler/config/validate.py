@@ -21,6 +21,7 @@ from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
 from reconciler.config.repo import OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
+from reconciler.config.strict import item_findings
 from reconciler.config.types import IgnoreRule
 from reconciler.config.yamlfile import Document, locate, locate_char
 from reconciler.errors import Problem
@@ -268,6 +269,9 @@ class Resources:
         except InvalidValue as exc:
             self._value_problems(type_, attrs, site, region, info.timezone, exc)
             return
+        validity = self.settings.accounts[account].number_validity
+        for steps, severity, message in item_findings(type_, attrs, region, validity):
+            self.problem(site, steps, f"{site.name(steps)}: {message}", severity=severity)
         key = key_of(type_, normal)
         if not key:
             record = TYPES[type_]
