@@ -34,6 +34,7 @@ from reconciler.cli_support import (
     load_repo,
     pick_config,
     reported,
+    safe,
     setup_logging,
     type_option,
     use_color,
@@ -442,14 +443,14 @@ def _report(outcome: ApplyResult, hide: Callable[[str], str], *, listed: bool = 
     """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii); ``listed``:
     each applied change was already printed as it happened."""
     for warning in outcome.warnings:
-        click.echo(hide(f"Warning: {warning}"), err=True)
+        click.echo(hide(f"Warning: {safe(warning)}"), err=True)
     if not outcome.ok and not listed:  # what did happen, change by change, beside what did not
         for change in outcome.applied:
-            click.echo(hide(f"Applied: {change.action.value} {change.address}"), err=True)
+            click.echo(hide(f"Applied: {change.action.value} {safe(change.address)}"), err=True)
     for change, error in outcome.failed:
-        click.echo(hide(f"Failed: {change.action.value} {change.address}: {error}"), err=True)
+        click.echo(hide(f"Failed: {change.action.value} {safe(change.address)}: {safe(error)}"), err=True)
     for change, why in outcome.skipped:
-        click.echo(hide(f"Skipped: {change.action.value} {change.address}: {why}"), err=True)
+        click.echo(hide(f"Skipped: {change.action.value} {safe(change.address)}: {safe(why)}"), err=True)
     if not outcome.ok:
         _summary_table(outcome)
     line = (

@@ -13,7 +13,7 @@ import re
 # C0 and C1 controls (tab, newline and carriage return included: a value never spans lines),
 # bidi embeddings, overrides and isolates, zero-width and other invisible format characters,
 # line and paragraph separators. U+200D (zero-width joiner) is left alone: emoji sequences use it.
-_UNSAFE = re.compile(
+UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200c\u200e\u200f\u2028-\u202e"
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
@@ -30,7 +30,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def escape_controls(text: str) -> str:
     """``text`` with every control, bidi and invisible format character written as an escape."""
-    return _UNSAFE.sub(_escape, text)
+    return UNSAFE.sub(_escape, text)
 
 
 def escape_lines(text: str) -> str:
@@ -40,4 +40,4 @@ def escape_lines(text: str) -> str:
 
 def has_controls(text: str) -> bool:
     """True when :func:`escape_controls` would change ``text``."""
-    return _UNSAFE.search(text) is not None
+    return UNSAFE.search(text) is not None

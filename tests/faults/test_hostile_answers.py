@@ -320,3 +320,24 @@ def test_intime_group_create_answered_with_an_existing_id(site: Any) -> None:
     names = {group["id"]: group["name"] for group in hostile.emulator.groups()}
     placed = {c["firstname"]: [names[g] for g in c["groups"]] for c in hostile.emulator.contacts()}
     assert placed == {"Åsa": ["Personal"], "Anna": ["Patienter"]}, result.output
+
+
+def test_escapes_in_live_names_are_shown_escaped(site: Any) -> None:
+    """A live group named with ESC sequences and U+202E shows escaped in the plan's warning."""
+    hostile = site("intouch")
+    hostile.emulator.add_group(ESCAPES)
+    result = hostile.plan()
+    assert result.exit_code == 2, result.output
+    assert "\\u001b[2J" in result.output or "\\x1b[2J" in result.output
+    hostile.assert_clean(result)
+
+
+def test_escapes_in_an_apply_failure_are_shown_escaped(site: Any) -> None:
+    """A create refused with an escape-laden body is reported on a Failed: line with escapes shown."""
+    hostile = site("intouch")
+    hostile.front.body(ESCAPES, status=400, content_type="text/plain", match=posts)
+    result = hostile.apply()
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("Failed:")]
+    assert failed and "\\x1b[2J" in failed[0], failed
+    hostile.assert_clean(result)
