@@ -21,11 +21,11 @@ from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
 from reconciler.cli_drift import drift
+from reconciler.cli_guard import GuardedGroup
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_progress import refresh_progress
 from reconciler.cli_state import state
 from reconciler.cli_support import (
-    ReconcilerGroup,
     account_option,
     check_scope,
     common_options,
@@ -55,7 +55,7 @@ FORMATS = ("text", "json", "markdown")
 
 
 @click.group(
-    cls=ReconcilerGroup,
+    cls=GuardedGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="reconciler")

@@ -141,6 +141,9 @@ def reported() -> Iterator[None]:
         sys.exit(1)
     except ReconcilerError as exc:
         fail(str(exc))
+    except OSError as exc:  # a file the user pointed at: unreadable, unwritable, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc} (check the path, its permissions and free space)")
 
 
 def is_tty(stream: Any) -> bool:
