@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.config.load import load_config
-from reconciler.config.types import AccountConfig
+from reconciler.config.types import AccountConfig, Config
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.plan import Plan, checksum
 from reconciler.providers.base import provider_class
-from reconciler.saved_plan import check_fresh, read_saved_plan
+from reconciler.saved_plan import SavedPlan
 from reconciler.state import State
 from tests.e2e.conftest import API_PATH
 from tests.hostile import Hostile, hostile_emulator
@@ -217,8 +217,12 @@ def test_saved_plan_loader(plan: Any, sign: bool) -> None:
         path = Path(tmp) / "plan.json"
         path.write_text(_json(plan), encoding="utf-8")
         try:
-            saved = read_saved_plan(path)
-            check_fresh(saved, Plan(changes=()))
+            saved = SavedPlan.read(path)
+            assert saved.root is None or isinstance(saved.root, str)  # read before the config loads
+            config = Config(
+                root=Path(tmp), accounts={}, desired={}, fingerprint=str(saved.data["meta"].get("config"))
+            )
+            saved.check_fresh(config, "lineage", Plan(changes=()))
         except ReconcilerError as exc:
             assert "\n" not in str(exc)
 
