@@ -19,9 +19,44 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from reconciler.sandbox.server import Server
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+        pass
+
+
+class StreamingServer:
+    """A loopback server that sends each answer as the app yields it (HTTP/1.0, one request per
+    connection): the emulators' keep-alive server buffers whole answers, which would hide a drip."""
+
+    def __init__(self, app: Any) -> None:
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+        self.port = self._server.port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> StreamingServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
 
 Rule = Callable[[Request], Response | None]
 Match = Callable[[Request], bool]
@@ -174,7 +209,9 @@ class Hostile:
 
 
 @contextmanager
-def hostile_emulator(provider: str, **options: Any) -> Iterator[tuple[Hostile, Server, Any, dict[str, str]]]:
+def hostile_emulator(
+    provider: str, **options: Any
+) -> Iterator[tuple[Hostile, StreamingServer, Any, dict[str, str]]]:
     """An emulator of ``provider`` behind a Hostile front on its own loopback port.
 
     Yields the front, the server, the emulator and its sandbox credentials. The front is closed
@@ -184,7 +221,7 @@ def hostile_emulator(provider: str, **options: Any) -> Iterator[tuple[Hostile, S
 
     cls, credentials = emulator_class(provider)
     front = Hostile(cls(**options))
-    server = Server(front).start()
+    server = StreamingServer(front).start()
     try:
         yield front, server, front.app, credentials
     finally:
