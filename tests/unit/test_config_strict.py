@@ -133,6 +133,6 @@ def test_newlines_in_message_text_are_fine(tmp_path: Path) -> None:
     """Free text (a campaign's text, a description) may hold newlines; only names may not."""
     resources = (
         "groups:\n  - name: Staff\ncampaigns:\n  - name: hello\n    sender: Clinic\n"
-        '    text: "Hello\\nsee you"\n    send_at: 2030-02-25T09:00:00\n    to: {groups: [Staff]}\n'
+        '    text: "Hello\\nsee you. Reply STOP to opt out"\n    send_at: 2030-02-25T09:00:00\n    to: {groups: [Staff]}\n'
     )
     assert _load(tmp_path, resources) == ([], [])
