@@ -21,11 +21,11 @@ from reconciler import __version__, protect
 from reconciler.apply import ApplyResult, apply_plan
 from reconciler.changes import Action, Change
 from reconciler.cli_drift import drift
+from reconciler.cli_guard import GuardedGroup
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
 from reconciler.cli_progress import refresh_progress
 from reconciler.cli_state import state
 from reconciler.cli_support import (
-    ReconcilerGroup,
     account_option,
     check_scope,
     common_options,
@@ -34,6 +34,7 @@ from reconciler.cli_support import (
     load_repo,
     pick_config,
     reported,
+    safe,
     setup_logging,
     type_option,
     use_color,
@@ -54,7 +55,7 @@ FORMATS = ("text", "json", "markdown")
 
 
 @click.group(
-    cls=ReconcilerGroup,
+    cls=GuardedGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="reconciler")
@@ -443,14 +444,14 @@ def _report(outcome: ApplyResult, hide: Callable[[str], str], *, listed: bool = 
     """Apply's report on stderr; ``hide`` masks each line (identity unless --mask-pii); ``listed``:
     each applied change was already printed as it happened."""
     for warning in outcome.warnings:
-        click.echo(hide(f"Warning: {warning}"), err=True)
+        click.echo(hide(f"Warning: {safe(warning)}"), err=True)
     if not outcome.ok and not listed:  # what did happen, change by change, beside what did not
         for change in outcome.applied:
-            click.echo(hide(f"Applied: {change.action.value} {change.address}"), err=True)
+            click.echo(hide(f"Applied: {change.action.value} {safe(change.address)}"), err=True)
     for change, error in outcome.failed:
-        click.echo(hide(f"Failed: {change.action.value} {change.address}: {error}"), err=True)
+        click.echo(hide(f"Failed: {change.action.value} {safe(change.address)}: {safe(error)}"), err=True)
     for change, why in outcome.skipped:
-        click.echo(hide(f"Skipped: {change.action.value} {change.address}: {why}"), err=True)
+        click.echo(hide(f"Skipped: {change.action.value} {safe(change.address)}: {safe(why)}"), err=True)
     if not outcome.ok:
         _summary_table(outcome)
     line = (

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli_support import common_options, load_repo, reported
+from reconciler.cli_support import common_options, load_repo, reported, safe
 from reconciler.config.types import Config
 from reconciler.errors import ReconcilerError, StateError
 from reconciler.model import KEY_FIELDS, InvalidNumber, normalize_number
@@ -101,13 +101,12 @@ def state_list(directory: str) -> None:
     for account, types in sorted(current.data["accounts"].items()):
         for type_, records in sorted(types.items()):
             for key, record in sorted(records.items()):
-                mark = "\t(protected)" if record.get("protect") else ""
-                click.echo(f"{account}/{type_}/{key}\t{record.get('id')}{mark}")
+                mark = "	(protected)" if record.get("protect") else ""
+                click.echo(f"{safe(f'{account}/{type_}/{key}')}	{safe(record.get('id'))}{mark}")
     for intent in current.intents:
-        click.echo(
-            f"{intent['account']}/{intent['type']}/{intent['key']}\t(uncertain: {intent.get('action')} "
-            f"started {intent.get('at')} without a recorded result)"
-        )
+        address = safe(f"{intent['account']}/{intent['type']}/{intent['key']}")
+        started = safe(f"{intent.get('action')} started {intent.get('at')}")
+        click.echo(f"{address}\t(uncertain: {started} without a recorded result)")
 
 
 @state.command("show")

@@ -20,6 +20,7 @@ import click
 from reconciler.config.load import load_config
 from reconciler.config.types import Config
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.escapes import escape_controls
 from reconciler.secrets import redact
 from reconciler.types import TYPES
 
@@ -116,8 +117,14 @@ def use_color(stream: Any) -> bool:
     return not _settings()["no_color"]
 
 
+def safe(text: object) -> str:
+    """``text`` fit for a terminal: secrets redacted, control, bidi and invisible characters escaped
+    (a provider's answer or a live item's name may carry ``ESC[2J`` or U+202E)."""
+    return escape_controls(redact(str(text)))
+
+
 def fail(message: str) -> NoReturn:
-    click.echo(f"Error: {redact(message)}", err=True)
+    click.echo(f"Error: {safe(message)}", err=True)
     sys.exit(1)
 
 
@@ -128,12 +135,15 @@ def reported() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            click.echo(safe(problem), err=True)
         count = len(exc.problems)
         click.echo(f"Error: {count} problem{'s' if count != 1 else ''} found; nothing was changed.", err=True)
         sys.exit(1)
     except ReconcilerError as exc:
         fail(str(exc))
+    except OSError as exc:  # a file the user pointed at: unreadable, unwritable, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc} (check the path, its permissions and free space)")
 
 
 def is_tty(stream: Any) -> bool:
@@ -152,7 +162,7 @@ def load_repo(directory: str, *, offline: bool = False) -> Config:
     config = load_config(Path(directory), offline=offline)
     for warning in config.warnings:
         label = "Note" if warning.severity == "note" else "Warning"
-        click.echo(f"{label}: {warning}", err=True)
+        click.echo(f"{label}: {safe(warning)}", err=True)
     return config
 
 

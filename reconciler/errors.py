@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.escapes import escape_controls
 from reconciler.secrets import redact
 
 
@@ -27,7 +28,7 @@ class Problem:
         if where and self.line:
             where = f"{where}:{self.line}:{self.col or 1}"
         text = f"{where}: {self.message}" if where else self.message
-        return redact(text)
+        return escape_controls(redact(text))  # one line; a quoted key may hold ESC or U+202E
 
 
 class ReconcilerError(Exception):

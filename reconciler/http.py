@@ -4,6 +4,12 @@ One retry policy, in one place: throttle answers and connection failures that ha
 the request reached the server are retried for every call; timeouts, dropped connections and
 5xx are retried only for idempotent calls (reads, PUT, DELETE), because a create may have been
 committed. Backoff is exponential with full jitter, bounded in attempts and total time.
+
+Every answer is read as a stream under two per-account :class:`Limits`: ``timeout``, the longest
+one request may take with its whole body (a server dripping one byte at a time is cut off), and
+``max_response_bytes``, past which the answer is abandoned without being read whole. Text quoted
+from an answer in a message goes through :func:`excerpt`: redacted, control characters shown
+escaped, a few hundred characters at most.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import requests
 
 from reconciler import __version__
 from reconciler.errors import ProviderError, RateLimited, ReconcilerError, TransportError
+from reconciler.escapes import escape_controls
 from reconciler.secrets import redact, redact_url
 
 log = logging.getLogger(__name__)
@@ -33,7 +40,37 @@ requests_log = logging.getLogger(f"{__name__}.requests")
 retries_log = logging.getLogger(f"{__name__}.retries")
 
 USER_AGENT = f"reconciler/{__version__} (+https://github.com/reconciler/reconciler)"
-DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read seconds
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection (within the request's timeout)
+DEFAULT_TIMEOUT = 60.0  # seconds one request may take, whole body included
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+EXCERPT_CHARS = 200
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-account bounds on one request: total seconds (body included) and answer size in bytes."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` fit to quote in a one-line message: redacted, control characters escaped, clipped."""
+    clipped = text[: limit * 4]
+    shown = escape_controls(redact(clipped.strip()))
+    if len(shown) > limit or len(text) > len(clipped):
+        shown = shown[:limit] + f"... ({len(text)} characters)"
+    return shown
+
+
+class _Abandoned(Exception):
+    """The answer broke a limit while it was being read; ``why`` says which."""
+
+    def __init__(self, why: str, *, retryable: bool) -> None:
+        super().__init__(why)
+        self.why = why
+        self.retryable = retryable
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -243,13 +280,13 @@ class HttpClient:
         self,
         base_url: str,
         *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         rate_limit: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = check_url(base_url.rstrip("/") + "/", self.provider)
-        self.timeout = timeout
+        self.limits = limits or Limits()
         self.retry = retry or RetryPolicy.from_env()
         self.limiter = RateLimiter(rate_limit, scale=self.retry.scale)
         self.session: requests.Session = _SameOriginSession()
@@ -284,7 +321,6 @@ class HttpClient:
         operation for messages ("create contact +46701234567").
         """
         url = self.url(path)
-        kwargs.setdefault("timeout", self.timeout)
         started = time.monotonic()
         attempt = 0
         while True:
@@ -295,8 +331,19 @@ class HttpClient:
             connect_failed = False  # the request never reached the server
             retryable: bool
             requests_log.debug("%s %s", method, redact_url(url))
+            budget = min(self.limits.timeout, self.retry.total_time - (time.monotonic() - started))
+            deadline = time.monotonic() + max(budget, 0.001)
             try:
-                response = self.session.request(method, url, **kwargs)
+                response = self._attempt(method, url, deadline, kwargs)
+            except _Abandoned as exc:
+                retryable = idempotent and exc.retryable
+                failure = exc.why
+                if not exc.retryable:  # the same answer would come again: say so now
+                    where = f"{method} {redact_url(url)}"
+                    committed = method.upper() == "POST"
+                    advice = " (the request may have been applied)" if committed else ""
+                    msg = f"{self.provider}: {what}: {failure} at {where}{advice}"
+                    raise TransportError(redact(msg), maybe_committed=committed) from None
             except _CrossOriginRedirect as exc:
                 msg = (
                     f"{self.provider}: {what}: {method} {redact_url(url)} was redirected (HTTP {exc.status}) "
@@ -354,6 +401,78 @@ class HttpClient:
             )
             if wait > 0:
                 self.retry.sleep(wait)
+
+    def _attempt(
+        self, method: str, url: str, deadline: float, kwargs: Mapping[str, Any]
+    ) -> requests.Response:
+        """One attempt: send, then read the whole answer within ``deadline`` and the size cap.
+
+        Raises :class:`_Abandoned` when the answer is too large or too slow; requests' own
+        exceptions otherwise. The returned response has its body loaded (``content`` works).
+        """
+        remaining = deadline - time.monotonic()
+        timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
+        response = self.session.request(method, url, stream=True, timeout=timeout, **kwargs)
+        try:
+            body = self._read_body(response, deadline)
+        except BaseException:
+            response.close()
+            raise
+        response._content = body  # noqa: SLF001 - requests' documented way to keep a streamed body
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
+        response.close()
+        return response
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        cap = self.limits.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _Abandoned(
+                f"the answer is {int(declared):,} bytes, over the account's max_response_bytes ({cap:,}); "
+                "not read",
+                retryable=False,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        raw = response.raw
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Abandoned(
+                    f"the answer took longer than the account's timeout ({self.limits.timeout:g}s) "
+                    f"after {size:,} bytes",
+                    retryable=True,
+                )
+            _set_socket_timeout(raw, remaining)
+            try:
+                chunk = raw.read1(_CHUNK, decode_content=True)
+            except (TimeoutError, OSError) as exc:
+                if time.monotonic() >= deadline or "timed out" in str(exc).lower():
+                    continue  # reported by the deadline check above
+                raise requests.exceptions.ConnectionError(str(exc)) from None
+            except Exception as exc:  # urllib3's ReadTimeoutError, ProtocolError, DecodeError
+                if "timed out" in str(exc).lower():
+                    continue
+                raise requests.exceptions.ConnectionError(type(exc).__name__) from None
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > cap:
+                raise _Abandoned(
+                    f"the answer grew past the account's max_response_bytes ({cap:,} bytes); abandoned",
+                    retryable=False,
+                )
+            chunks.append(chunk)
+
+
+def _set_socket_timeout(raw: Any, seconds: float) -> None:
+    """Bound the next socket read by what is left of the request's deadline (best effort)."""
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(seconds, 0.001))
+        except OSError:
+            pass
 
 
 def _connection_failure(exc: Exception, url: str, refused: bool) -> str:

@@ -9,6 +9,7 @@ provider reads live state, both through the functions here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,6 +151,23 @@ def _normalize(raw: str, region: str) -> str:
     raise InvalidNumber(f"{text!r} is not a valid phone number{hint}")
 
 
+_KINDS: dict[str, int] = {}  # E.164 -> phonenumbers.PhoneNumberType, read once per number
+
+
+def number_kind(e164: str) -> int:
+    """The PhoneNumberType of a normalized number (``UNKNOWN``: possible but not valid).
+
+    Normalization accepts possible numbers without this (costly) pattern test; validation of the
+    declared numbers (config/strict.py) asks for it, once per number.
+    """
+    kind = _KINDS.get(e164)
+    if kind is None:
+        if len(_KINDS) >= _NUMBERS_MAX:
+            _KINDS.clear()
+        kind = _KINDS[e164] = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    return kind
+
+
 def _parse_e164(text: str) -> phonenumbers.PhoneNumber | None:
     """``+`` and ASCII digits read as phonenumbers.parse reads them, without its general machinery
     (half the time of a number check); None for anything it would read differently or reject.
@@ -187,21 +205,30 @@ def mask_number(number: str) -> str:
 
 
 def clean(value: Any) -> Any:
-    """Canonical form of a plain value: strings stripped, mappings and lists cleaned recursively."""
+    """Canonical form of a plain value: strings stripped and in Unicode NFC (``Å`` typed as one
+    character or as ``A`` plus a ring is one name), mappings and lists cleaned recursively."""
     kind = type(value)  # exact types first: isinstance against Mapping is slow, and this runs per value
     if kind is str:
-        return value.strip()
+        return _nfc(value.strip())
     if value is None or kind is int or kind is bool:
         return value
     if kind is dict:
         return {k: clean(v) for k, v in value.items()}
     if isinstance(value, str):
-        return value.strip()
+        return _nfc(value.strip())
     if isinstance(value, Mapping):
         return {k: clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     return value
+
+
+def _nfc(text: str) -> str:
+    return (
+        text
+        if text.isascii() or unicodedata.is_normalized("NFC", text)
+        else unicodedata.normalize("NFC", text)
+    )
 
 
 def name_set(values: Iterable[str] | None) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.config.types import Config
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.plan import Fingerprints, Plan, checksum
+from reconciler.shapes import NONE, TEXT, Shape, ShapeError, records
 from reconciler.state import atomic_write
 
 
@@ -123,7 +124,41 @@ def read_saved_plan(path: Path) -> dict[str, Any]:
             f"{path}: the plan file was modified after it was made (checksum mismatch); "
             "refusing it. Run `reconciler plan --out` again"
         )
-    return data
+    try:
+        return _checked(data)
+    except ShapeError as exc:
+        raise ReconcilerError(
+            f"{path}: not a usable saved plan: {exc}; make one with `reconciler plan --out`"
+        ) from None
+
+
+# What apply reads of a saved plan; a file of another shape is refused before anything runs.
+_PLAN = Shape(
+    "saved plan", {"meta": dict, "changes": list}, {"summary": dict, "warnings": list, "errors": list}
+)
+_META = Shape(
+    "meta",
+    {},
+    {
+        "root": TEXT,
+        "config": TEXT,
+        "state_lineage": (str, NONE),
+        "accounts": (list, NONE),
+        "types": (list, NONE),
+        "live": (dict, NONE),
+    },
+)
+_CHANGE = Shape("change", {"account": TEXT, "type": TEXT, "key": TEXT, "action": TEXT}, {})
+
+
+def _checked(data: dict[str, Any]) -> dict[str, Any]:
+    plan = _PLAN.check(data)
+    meta = _META.check(plan["meta"], "meta")
+    for name in ("accounts", "types"):
+        if not all(isinstance(item, str) for item in meta.get(name) or ()):
+            raise ShapeError(f"meta.{name}: expected a list of names")
+    records(plan["changes"], _CHANGE, "changes")
+    return plan
 
 
 def _comparable(change: Any) -> str:

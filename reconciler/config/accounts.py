@@ -31,7 +31,7 @@ from reconciler.config.types import (
 )
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
-from reconciler.http import is_loopback
+from reconciler.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Limits, is_loopback
 from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 from reconciler.sms.rules import DEFAULT_WINDOW, Policy, Price, Window, parse_window, region_zone
@@ -210,6 +210,12 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
     credentials = spec.get("credentials")
     expanded: dict[str, str] = {}
     unset: set[str] = set()
+    provider = spec.get("provider")
+    known = isinstance(provider, str) and provider in REGISTRY
+    public: set[str] = set()
+    if known:
+        declared = provider_info(str(provider))
+        public = set(declared.credentials) - set(declared.secret_credentials)
     if isinstance(credentials, dict):
         for key, raw in credentials.items():
             if isinstance(raw, str):
@@ -217,9 +223,9 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
                 if value is None:
                     unset.add(key)
                 expanded[key] = value or ""
-                secrets.register(expanded[key])
-    provider = spec.get("provider")
-    if not isinstance(provider, str) or provider not in REGISTRY:
+                if key not in public:  # user names and domains are shown; anything else is secret
+                    secrets.register(expanded[key])
+    if not isinstance(provider, str) or not known:
         return  # the schema reported it
     info = provider_info(provider)
     if isinstance(credentials, dict):
@@ -257,6 +263,14 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
     ignore = _ignore_rules(reader, base, info, spec.get("ignore"))
     rate = spec.get("rate_limit")
     policy = _read_policy(reader, base, spec, region)
+    timeout, cap = spec.get("timeout"), spec.get("max_response_bytes")
+    limits = Limits(
+        timeout=float(timeout)
+        if isinstance(timeout, (int, float)) and _positive(timeout)
+        else DEFAULT_TIMEOUT,
+        max_response_bytes=cap if isinstance(cap, int) and _positive(cap) else DEFAULT_MAX_RESPONSE_BYTES,
+    )
+    validity = spec.get("number_validity")
     line, col = locate(reader.node, base, key=True)
     settings.infos[name] = info
     settings.accounts[name] = AccountConfig(
@@ -269,6 +283,8 @@ def _read_account(reader: _Reader, settings: Settings, name: str, spec: dict[str
         rate_limit=rate if isinstance(rate, int) and not isinstance(rate, bool) and rate > 0 else None,
         ignore=ignore,
         policy=policy,
+        limits=limits,
+        number_validity=validity if validity in ("valid", "possible") else "valid",
         origin=Origin(reader.doc.path, line, col),
     )
 
@@ -343,6 +359,8 @@ def safety_block(raw: Mapping[str, Any]) -> SafetyBlock:
 def read_safety(settings: Settings) -> Safety:
     """The root and per-account safety blocks as one :class:`Safety`."""
     return Safety(settings.safety, dict(settings.account_safety))
+
+
 def _read_policy(
     reader: _Reader, base: tuple[str | int, ...], spec: Mapping[str, Any], region: str
 ) -> Policy:
@@ -394,6 +412,11 @@ def _check_url(reader: _Reader, path: tuple[str | int, ...], url: str) -> None:
             f"{where(path)}: refusing plain http to {parts.hostname}: the credentials would travel in "
             "clear text (use https; http is allowed only to a loopback address such as 127.0.0.1)",
         )
+
+
+def _positive(value: Any) -> bool:
+    """A positive int or float from YAML (not a bool); the schema reported anything else."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 def _check_credentials(

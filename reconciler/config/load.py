@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.config.accounts import protect_env_refs, read_safety, read_settings, state_path
-from reconciler.config.repo import ROOT_FILE, Repo
+from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
 from reconciler.config.validate import Resources
@@ -72,9 +72,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime, offline: bool) -> C
             ]
         ) from None
     except OSError as exc:
-        raise ConfigError(
-            [Problem(f"cannot read {ROOT_FILE}: {exc.strerror} (check its permissions)", root_path)]
-        ) from None
+        raise ConfigError([Problem(f"cannot read {ROOT_FILE}: {_reason(exc)}", root_path)]) from None
     problems: list[Problem] = []
     root_doc, broken = _parse(protect_env_refs(data), root_path, ROOT_FILE, ROOT_SCHEMA, problems)
     if root_doc.value is None and not problems:
@@ -89,7 +87,7 @@ def _load(root: Path, env: Mapping[str, str], now: datetime, offline: bool) -> C
         try:
             data = repo.read(rel)
         except OSError as exc:
-            problems.append(Problem(f"cannot read file: {exc.strerror} (check its permissions)", path))
+            problems.append(Problem(f"cannot read file: {_reason(exc)}", path))
             continue
         docs.append(_parse(data, path, rel, RESOURCES_SCHEMA, problems))
     resources = Resources(settings, repo, now)
@@ -125,6 +123,12 @@ def _parse(
     found, broken = checker.problems(doc)
     problems.extend(found)
     return doc, broken
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, OutsideRoot):
+        return str(exc.strerror)
+    return f"{exc.strerror or type(exc).__name__} (check its permissions)"
 
 
 def _order(problem: Problem) -> tuple[str, int, int, str]:

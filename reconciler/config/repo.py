@@ -14,6 +14,17 @@ ROOT_FILE = "reconciler.yaml"
 RESOURCE_SUFFIXES = (".yaml", ".yml")
 
 
+class OutsideRoot(OSError):
+    """A path inside the repository resolves (through a symlink) to a file outside it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "it resolves (through a symlink) to a file outside the config directory, which is never read "
+            "(copy the file into the repository instead of linking it)"
+        )
+        self.strerror = str(self.args[0])
+
+
 class Repo:
     """One config directory. Every file read through :meth:`read` counts toward the fingerprint.
 
@@ -44,9 +55,13 @@ class Repo:
         return None if rel == ".." or rel.startswith("../") else rel
 
     def read(self, rel: str) -> bytes:
-        """The bytes of ``rel``, remembered for the fingerprint. Raises OSError."""
+        """The bytes of ``rel``, remembered for the fingerprint. Raises OSError, and
+        :class:`OutsideRoot` (before reading anything) when a symlink leads out of the repository."""
         if rel not in self.files:
-            self.files[rel] = (self.root / rel).read_bytes()
+            path = (self.root / rel).resolve()
+            if not path.is_relative_to(self.root.resolve()):
+                raise OutsideRoot()
+            self.files[rel] = path.read_bytes()
         return self.files[rel]
 
     def discover(self, exclude: Iterable[str] = ()) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.errors import Problem
+from reconciler.http import Limits
 from reconciler.model import Origin, Resource
 from reconciler.sms.rules import Policy
 
@@ -47,6 +48,8 @@ class AccountConfig:
     rate_limit: int | None = None  # requests per minute; None = provider default
     ignore: tuple[IgnoreRule, ...] = ()
     policy: Policy = Policy()  # sending window, time zone, price per segment (reconciler.sms)
+    limits: Limits = Limits()  # per request: timeout (seconds, body included), max_response_bytes
+    number_validity: str = "valid"  # "valid", or "possible" for numbers newer than the metadata
     origin: Origin | None = field(default=None, compare=False)
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
-from reconciler.config.repo import Repo
+from reconciler.config.repo import OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
+from reconciler.config.strict import item_findings
 from reconciler.config.types import IgnoreRule
 from reconciler.config.yamlfile import Document, locate, locate_char
 from reconciler.errors import Problem
@@ -214,12 +215,9 @@ class Resources:
             data = self.repo.read(rel)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            self.problem(
-                site,
-                ("from_csv",),
-                f"{site.name(('from_csv',))}: cannot read '{target}': {reason} "
-                "(the path is relative to this YAML file)",
-            )
+            if not isinstance(exc, OutsideRoot):
+                reason += " (the path is relative to this YAML file)"
+            self.problem(site, ("from_csv",), f"{site.name(('from_csv',))}: cannot read '{target}': {reason}")
             return
         shown = self.repo.display(rel)
         allowed = self.fields["contacts"] - {"from_csv"}
@@ -271,6 +269,9 @@ class Resources:
         except InvalidValue as exc:
             self._value_problems(type_, attrs, site, region, info.timezone, exc)
             return
+        validity = self.settings.accounts[account].number_validity
+        for steps, severity, message in item_findings(type_, attrs, region, validity):
+            self.problem(site, steps, f"{site.name(steps)}: {message}", severity=severity)
         key = key_of(type_, normal)
         if not key:
             record = TYPES[type_]

@@ -248,6 +248,9 @@ class ProviderInfo:
     timezone: str  # local time zone of the API's dates without offset
     credentials: tuple[str, ...]  # credential keys, required unless listed in optional_credentials
     optional_credentials: tuple[str, ...] = ()
+    # Credential keys whose values are secrets (redacted everywhere); the others (user names,
+    # domains) are shown in messages. A key a provider does not declare is treated as secret.
+    secret_credentials: tuple[str, ...] = ()
     # Provider rules on one normalized desired item, checked by `validate` with no network:
     # (type, attrs, now) -> [(attribute path, message with how to fix)]. Default: none.
     validate_item: ValidateItem | None = None

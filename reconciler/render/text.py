@@ -35,12 +35,12 @@ blocks the markdown, html and junit renderers reuse, so all formats say the same
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.changes import Action, Change
+from reconciler.escapes import UNSAFE
 from reconciler.model import get_path
 from reconciler.plan import Plan, Warning_
 from reconciler.render.impact import impact_text, totals
@@ -51,7 +51,7 @@ NO_CHANGES = "No changes. The accounts match the configuration."
 SMALL_DELETE = 3
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = UNSAFE  # controls, bidi and invisible format characters
 _MISSING = object()
 
 # ANSI SGR codes; only used when colour is asked for.

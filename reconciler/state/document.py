@@ -68,6 +68,7 @@ class State:
         self.data: dict[str, Any] = data or empty_document()
         for name, default in (("intents", []), ("serials", {}), ("serial", 0), ("accounts", {})):
             self.data.setdefault(name, default)
+        self.data.setdefault("lineage", str(uuid.uuid4()))  # a hand-made file without one (found by fuzzing)
         if journal is None and path is not None:
             from reconciler.state.file import FileJournal
 
@@ -124,6 +125,10 @@ class State:
             account, type_, key = (entry[k] for k in ITEM_FIELDS)
         except KeyError:
             raise StateError(f"a journal entry lacks account, type or key: {sorted(entry)}") from None
+        if not all(isinstance(part, str) for part in (account, type_, key)):
+            raise StateError("a journal entry's account, type and key must be strings")
+        if not isinstance(entry.get("attrs") or {}, dict):
+            raise StateError("a journal entry's attrs must be an object")
         op = entry.get("op")
         if op == "record":
             self.records(account, type_)[key] = record_of(entry)
@@ -227,7 +232,8 @@ def check_document(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(accounts, dict) or not all(
         isinstance(types, dict)
         and all(
-            isinstance(records, dict) and all(isinstance(r, dict) for r in records.values())
+            isinstance(records, dict)
+            and all(isinstance(r, dict) and isinstance(r.get("attrs") or {}, dict) for r in records.values())
             for records in types.values()
         )
         for types in accounts.values()

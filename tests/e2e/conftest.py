@@ -80,6 +80,7 @@ ACCOUNT_YAML = {
   {name}:
     provider: smsconnector
     region: GB
+    number_validity: possible  # 07700 900xxx: Ofcom's drama range, never assigned
     url: ${{SMSC_URL}}
     credentials: {{username: "${{SMSC_USER}}", password: "${{SMSC_PASSWORD}}"}}
 """,

@@ -4,8 +4,10 @@ Each scenario applies one change set through the CLI and counts the requests the
 reads of the plan included. The minimum is what any client must send: the reads a plan needs
 (each listable type once; Intouch members and SMSConnector entries one group or list at a time,
 as those APIs offer no other way; the settings and opt-out lists the checks read) and one write
-per change or per batch where the API offers none smaller. The ratio must be 1.00: nothing read
-twice (an update does not GET what the refresh returned), nothing written that did not change.
+per change or per batch where the API offers none smaller, plus one read-back per created group or
+phone list to check the id the create returned before anything is attached to it (issue 10: a
+wrong id would put members into another group). The ratio must be 1.00: nothing read twice (an
+update does not GET what the refresh returned), nothing written that did not change.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def test_intouch_requests_are_the_minimum(tmp_path: Path, intouch: Emu) -> None:
     assert_minimum(
         fresh,
         INTOUCH_READS
-        + Counter({"POST /N/groups": 2, "POST /N/contacts": 3, "PUT /N/groups/N/contacts/N": 3}),
+        + Counter({"POST /N/groups": 2, "POST /N/contacts": 3, "PUT /N/groups/N/contacts/N": 3})
+        + Counter({"GET /N/groups/N": 2}),  # each created group's id read back
     )
     members = Counter({"GET /N/groups/N/contacts": 2})  # one member list per group
     update = applied(repo, intouch, INTOUCH_V1.replace("first_name: Ann", "first_name: Anna"))
@@ -127,7 +130,11 @@ def test_smsconnector_requests_are_the_minimum(tmp_path: Path, smsconnector: Emu
     )
     fresh = applied(repo, smsconnector, SMSC_V1)
     create_list = Counter(
-        {"POST /api/Phonelists/CreateList": 1, "POST /api/Phonelists/AddMultipleEntries": 1}
+        {
+            "POST /api/Phonelists/CreateList": 1,
+            "GET /api/Phonelists/GetList/N/N": 1,  # the new list's id read back before numbers go in
+            "POST /api/Phonelists/AddMultipleEntries": 1,
+        }
     )
     assert_minimum(fresh, SMSC_SESSION + create_list + campaign)
     entries = Counter({"GET /api/Phonelists/GetNumbers/N/N": 1})  # one per existing list
@@ -176,6 +183,7 @@ def test_intime_requests_are_the_minimum(tmp_path: Path, intime: Emu) -> None:
     writes = Counter(
         {
             "POST /api/1.0/contacts/addgroup.ashx": 1,
+            "GET /api/1.0/contacts/listgroups.ashx": 1,  # the new group ids read back
             "POST /api/1.0/contacts/add.ashx": 1,  # both contacts in one batch
             "POST /api/1.0/message/create.ashx": 1,
         }

@@ -73,6 +73,7 @@ ROOT_YAML = {
           acme:
             provider: smsconnector
             region: GB
+            number_validity: possible  # 07700 900xxx: Ofcom's drama range, never assigned
             url: ${SMSC_URL}
             credentials: {username: "${SMSC_USER}", password: "${SMSC_PASSWORD}"}
         safety: {max_update_percent: 100, max_delete_percent: 100}

@@ -17,7 +17,7 @@ from reconciler.state import State
 from tests.faults.conftest import Lines, Served
 from tests.faults.schedules import CHECKS
 
-HELD_REQUEST = 5  # 3 reads, create groups, then create contacts: held while the other run starts
+HELD_REQUEST = 6  # 3 reads, create groups, read them back, then create contacts: held meanwhile
 
 
 def state_matches_emulator(served: Served) -> None:

@@ -17,7 +17,8 @@ from tests.faults.conftest import Lines
 from tests.faults.schedules import CHECKS
 from tests.pg.conftest import Site, pg_execute
 
-CREATE_GROUPS, CREATE_CONTACTS = 4, 5  # InTime apply: 3 reads, create groups, create contacts, ...
+# InTime apply: 3 reads, create groups, read the new group ids back (issue 10), create contacts, ...
+CREATE_GROUPS, CREATE_CONTACTS = 4, 6
 BOTH_CONTACTS = {("contacts", "+46701234567"), ("contacts", "+46709876543")}
 
 

@@ -192,6 +192,7 @@ INFO = ProviderInfo(
     default_url="https://sms.intime.nu/api/1.0",
     timezone="Europe/Stockholm",
     credentials=("user", "hash"),
+    secret_credentials=("hash",),
     validate_item=validate_item,
     sending=SENDING,
 )

@@ -24,7 +24,7 @@ import requests
 from defusedxml import DefusedXmlException
 
 from reconciler.errors import NotFound
-from reconciler.http import DEFAULT_TIMEOUT, HttpClient, RetryPolicy
+from reconciler.http import HttpClient, Limits, RetryPolicy, excerpt
 from reconciler.providers.intime.documents import (
     CONTENT_TYPE,
     ContactIn,
@@ -60,7 +60,14 @@ log = logging.getLogger(__name__)
 
 INACTIVE = "reminder is inactive (InTime cannot edit inactive reminders)"
 _CODE = re.compile(r"^\d+:ERROR\d+$")
-LISTINGS = ("contacts/listgroups", "nix/list", "reminder/list")
+_IDS = re.compile(r"^-?\d{1,18}(,-?\d{1,18})*$")
+UNCERTAIN = "; the call may have been applied, so the item is uncertain until the next plan"
+# Each listing and the root element its answer must have (sections 5.2, 6.1, 7.1).
+LISTINGS = {
+    "contacts/listgroups": "groups",
+    "nix/list": "nixentries",
+    "reminder/list": "reminderappointments",
+}
 REMINDER_ELEMENTS = frozenset(
     {
         "appointmentdate",
@@ -103,11 +110,11 @@ class IntimeClient(HttpClient):
         secret: str,
         *,
         rate_limit: int | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         register(secret)
-        super().__init__(base_url, timeout=timeout, retry=retry, rate_limit=rate_limit)
+        super().__init__(base_url, limits=limits, retry=retry, rate_limit=rate_limit)
         self._auth = {"user": user, "hash": secret}
 
     def is_throttled(self, response: requests.Response) -> bool:
@@ -141,7 +148,13 @@ class IntimeClient(HttpClient):
                 f"intime: {what}: HTTP 404 at {where} (check the account url; it should end in /api/1.0)"
             )
         if response.status_code != 200:
-            raise IntimeError(f"intime: {what}: unexpected HTTP {response.status_code} at {where}")
+            # A 4xx refused the call; any other answer to a create may hide a committed change.
+            refused = 400 <= response.status_code < 500
+            raise IntimeError(
+                f"intime: {what}: unexpected HTTP {response.status_code} at {where}"
+                + ("" if refused or idempotent else UNCERTAIN),
+                maybe_committed=not (refused or idempotent),
+            )
         text = response.content.decode("iso-8859-1").strip()
         if _CODE.match(text):
             if endpoint in LISTINGS and text == "2:ERROR1":
@@ -155,17 +168,22 @@ class IntimeClient(HttpClient):
         response = self._call(endpoint, what, root, idempotent=idempotent)
         assert response is not None  # only listings answer "no data"
         text = response.content.decode("iso-8859-1").strip()
-        try:
+        if _IDS.match(text):
             return [int(part) for part in text.split(",")]
-        except ValueError:
-            raise IntimeError(f"intime: {what}: unexpected answer {text[:80]!r} (expected ids)") from None
+        # Not a refusal (codes were handled above): a create may have been committed all the same.
+        raise IntimeError(
+            f"intime: {what}: unreadable answer {excerpt(text, 80)!r} (expected ids)"
+            + ("" if idempotent else UNCERTAIN),
+            maybe_committed=not idempotent,
+        )
 
     @staticmethod
-    def _expect(ids: list[int], count: int, what: str) -> list[int]:
+    def _expect(ids: list[int], count: int, what: str, *, created: bool = True) -> list[int]:
         if len(ids) != count:
             raise IntimeError(
                 f"intime: {what}: InTime returned {len(ids)} id(s) for {count} item(s); "
-                "the items cannot be matched to their ids"
+                "the items cannot be matched to their ids" + (UNCERTAIN if created else ""),
+                maybe_committed=created,
             )
         return ids
 
@@ -179,6 +197,10 @@ class IntimeClient(HttpClient):
             root: ET.Element = SafeET.fromstring(response.content)
         except (ET.ParseError, DefusedXmlException, ValueError) as exc:
             raise IntimeError(f"intime: {what}: the answer is not readable XML ({exc})") from None
+        expected = LISTINGS[endpoint]
+        if root.tag != expected:
+            shown = excerpt(str(root.tag), 40)
+            raise IntimeError(f"intime: {what}: the answer is <{shown}>, expected a <{expected}> document")
         return root
 
     # -- groups --------------------------------------------------------------------------------
@@ -306,7 +328,9 @@ class IntimeClient(HttpClient):
         :class:`EditResult` saying so, not as an exception.
         """
         root = self._reminder_document(items, frozenset({"appointmentid", "active"}))
-        ids = self._expect(self._write("reminder/edit", root, what, idempotent=True), len(items), what)
+        ids = self._expect(
+            self._write("reminder/edit", root, what, idempotent=True), len(items), what, created=False
+        )
         results = []
         for asked, got in zip((int(item["appointmentid"]) for item in items), ids, strict=True):
             if abs(got) != asked:
@@ -352,4 +376,6 @@ class IntimeClient(HttpClient):
         """Remove a scheduled message. NothingRemoved when unknown, already sent or removed."""
         root = ET.Element("message")
         ET.SubElement(root, "messageid").text = str(message_id)
-        return self._expect(self._write("message/delete", root, what, idempotent=True), 1, what)[0]
+        return self._expect(
+            self._write("message/delete", root, what, idempotent=True), 1, what, created=False
+        )[0]

@@ -52,8 +52,8 @@ ENDPOINT_ERRORS: dict[str, dict[str, str]] = {
 class IntimeError(ProviderError):
     """An InTime answer code (``code``) or an unusable answer."""
 
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: str = "", *, maybe_committed: bool = False) -> None:
+        super().__init__(message, maybe_committed=maybe_committed)
         self.code = code
 
 

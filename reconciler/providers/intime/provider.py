@@ -26,7 +26,7 @@ from reconciler.providers.base import ApplyContext, LiveState, Outcome, Provider
 from reconciler.providers.intime import planning
 from reconciler.providers.intime.campaigns import CampaignWriter
 from reconciler.providers.intime.capabilities import CAPABILITIES, INFO
-from reconciler.providers.intime.client import IntimeClient, NothingRemoved
+from reconciler.providers.intime.client import IntimeClient, IntimeError, NothingRemoved
 from reconciler.providers.intime.translate import (
     contact_to_api,
     desired_attrs,
@@ -55,7 +55,11 @@ class IntimeProvider(Provider):
             )
             raise ProviderError(msg)
         self.client = IntimeClient(
-            self.url, account.credentials["user"], account.credentials["hash"], rate_limit=account.rate_limit
+            self.url,
+            account.credentials["user"],
+            account.credentials["hash"],
+            rate_limit=account.rate_limit,
+            limits=account.limits,
         )
         self.clock = clock or (lambda: datetime.now(UTC))
         self._campaigns = CampaignWriter(self.client, self.clock)
@@ -167,11 +171,28 @@ class IntimeProvider(Provider):
     @handles("groups", Action.CREATE, batch=True)
     def _create_groups(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
         names = [str((c.after or {}).get("name") or c.key) for c in changes]
-        ids = self.client.add_groups(names, what=f"create groups {shortlist(names)}")
+        what = f"create groups {shortlist(names)}"
+        ids = self.client.add_groups(names, what=what)
+        self._verify_groups(what, names, ids)
         return [
             Outcome(str(gid), dict(c.after or {"name": name}))
             for c, name, gid in zip(changes, names, ids, strict=True)
         ]
+
+    def _verify_groups(self, what: str, names: Sequence[str], ids: Sequence[int]) -> None:
+        """Created group ids must be distinct and (read back) carry the names asked for; contacts would
+        otherwise be put into the wrong groups. A mismatch leaves the creates uncertain."""
+        live = {group.id: group.name for group in self.client.list_groups(what=f"{what}: read back")}
+        for name, gid in zip(names, ids, strict=True):
+            wanted = self._normalize("groups", {"name": name})["name"]
+            found = self._normalize("groups", {"name": live.get(gid, "")})["name"]
+            if ids.count(gid) > 1 or found != wanted:
+                why = "it was answered twice" if ids.count(gid) > 1 else f"reading it back gives {found!r}"
+                msg = (
+                    f"intime: {what}: InTime answered id {gid} for group {name!r}, but {why}; the ids are "
+                    "not used (the groups are looked up by name instead)"
+                )
+                raise IntimeError(msg, maybe_committed=True)
 
     @handles("groups", Action.DELETE, batch=True)
     def _delete_groups(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:
@@ -305,7 +326,6 @@ class IntimeProvider(Provider):
             Outcome(str(rid), dict(c.after or {}), (f"the old reminder {c.ident} stays inactive on InTime",))
             for c, rid in zip(changes, ids, strict=True)
         ]
-
 
     @handles("campaigns", Action.CREATE, batch=True)
     def _create_campaigns(self, changes: Sequence[Change], ctx: ApplyContext) -> list[Outcome]:

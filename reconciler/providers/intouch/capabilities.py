@@ -59,5 +59,6 @@ INFO = ProviderInfo(
     default_url="https://intouchapi.pswin.com/2",
     timezone="Europe/Oslo",
     credentials=("username", "domain", "password"),
+    secret_credentials=("password",),
     validate_item=validate_item,
 )

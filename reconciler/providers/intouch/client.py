@@ -16,8 +16,9 @@ from typing import Any
 import requests
 
 from reconciler.errors import NotFound, ProviderError, Unauthorized
-from reconciler.http import HttpClient, RetryPolicy
-from reconciler.secrets import redact, redact_url, register
+from reconciler.http import HttpClient, Limits, RetryPolicy, excerpt
+from reconciler.secrets import redact_url, register, register_basic
+from reconciler.shapes import INT, NONE, OPTIONAL_BOOL, OPTIONAL_TEXT, TEXT, Shape, ShapeError, records
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,21 @@ AUTH_ADVICE = "check username, domain and password, and that the API feature is 
 _DATE = re.compile(r"^\\?/Date\((-?\d+)([+-]\d{2})?(\d{2})?\)\\?/$")
 
 Json = dict[str, Any]
+UNCERTAIN = "; the create may have been applied, so the item is uncertain until the next plan"
+# What the client accepts of each answer (sections 4.2, 5.2, 8); anything else is one clear error.
+_TEXT_FIELDS = ("Firstname", "Lastname", "Email", "Description", "Description2", "Description3")
+CONTACT = Shape(
+    "contact",
+    {"ContactId": INT},
+    {"PhoneNumber": OPTIONAL_TEXT, "IsPrivate": OPTIONAL_BOOL, **dict.fromkeys(_TEXT_FIELDS, OPTIONAL_TEXT)},
+)
+GROUP = Shape(
+    "group",
+    {"GroupId": INT},
+    {"Name": OPTIONAL_TEXT, "Description": OPTIONAL_TEXT, "IsPrivate": OPTIONAL_BOOL},
+)
+USER = Shape("user", {}, {"Settings": (list, NONE), "AllowedFunctions": (list, NONE)})
+SETTING = Shape("setting", {"Name": TEXT}, {})
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -64,7 +80,8 @@ def created_id(response: requests.Response, id_field: str) -> int:
     tail = location.rsplit("/", 1)[-1]
     if tail.isdigit():
         return int(tail)
-    raise ProviderError(f"intouch: the create answer (HTTP {response.status_code}) carries no {id_field}")
+    msg = f"intouch: the create answer (HTTP {response.status_code}) carries no {id_field}{UNCERTAIN}"
+    raise ProviderError(msg, maybe_committed=True)
 
 
 class IntouchClient(HttpClient):
@@ -73,15 +90,17 @@ class IntouchClient(HttpClient):
     provider = "intouch"
 
     def __init__(self, base_url: str, *, username: str, domain: str, password: str,
-                 rate_limit: int | None = None, retry: RetryPolicy | None = None) -> None:
+                 rate_limit: int | None = None, retry: RetryPolicy | None = None,
+                 limits: Limits | None = None) -> None:
         if retry is None:
             # Section 3.2: the throttle counts requests per minute, so retries must span over a
             # minute: at least 15 s between throttled attempts (5 retries cover 60 s and more).
             retry = RetryPolicy.from_env()
             retry.throttle_min_delay = 15.0
-        super().__init__(base_url, rate_limit=rate_limit, retry=retry,
+        super().__init__(base_url, rate_limit=rate_limit, retry=retry, limits=limits,
                          headers={"Accept": "application/json", "Content-Type": "application/json"})
         register(password)
+        register_basic(f"{username}@{domain}", password)
         self.session.auth = (f"{username}@{domain}", password)
 
     def is_throttled(self, response: requests.Response) -> bool:
@@ -95,18 +114,22 @@ class IntouchClient(HttpClient):
         if body is not None:
             kwargs["data"] = json.dumps(body)
         response = self.request(method, path, idempotent=method != "POST", what=what, **kwargs)
-        self.check(response, what)
+        self.check(response, what, created=method == "POST")
         return response
 
-    def check(self, response: requests.Response, what: str) -> None:
-        """Raise the error a non-2xx answer means (section 3.1); error bodies are shown, never parsed."""
+    def check(self, response: requests.Response, what: str, *, created: bool = False) -> None:
+        """Raise the error a non-2xx answer means (section 3.1); error bodies are shown, never parsed.
+
+        A 4xx refused the call. Any other non-2xx answer to a create (``created``) is no clear
+        refusal, so the create may have been applied: the error says so (``maybe_committed``).
+        """
         status = response.status_code
         if 200 <= status < 300:
             return
         if status in (401, 403, 406):
             msg = f"intouch: {what}: HTTP {status}, credentials or permission refused ({AUTH_ADVICE})"
             raise Unauthorized(msg)
-        detail = redact(response.text.strip())[:200]
+        detail = excerpt(response.text)
         detail = f": {detail}" if detail else ""
         if status == 404:
             where = f"{response.request.method} {redact_url(response.url)}" if response.request else ""
@@ -116,7 +139,9 @@ class IntouchClient(HttpClient):
             )
         if status == 400:
             raise ProviderError(f"intouch: {what}: HTTP 400 bad request{detail}")
-        raise ProviderError(f"intouch: {what}: HTTP {status}{detail}")
+        uncertain = created and not 400 <= status < 500
+        msg = f"intouch: {what}: HTTP {status}{detail}{UNCERTAIN if uncertain else ''}"
+        raise ProviderError(msg, maybe_committed=uncertain)
 
     def get_json(self, path: str, what: str) -> Any:
         response = self.call("GET", path, what)
@@ -126,29 +151,36 @@ class IntouchClient(HttpClient):
             msg = f"intouch: {what}: the answer is not JSON (HTTP {response.status_code})"
             raise ProviderError(msg) from None
 
-    def get_list(self, path: str, what: str) -> list[Json]:
-        data = self.get_json(path, what)
-        if not isinstance(data, list):
-            raise ProviderError(f"intouch: {what}: expected a JSON array, got {type(data).__name__}")
-        return data
+    def get_list(self, path: str, what: str, shape: Shape) -> list[Json]:
+        """A JSON array of objects of ``shape``; anything else is one ProviderError naming ``what``."""
+        try:
+            return records(self.get_json(path, what), shape)
+        except ShapeError as exc:
+            raise ProviderError(f"intouch: {what}: {exc}") from None
 
-    def get_object(self, path: str, what: str) -> Json:
-        data = self.get_json(path, what)
-        if not isinstance(data, dict):
-            raise ProviderError(f"intouch: {what}: expected a JSON object, got {type(data).__name__}")
-        return data
+    def get_object(self, path: str, what: str, shape: Shape) -> Json:
+        """A JSON object of ``shape``; anything else is one ProviderError naming ``what``."""
+        try:
+            return shape.check(self.get_json(path, what))
+        except ShapeError as exc:
+            raise ProviderError(f"intouch: {what}: {exc}") from None
 
     # -- user -------------------------------------------------------------------------------------
     def user(self) -> Json:
         """``GET /user``: permissions, senders, organisation and settings of the caller (section 8)."""
-        return self.get_object("user", "read user")
+        user = self.get_object("user", "read user", USER)
+        try:
+            records(user.get("Settings") or [], SETTING, "Settings")
+        except ShapeError as exc:
+            raise ProviderError(f"intouch: read user: {exc}") from None
+        return user
 
     # -- groups -----------------------------------------------------------------------------------
     def groups(self) -> list[Json]:
-        return self.get_list("groups", "list groups")
+        return self.get_list("groups", "list groups", GROUP)
 
     def group(self, group_id: int) -> Json:
-        return self.get_object(f"groups/{group_id}", f"read group {group_id}")
+        return self.get_object(f"groups/{group_id}", f"read group {group_id}", GROUP)
 
     def create_group(self, group: Json) -> int:
         """``POST /groups``; returns the new GroupId."""
@@ -164,7 +196,7 @@ class IntouchClient(HttpClient):
 
     def members(self, group_id: int) -> list[Json]:
         """``GET /groups/{id}/contacts``: the contacts in one group."""
-        return self.get_list(f"groups/{group_id}/contacts", f"list members of group {group_id}")
+        return self.get_list(f"groups/{group_id}/contacts", f"list members of group {group_id}", CONTACT)
 
     def add_member(self, group_id: int, contact_id: int, label: str = "") -> None:
         """``PUT /groups/{g}/contacts/{c}`` with an empty body; adding a member twice is harmless."""
@@ -178,14 +210,14 @@ class IntouchClient(HttpClient):
 
     # -- contacts ---------------------------------------------------------------------------------
     def contacts(self) -> list[Json]:
-        return self.get_list("contacts", "list contacts")
+        return self.get_list("contacts", "list contacts", CONTACT)
 
     def contact(self, contact_id: int) -> Json:
-        return self.get_object(f"contacts/{contact_id}", f"read contact {contact_id}")
+        return self.get_object(f"contacts/{contact_id}", f"read contact {contact_id}", CONTACT)
 
     def contact_by_number(self, number: str) -> Json:
         """``GET /contacts/phonenumber/{n}``: the contact stored with exactly this number."""
-        return self.get_object(f"contacts/phonenumber/{number}", "find contact by number")
+        return self.get_object(f"contacts/phonenumber/{number}", "find contact by number", CONTACT)
 
     def count_contacts(self) -> int:
         data = self.get_json("contacts/count", "count contacts")

@@ -105,6 +105,7 @@ class IntouchProvider(Provider):
             domain=creds["domain"],
             password=creds["password"],
             rate_limit=account.rate_limit,
+            limits=account.limits,
         )
         self._user: Json | None = None
         self._numbering: tuple[str, int] | None = None  # NUMBER_PREFIX, NUMBER_LENGTH from /user
@@ -264,7 +265,27 @@ class IntouchProvider(Provider):
                 "IsPrivate": False,
             }
         )
+        self._verify_group(change, gid)
         return Outcome(str(gid), dict(after))
+
+    def _verify_group(self, change: Change, gid: int) -> None:
+        """The id a create returned must be a group carrying the name asked for (read back).
+
+        A wrong id would put members into another group and report success. A mismatch raises with
+        ``maybe_committed``: the applier then finds the group by name instead of trusting the id.
+        """
+        live = self.client.group(gid)
+        raw = {"name": live.get("Name") or "", "description": live.get("Description")}
+        found = key_of("groups", normalize_attrs("groups", raw, self.account.region, INFO.timezone))
+        if found != change.key:
+            self._wrong_id(change, gid, f"reading it back gives group {found!r}")
+
+    def _wrong_id(self, change: Change, ident: int, why: str) -> None:
+        msg = (
+            f"intouch: create {change.address}: the API answered id {ident}, but {why}; the id is not "
+            "used (the item is looked up by its key instead)"
+        )
+        raise ProviderError(msg, maybe_committed=True)
 
     @handles("groups", Action.UPDATE)
     def _update_group(self, change: Change, ctx: ApplyContext) -> Outcome:
@@ -294,6 +315,10 @@ class IntouchProvider(Provider):
         }
         body.update({field: after.get(attr) for attr, field in CONTACT_FIELDS.items()})
         cid = self.client.create_contact(body, change.key)
+        taken = self._contact_keys.get(cid)  # every contact read or created in this run, by id
+        if taken is not None and taken != change.key:
+            self._wrong_id(change, cid, f"that id belongs to contact {taken}")
+        self._contact_keys[cid] = change.key
         return Outcome(str(cid), dict(after))
 
     @handles("contacts", Action.UPDATE)

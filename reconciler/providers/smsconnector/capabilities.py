@@ -119,6 +119,7 @@ INFO = ProviderInfo(
     default_url="https://webapi.82830.co.uk",
     timezone="Europe/London",
     credentials=("username", "password", "reusable_token"),
+    secret_credentials=("password", "reusable_token"),
     optional_credentials=("password", "reusable_token"),
     validate_item=validate_item,
     sending=SENDING,

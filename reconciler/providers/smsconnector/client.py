@@ -21,8 +21,19 @@ import requests
 
 from reconciler import secrets
 from reconciler.errors import NotFound, ProviderError, TransportError, Unauthorized
-from reconciler.http import DEFAULT_TIMEOUT, HttpClient
+from reconciler.http import HttpClient, Limits, excerpt
 from reconciler.secrets import redact, redact_url
+from reconciler.shapes import (
+    INT,
+    NONE,
+    OPTIONAL_INT,
+    OPTIONAL_TEXT,
+    Shape,
+    ShapeError,
+    matches,
+    records,
+    type_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,10 @@ if not any(isinstance(f, _Redact) for f in _URLLIB3.filters):
     _URLLIB3.addFilter(_Redact())
 
 SUCCESS, INVALID_SESSION, NOT_FOUND, FAILED = 0, 1, 3, 5
+UNCERTAIN = "; the call may have been applied, so the item is uncertain until the next plan"
+# What the client accepts of each Result (sections 4-7); anything else is one clear error.
+FOLDER = Shape("folder", {"FolderID": INT}, {"Name": OPTIONAL_TEXT, "ParentFolderID": OPTIONAL_INT})
+PHONE_LIST = Shape("phone list", {"ListID": INT}, {"ListName": OPTIONAL_TEXT})
 
 
 class ApiStatusError(ProviderError):
@@ -61,8 +76,8 @@ class SmsConnectorClient(HttpClient):
     provider = "smsconnector"
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], *, rate_limit: int | None = None,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
-        super().__init__(base_url, timeout=timeout, rate_limit=rate_limit,
+                 limits: Limits | None = None) -> None:
+        super().__init__(base_url, limits=limits, rate_limit=rate_limit,
                          headers={"Accept": "application/json"})
         self.username = str(credentials.get("username") or "")
         self._password = str(credentials.get("password") or "")
@@ -141,78 +156,126 @@ class SmsConnectorClient(HttpClient):
             path = f"api/{route}"
             kwargs = {"json": {"SessionToken": token, **(body or {})}}
         response = self.request(method, path, idempotent=idempotent, what=what, **kwargs)
-        return self._unwrap(response, route, what)
+        return self._unwrap(response, route, what, idempotent)
 
-    def _json(self, response: requests.Response, route: str, what: str) -> Any:
-        if response.status_code != 200:
+    def _json(self, response: requests.Response, route: str, what: str, *, idempotent: bool = True) -> Any:
+        """The answer's JSON. A non-200 answer or an unreadable body raises TransportError; for a
+        call that is not idempotent, only a 4xx counts as a refusal: after anything else the call
+        may have been applied (``maybe_committed``)."""
+        status = response.status_code
+        uncertain = not idempotent and not 400 <= status < 500
+        if status != 200:
             try:
-                detail = str(response.json().get("Message") or "")
+                message = response.json().get("Message")
+                detail = excerpt(str(message or ""))
             except (ValueError, AttributeError):
-                detail = response.text[:200]
+                detail = excerpt(response.text)
             where = f"{response.request.method} {redact_url(response.url)}"
-            raise TransportError(f"smsconnector: {what}: HTTP {response.status_code} at {where}: {detail}")
+            msg = f"smsconnector: {what}: HTTP {status} at {where}: {detail}{UNCERTAIN if uncertain else ''}"
+            raise TransportError(msg, maybe_committed=uncertain)
         try:
             return response.json()
         except ValueError:
             msg = f"smsconnector: {what}: {route} answered with something that is not JSON"
-            raise TransportError(msg) from None
+            raise TransportError(msg + (UNCERTAIN if uncertain else ""), maybe_committed=uncertain) from None
 
-    def _unwrap(self, response: requests.Response, route: str, what: str) -> Any:
+    def _unwrap(self, response: requests.Response, route: str, what: str, idempotent: bool = True) -> Any:
         """The envelope's ``Result``; raises on a non-200 answer or a non-zero ``StatusEnum``."""
-        data = self._json(response, route, what)
+        data = self._json(response, route, what, idempotent=idempotent)
         if not isinstance(data, dict) or "StatusEnum" not in data:
-            raise ProviderError(f"smsconnector: {what}: {route} answered without the StatusEnum envelope")
+            msg = f"smsconnector: {what}: {route} answered without the StatusEnum envelope"
+            raise ProviderError(msg + ("" if idempotent else UNCERTAIN), maybe_committed=not idempotent)
         status = data.get("StatusEnum")
         if status in (SUCCESS, "Success"):
             return data.get("Result")
-        name = str(data.get("Status") or status)
+        name = excerpt(str(data.get("Status") or status), 60)
         number = status if isinstance(status, int) else -1
-        msg = f"smsconnector: {what}: {route} answered {status} {name}"
+        msg = f"smsconnector: {what}: {route} answered {excerpt(str(status), 20)} {name}"
         if number == INVALID_SESSION:
             msg += " (the session token was rejected after a fresh login; check the account)"
         cls = NotFoundStatus if number == NOT_FOUND else ApiStatusError
         raise cls(msg, number, name)
 
+    # -- typed results ----------------------------------------------------------------------------
+    @staticmethod
+    def _texts(result: Any, what: str) -> list[str]:
+        """A Result that must be a list of strings (numbers allowed: some fields are numeric)."""
+        if result is None:
+            return []
+        if not isinstance(result, list) or not all(matches(item, (str, int)) for item in result):
+            raise ProviderError(f"smsconnector: {what}: expected a list of text, got {_describe(result)}")
+        return [str(item) for item in result]
+
+    @staticmethod
+    def _records(result: Any, shape: Shape, what: str) -> list[dict[str, Any]]:
+        try:
+            return records([] if result is None else result, shape)
+        except ShapeError as exc:
+            raise ProviderError(f"smsconnector: {what}: {exc}") from None
+
+    @staticmethod
+    def _id(result: Any, what: str, *, created: bool) -> int:
+        """A Result that must be a whole number (a new id or a count)."""
+        if isinstance(result, str) and result.strip().isdigit():
+            result = int(result)
+        if not matches(result, int):
+            msg = f"smsconnector: {what}: expected a number as the Result, got {_describe(result)}"
+            raise ProviderError(msg + (UNCERTAIN if created else ""), maybe_committed=created)
+        return int(result)
+
     # -- company, folders, lists ------------------------------------------------------------------
     def headers(self) -> list[str]:
         """The company's active headers (From numbers)."""
-        return [str(h) for h in self._call("GET", "Company/GetHeaders", what="read headers") or ()]
+        return self._texts(self._call("GET", "Company/GetHeaders", what="read headers"), "read headers")
 
     def brands(self) -> list[str]:
         """The company's brand names."""
-        return [str(b) for b in self._call("GET", "Company/GetBrands", what="read brands") or ()]
+        return self._texts(self._call("GET", "Company/GetBrands", what="read brands"), "read brands")
 
     def folders(self) -> list[dict[str, Any]]:
         """The user's folders: ``[{"FolderID", "Name", "ParentFolderID"}]`` (root 0 not included)."""
-        return list(self._call("GET", "Users/GetFolders", what="read folders") or ())
+        folders = self._call("GET", "Users/GetFolders", what="read folders")
+        return self._records(folders, FOLDER, "read folders")
 
     def lists(self, folder: int = 0) -> list[dict[str, Any]]:
         """PhoneListInfo of every list in ``folder`` (0 = root)."""
         segments = (folder,) if folder else ()
         what = f"read phone lists in folder {folder}"
-        return list(self._call("GET", "Phonelists/GetLists", *segments, what=what) or ())
+        return self._records(self._call("GET", "Phonelists/GetLists", *segments, what=what), PHONE_LIST, what)
+
+    def list_info(self, list_id: int) -> dict[str, Any]:
+        """PhoneListInfo of one list (``GetList``)."""
+        what = f"read phone list {list_id}"
+        result = self._call("GET", "Phonelists/GetList", list_id, what=what)
+        try:
+            return PHONE_LIST.check(result)
+        except ShapeError as exc:
+            raise ProviderError(f"smsconnector: {what}: {exc}") from None
 
     def numbers(self, list_id: int) -> list[str]:
         """The numbers of one list, as stored."""
-        return [str(n) for n in self._call("GET", "Phonelists/GetNumbers", list_id,
-                                           what=f"read numbers of phone list {list_id}") or ()]
+        what = f"read numbers of phone list {list_id}"
+        return self._texts(self._call("GET", "Phonelists/GetNumbers", list_id, what=what), what)
 
     def create_list(self, name: str, folder: int) -> int:
         """Create an empty phone list; returns its ListID."""
-        return int(self._call("POST", "Phonelists/CreateList", body={"ListName": name, "Folder": folder},
-                              idempotent=False, what=f"create phone list {name!r}"))
+        what = f"create phone list {name!r}"
+        body = {"ListName": name, "Folder": folder}
+        result = self._call("POST", "Phonelists/CreateList", body=body, idempotent=False, what=what)
+        return self._id(result, what, created=True)
 
     def add_entries(self, list_id: int, numbers: Sequence[str], what: str) -> int:
         """AddMultipleEntries of ``numbers`` (API form) in one call; returns the stored count."""
         entries = [{"PhoneNumber": number} for number in numbers]
         body = {"ListID": list_id, "ListEntries": entries}
         stored = self._call("POST", "Phonelists/AddMultipleEntries", body=body, idempotent=False, what=what)
-        return int(stored or 0)
+        return 0 if stored is None else self._id(stored, what, created=True)
 
     # -- campaigns --------------------------------------------------------------------------------
     def create_campaign(self, fields: Mapping[str, Any], what: str) -> int:
         """CreateCampaign with ``fields`` (Title, Text, Folder, Brand, FromNumber, LaunchAt)."""
-        return int(self._call("POST", "Campaigns/CreateCampaign", body=fields, idempotent=False, what=what))
+        result = self._call("POST", "Campaigns/CreateCampaign", body=fields, idempotent=False, what=what)
+        return self._id(result, what, created=True)
 
     def link(self, campaign: int, list_id: int, what: str) -> None:
         body = {"CampaignID": campaign, "ListID": list_id}
@@ -231,8 +294,30 @@ class SmsConnectorClient(HttpClient):
     # -- opt-outs ---------------------------------------------------------------------------------
     def stops(self) -> list[Any]:
         """Every STOP event: ``{"PhoneNumber", "Date"}`` items or bare number strings."""
-        return list(self._call("GET", "Status/GetAllStops", what="read STOPs") or ())
+        return self._events(self._call("GET", "Status/GetAllStops", what="read STOPs"), "read STOPs")
 
     def reinstates(self) -> list[Any]:
         """Every START event, in the same shapes as :meth:`stops`."""
-        return list(self._call("GET", "Status/GetAllReinstates", what="read STARTs") or ())
+        return self._events(self._call("GET", "Status/GetAllReinstates", what="read STARTs"), "read STARTs")
+
+    @staticmethod
+    def _events(result: Any, what: str) -> list[Any]:
+        event = Shape("event", {}, {"PhoneNumber": (str, int, NONE), "Date": (str, NONE)})
+        if result is None:
+            return []
+        if not isinstance(result, list):
+            raise ProviderError(f"smsconnector: {what}: expected a list of events, got {_describe(result)}")
+        for index, item in enumerate(result):
+            if not matches(item, (str, int)):
+                try:
+                    event.check(item, f"item {index + 1}")
+                except ShapeError as exc:
+                    raise ProviderError(f"smsconnector: {what}: {exc}") from None
+        return result
+
+
+def _describe(value: Any) -> str:
+    """What a wrong Result was, without quoting more than a little of it."""
+    if isinstance(value, (list, dict)):
+        return f"{type_name(value)} of {len(value)}"
+    return f"{type_name(value)} {excerpt(repr(value), 40)}"

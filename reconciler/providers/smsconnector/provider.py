@@ -48,7 +48,9 @@ class SmsConnectorProvider(Provider):
 
     def __init__(self, account: AccountConfig) -> None:
         super().__init__(account)
-        self.client = SmsConnectorClient(self.url, account.credentials, rate_limit=account.rate_limit)
+        self.client = SmsConnectorClient(
+            self.url, account.credentials, rate_limit=account.rate_limit, limits=account.limits
+        )
         self._folder_by_id: dict[int, str] | None = None
 
     def close(self) -> None:
@@ -146,8 +148,20 @@ class SmsConnectorProvider(Provider):
         name = str(after["name"])
         folder = self._folder_id(after.get("folder"), f"create phone list {name!r}")
         list_id = self.client.create_list(name, folder)
+        self._verify_list(change, name, list_id)
         self._add_numbers(list_id, name, after.get("numbers") or ())
         return Outcome(str(list_id), after)
+
+    def _verify_list(self, change: Change, name: str, list_id: int) -> None:
+        """The id CreateList returned must be a list of this name (read back with GetList) before
+        numbers are added to it: another list's id would fill that list."""
+        found = str(self.client.list_info(list_id).get("ListName") or "")
+        if found != name:
+            msg = (
+                f"smsconnector: create {change.address}: the API answered id {list_id}, but reading it back "
+                f"gives phone list {found!r}; the id is not used (the list is looked up by its name instead)"
+            )
+            raise ProviderError(msg, maybe_committed=True)
 
     @handles("phone_lists", Action.UPDATE)
     def _phone_lists_update(self, change: Change, ctx: ApplyContext) -> Outcome:
