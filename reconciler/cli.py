@@ -51,7 +51,7 @@ from reconciler.saved_plan import SavedPlan, save_plan
 from reconciler.state import State, open_backend
 
 log = logging.getLogger("reconciler")
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html", "junit")
 
 
 @click.group(

@@ -2,7 +2,7 @@
 
 ``render(plan, fmt)`` dispatches on ``fmt``: ``text`` (Terraform-like, ANSI colour only when
 ``color``), ``json`` (the interface's plan object), ``markdown`` (PR comments), ``html`` (a
-standalone drift report) and ``junit`` (JUnit XML for CI drift audits). ``title`` names the
+standalone review page) and ``junit`` (JUnit XML for CI test reports). ``title`` names the
 document in markdown, html and junit; text and json ignore it. Nothing here prints or touches
 files.
 """

@@ -1,11 +1,11 @@
-"""The plan as JUnit XML, for drift audits in CI.
+"""The plan as JUnit XML (``plan --format junit``), for CI systems that show test reports.
 
 One ``<testsuite>`` per account, one ``<testcase>`` per (account, type) that has changes or
 warnings (``classname`` = account, ``name`` = type). A testcase with changes fails; its
-``<failure>`` lists the drift lines in the text format, unsupported changes included. Warnings
+``<failure>`` lists the change lines in the text format, unsupported changes included. Warnings
 go to the testcase's ``<system-out>``. Plan errors make one extra suite ``plan`` whose testcase
 ``errors`` carries an ``<error>``. A plan with nothing to report still holds one passing
-testcase, so CI shows the audit ran. ElementTree does the XML escaping.
+testcase ``no changes``, so CI shows the plan ran. ElementTree does the XML escaping.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from reconciler.changes import Change
 from reconciler.plan import Plan, Warning_
 from reconciler.render.text import change_lines, printable, warning_label
 
-DEFAULT_TITLE = "reconciler drift"
+DEFAULT_TITLE = "reconciler plan"
 
 
 def _drift_lines(changes: list[Change]) -> str:
@@ -77,7 +77,7 @@ def render_junit(plan: Plan, *, title: str = "") -> str:
     if total == 0:
         suite = ET.SubElement(root, "testsuite", name="reconciler", tests="1", failures="0", errors="0")
         suite.set("skipped", "0")
-        ET.SubElement(suite, "testcase", classname="reconciler", name="drift")
+        ET.SubElement(suite, "testcase", classname="reconciler", name="no changes")
         total = 1
     root.attrib.update(tests=str(total), failures=str(failures), errors=str(errors))
     ET.indent(root, space="  ")

@@ -28,7 +28,7 @@ PII = (
     "Ingrid", "Haugen", "Haugland", "Sigurd", "Brekke",
 )  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
-PLAN_FORMATS = ("text", "json", "markdown")
+PLAN_FORMATS = ("text", "json", "markdown", "html", "junit")
 DRIFT_FORMATS = ("text", "json", "markdown", "junit", "html")
 MASKED = {"markdown", "html", "junit"}
 

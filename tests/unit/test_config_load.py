@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -230,8 +229,8 @@ def test_unquoted_numbers_keep_their_digits(tmp_path: Path) -> None:
     assert config.accounts["no"].credentials["password"] == "12345"
 
 
-def test_many_contacts_load_linearly(tmp_path: Path) -> None:
-    """20,000 contacts in 100 groups load well within a generous bound (a quadratic step would not)."""
+def test_many_contacts_load(tmp_path: Path) -> None:
+    """20,000 contacts in 100 groups load whole (load time and its scaling: bench/plan_scale.py)."""
     lines = ["account: se", "groups:"] + [f"  - name: G{g}" for g in range(100)] + ["contacts:"]
     for i in range(20_000):
         lines += [f'  - mobile: "+4670{i:07d}"', f"    first_name: F{i}", f"    groups: [G{i % 100}]"]
@@ -239,10 +238,9 @@ def test_many_contacts_load_linearly(tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text(
         "version: 1\naccounts:\n  se:\n    provider: intouch\n    credentials: {username: u, domain: d, password: p}\n"
     )
-    started = time.perf_counter()
     config = load_config(tmp_path, {}, now=NOW)
     assert len(config.desired[("se", "contacts")]) == 20_000
-    assert time.perf_counter() - started < 15
+    assert config.desired[("se", "contacts")]["+46700019999"].attrs["first_name"] == "F19999"
 
 
 def test_discovery_skips_hidden_and_state_directories(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -311,15 +310,13 @@ def test_message_validation(v2: str) -> None:
     assert requests.get(f"{v2}/messages", auth=AUTH).status_code == 405
 
 
-def test_bulk_load_is_fast(emulator: IntouchEmulator, v2: str) -> None:
-    """bulk_load puts 100,000 contacts in 1,000 groups within a few seconds, visible over HTTP."""
+def test_bulk_load_fills_the_store(emulator: IntouchEmulator, v2: str) -> None:
+    """bulk_load puts 100,000 contacts in 1,000 groups, visible over HTTP (its speed: bench/plan_scale.py)."""
     phones = [str(4790000000 + i) for i in range(100_000)]
     groups = [f"Group {i}" for i in range(1000)]
-    started = time.monotonic()
     group_ids, contact_ids = emulator.bulk_load(
         groups, phones, ((groups[i % 1000], p) for i, p in enumerate(phones))
     )
-    assert time.monotonic() - started < 10
     assert (len(group_ids), len(contact_ids)) == (1000, 100_000)
     assert requests.get(f"{v2}/contacts/count", auth=AUTH).json() == 100_000
     assert len(requests.get(f"{v2}/groups/{group_ids['Group 7']}/contacts", auth=AUTH).json()) == 100
