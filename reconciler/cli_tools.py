@@ -131,7 +131,7 @@ def export(account: str, types: tuple[str, ...], out_dir: str | None, config_dir
 
 
 # -- schema ------------------------------------------------------------------------------------------
-SCHEMA_NAMES = ("reconciler", "resources", "plan")
+SCHEMA_NAMES = ("reconciler", "resources", "plan", "drift")
 
 
 @click.command()
@@ -145,7 +145,7 @@ SCHEMA_NAMES = ("reconciler", "resources", "plan")
 )
 @common_options
 def schema(name: str | None, write_dir: str | None) -> None:
-    """Print a JSON Schema (reconciler.yaml, resource files, plan JSON), or write them all.
+    """Print a JSON Schema (reconciler.yaml, resource files, plan JSON, drift JSON), or write them all.
 
     Point an editor at them for completion and checks (see docs/configuration.md, "Editors").
 

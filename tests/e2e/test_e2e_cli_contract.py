@@ -301,7 +301,7 @@ def test_export_says_what_it_cannot_read_back(tmp_path: Path, intime: Emu):
 
 
 def test_schema_prints_and_writes_the_schemas(tmp_path: Path):
-    """`schema NAME` prints one schema; `schema --write DIR` writes all three, each with its $id."""
+    """`schema NAME` prints one schema; `schema --write DIR` writes all of them, each with its $id."""
     runner = CliRunner()
     printed = runner.invoke(main, ["schema", "resources"])
     assert printed.exit_code == 0
@@ -309,7 +309,12 @@ def test_schema_prints_and_writes_the_schemas(tmp_path: Path):
     written = runner.invoke(main, ["schema", "--write", str(tmp_path / "s")])
     assert written.exit_code == 0, written.output
     names = sorted(p.name for p in (tmp_path / "s").iterdir())
-    assert names == ["plan.schema.json", "reconciler.schema.json", "resources.schema.json"]
+    assert names == [
+        "drift.schema.json",
+        "plan.schema.json",
+        "reconciler.schema.json",
+        "resources.schema.json",
+    ]
     root = Path(__file__).resolve().parents[2] / "schemas"
     for name in names:
         assert (tmp_path / "s" / name).read_bytes() == (root / name).read_bytes()

@@ -12,7 +12,7 @@ ID_BASE = "https://raw.githubusercontent.com/reconciler/reconciler/main/schemas/
 EXAMPLES = sorted((ROOT / "examples").glob("*/*.yaml"))
 
 
-@pytest.mark.parametrize("name", ["reconciler", "resources", "plan"])
+@pytest.mark.parametrize("name", ["reconciler", "resources", "plan", "drift"])
 def test_schemas_have_a_stable_id(name: str):
     """Each schema's $id is the published URL of its file (editors and $ref resolve by it)."""
     schema = json.loads((ROOT / "reconciler" / "schemas" / f"{name}.schema.json").read_text("utf-8"))
