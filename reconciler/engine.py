@@ -19,6 +19,7 @@ from reconciler.errors import Problem, ProviderError, ReconcilerError
 from reconciler.gcpause import gc_paused
 from reconciler.ignore import filter_live
 from reconciler.model import Resource
+from reconciler.pii import number_masker
 from reconciler.plan import Fingerprints, Plan
 from reconciler.planner import Target, diff
 from reconciler.protect import guard, protected
@@ -163,6 +164,7 @@ class Run:
         desired: Desired = dict(self.config.desired)
         problems: list[Problem] = []
         impacts: dict[tuple[str, str, str], dict[str, Any]] = {}
+        mask = number_masker(self.config.root)  # the tags of the masked reports
         for target in self.targets():
             sending = provider_info(target.provider).sending
             if sending is None or (target.types is not None and sending.type not in target.types):
@@ -174,7 +176,7 @@ class Run:
             reported = self.provider(target.account).opt_outs({t: list(i.values()) for t, i in seen.items()})
             opted = audience.opt_outs(sending, mine, seen, reported)
             policy = self.config.accounts[target.account].policy
-            found = audience.audit(sending, policy, target.capabilities, mine, seen, opted)
+            found = audience.audit(sending, policy, target.capabilities, mine, seen, opted, mask)
             desired[(target.account, sending.type)] = found.desired
             problems += found.problems
             impacts.update({(target.account, sending.type, k): v for k, v in found.impacts.items()})

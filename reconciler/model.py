@@ -197,13 +197,6 @@ def _parse_e164(text: str) -> phonenumbers.PhoneNumber | None:
     return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
 
 
-def mask_number(number: str) -> str:
-    """Show only the country code and the last two digits: ``+4470*****23``."""
-    if len(number) <= 6:
-        return "***"
-    return number[:4] + "*" * (len(number) - 6) + number[-2:]
-
-
 def clean(value: Any) -> Any:
     """Canonical form of a plain value: strings stripped and in Unicode NFC (``Å`` typed as one
     character or as ``A`` plus a ring is one name), mappings and lists cleaned recursively."""

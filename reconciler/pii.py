@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ KEY_FILE = Path(".reconciler") / "pii.key"
 NAME_FIELDS = frozenset({"first_name", "last_name", "full_name", "contact_name"})
 
 _E164 = re.compile(r"\+\d{7,15}")
+_NON_DIGIT = re.compile(r"\D")
 _WORD = re.compile(r"\w+")
 _EMAIL = r"(?P<email>(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 _NUMBER = r"(?P<number>(?<![\w+])\+\d{7,15}(?!\d))"
@@ -135,15 +136,8 @@ class Masker:
         return done
 
     def _number(self, e164: str) -> str:
-        digits = e164.lstrip("+")
-        country, national = _split_number(digits)
-        if len(national) < 6:
-            shown = f"+{country} {_bullets(len(national))}" if country else "+" + _bullets(len(digits))
-        elif country:
-            shown = f"+{country} {national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
-        else:
-            shown = f"+{national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
-        return f"{shown} {self.tag('number', '+' + digits)}"
+        digits = _NON_DIGIT.sub("", e164)
+        return f"{_shape(digits)} {self.tag('number', '+' + digits)}"
 
     def email(self, address: str) -> str:
         """``a•••@m•••.se #tag``: the first letters of the mailbox and domain, and the top-level domain."""
@@ -234,12 +228,46 @@ class Masker:
         return value
 
 
+def shape(number: str) -> str:
+    """The masked form of ``number`` without its tag (``+46 70•••••67``), for log lines, where
+    the repository's key is not at hand. Anything but digits in ``number`` is left out, and so is
+    the ``+`` when ``number`` has none (a national ``07700 900123`` shows as ``07•••••••23``)."""
+    masked = _shape(_NON_DIGIT.sub("", number))
+    return masked if number.lstrip().startswith("+") else masked.removeprefix("+")
+
+
+def _shape(digits: str) -> str:
+    country, national = _split_number(digits)
+    if len(national) < 6:
+        return f"+{country} {_bullets(len(national))}" if country else "+" + _bullets(len(digits))
+    if country:
+        return f"+{country} {national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
+    return f"+{national[:2]}{_bullets(len(national) - 4)}{national[-2:]}"
+
+
+def number_masker(root: Path) -> Callable[[str], str]:
+    """:meth:`Masker.number` under the key of the config repository at ``root``, loaded on first
+    use (a run that masks no number creates no key file). For messages that always mask a number,
+    such as the audience check's errors, so they carry the same tag as the masked reports."""
+    masker: Masker | None = None
+
+    def mask(e164: str) -> str:
+        nonlocal masker
+        if masker is None:
+            masker = Masker(load_key(root))
+        return masker.number(e164)
+
+    return mask
+
+
 def _split_number(digits: str) -> tuple[str, str]:
     """(country calling code, national number) of a number's digits; ("", digits) when no code fits.
 
     Calling codes are prefix-free and 1 to 3 digits long, so the first prefix that is one is it
     (what phonenumbers does inside ``parse``, without the cost of a full parse).
     """
+    if digits.startswith("0"):  # a national or international prefix, never a calling code
+        return "", digits
     for size in (1, 2, 3):
         if int(digits[:size] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             return digits[:size], digits[size:]

@@ -14,14 +14,14 @@ is attached to its changes. Pure: no network, no provider or type names. See doc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from reconciler.changes import Action
 from reconciler.errors import Problem
-from reconciler.model import Resource, get_path, mask_number
+from reconciler.model import Resource, get_path
 from reconciler.plan import Plan
 from reconciler.sms.encoding import encode
 from reconciler.sms.rules import Expansion, Policy, Sending
@@ -133,11 +133,13 @@ def audit(
     desired: Mapping[str, Items],
     live: Mapping[str, Items],
     opted: Mapping[str, str],
+    mask: Callable[[str], str],
 ) -> Audit:
     """Expand, check and measure every message item of one account (see the module docstring).
 
     ``desired`` and ``live`` map type -> key -> Resource for the account; ``opted`` is
-    :func:`opt_outs`. Nothing passed in is mutated.
+    :func:`opt_outs`; ``mask`` masks a number in an error (:func:`reconciler.pii.number_masker`).
+    Nothing passed in is mutated.
     """
     out = Audit()
     expansions = []
@@ -163,7 +165,7 @@ def audit(
         hit = sorted(n for n in reach if n in opted)
         exclude = item.attrs.get("exclude_opted_out") is True
         if hit and not sending.inactive(item.attrs):
-            out.problems += _opted_out_problems(item, hit, stuck, opted, exclude)
+            out.problems += _opted_out_problems(item, hit, stuck, opted, exclude, mask)
         dropped = sorted(n for n in hit if exclude and n in direct and not sending.numbers_filtered)
         if dropped:
             kept = sorted(direct - set(dropped))
@@ -186,17 +188,23 @@ def audit(
 
 
 def _opted_out_problems(
-    item: Resource, hit: list[str], stuck: set[str], opted: Mapping[str, str], exclude: bool
+    item: Resource,
+    hit: list[str],
+    stuck: set[str],
+    opted: Mapping[str, str],
+    exclude: bool,
+    mask: Callable[[str], str],
 ) -> list[Problem]:
     if exclude:
         kept = [n for n in hit if n in stuck]
         if not kept:
             return []
+        named = _named(kept, opted, mask)
         return [
             _problem(
                 item,
                 (
-                    f"campaign {item.key!r}: {_named(kept, opted)}; the provider sends to every member of "
+                    f"campaign {item.key!r}: {named}; the provider sends to every member of "
                     "these recipients, so exclude_opted_out cannot leave them out (remove them from the "
                     "group or list)"
                 ),
@@ -207,15 +215,15 @@ def _opted_out_problems(
             item,
             (
                 f"campaign {item.key!r} would send to {len(hit)} recipient{'s' if len(hit) != 1 else ''} "
-                f"who opted out: {_named(hit, opted)} (remove them from its recipients, or set "
+                f"who opted out: {_named(hit, opted, mask)} (remove them from its recipients, or set "
                 "exclude_opted_out: true to leave them out)"
             ),
         )
     ]
 
 
-def _named(numbers: list[str], opted: Mapping[str, str]) -> str:
-    shown = [f"{mask_number(n)} {opted[n]}" for n in numbers[:SHOWN]]
+def _named(numbers: list[str], opted: Mapping[str, str], mask: Callable[[str], str]) -> str:
+    shown = [f"{mask(n)} {opted[n]}" for n in numbers[:SHOWN]]
     more = len(numbers) - SHOWN
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.model import mask_number
+from reconciler.pii import Masker, load_key
 from tests.e2e.conftest import Emu, Repo, make_repo
 
 ANN, BO, CAI = "+46701234561", "+46701234562", "+46701234563"
@@ -46,16 +46,23 @@ def test_opted_out_group_member_fails_the_plan_until_excluded(tmp_path: Path, in
     exclude_opted_out the plan passes, shows the excluded count, applies without them and converges."""
     intime.emulator.add_nix(BO)
     repo = _intime_repo(tmp_path, intime, exclude=False)
+    repo.env = dict(repo.env, RECONCILER_PII_KEY="audience")
+    masker = Masker(load_key(tmp_path, {"RECONCILER_PII_KEY": "audience"}))
     failed = repo.cli("plan", str(tmp_path))
     assert failed.exit_code == 1, failed.output
     expected = (
-        f"campaign 'winter-sale' would send to 2 recipients who opted out: {mask_number(BO)} is on the "
-        f"blocklist, {mask_number(CAI)} is declared in the blocklist (remove them from its recipients, "
+        f"campaign 'winter-sale' would send to 2 recipients who opted out: {masker.number(BO)} is on the "
+        f"blocklist, {masker.number(CAI)} is declared in the blocklist (remove them from its recipients, "
         "or set exclude_opted_out: true to leave them out)"
     )
     [error] = [line for line in failed.output.splitlines() if "would send to" in line]
     assert expected in error
     assert BO not in error and BO.removeprefix("+") not in error and CAI not in error
+    # The masked Markdown plan tags Bo's contact as the error tags him, so a reviewer can match them.
+    markdown = repo.cli("plan", str(tmp_path), "--format", "markdown").stdout
+    bo = masker.number(BO).replace("#", "\\#")  # Markdown escapes the tag's '#'
+    [md_error] = [line for line in markdown.splitlines() if "would send to" in line]
+    assert bo in md_error and bo in markdown.replace(md_error, ""), markdown
 
     repo = _intime_repo(tmp_path, intime, exclude=True)
     planned = repo.cli("plan", str(tmp_path))

@@ -113,3 +113,42 @@ def test_apply_mask_pii_masks_the_plan_and_the_report(repo: Repo) -> None:
     assert result.exit_code == 0, result.output
     assert _leaks(result.output) == [], result.output
     assert re.search(r"Protected: oslo/contacts/\+47 90\u2022{4}01 #[0-9a-f]{6}", result.stderr)
+
+
+OPTED_OUT = ("+46701234562", "46701234562", "0701234562", "701234562", "Birgitta", "Lindqvist")
+CAMPAIGN = """\
+account: clinic
+groups:
+  - name: Customers
+contacts:
+  - {mobile: "070-123 45 61", first_name: Ann, groups: [Customers]}
+  - {mobile: "070-123 45 62", first_name: Birgitta, last_name: Lindqvist, groups: [Customers]}
+campaigns:
+  - name: winter-sale
+    text: "Winter sale: 20% off until Sunday. Reply STOP to opt out."
+    sender: Shop
+    send_at: 2027-01-15T10:00:00
+    to: {groups: [Customers]}
+"""
+
+
+def test_opted_out_audience_error_never_shows_the_number(tmp_path: Path, intime: Emu) -> None:
+    """The opted-out audience error masks the number, with one tag, in every plan and drift format;
+    the shared formats show the person nowhere else either."""
+    intime.emulator.add_nix("+46701234562")
+    repo = make_repo(tmp_path, {"clinic": ("intime", intime)})
+    repo.env = dict(repo.env, CI="", RECONCILER_PII_KEY="")
+    repo.write("clinic.yaml", CAMPAIGN)
+    tags = set()
+    for command, formats in (("plan", PLAN_FORMATS), ("drift", DRIFT_FORMATS)):
+        for fmt in formats:
+            result = repo.cli(command, str(repo.root), "--format", fmt)
+            assert result.exit_code == 1, (command, fmt, result.output)
+            [error] = [line for line in result.stdout.splitlines() if "who opted out" in line]
+            assert [v for v in OPTED_OUT if v in error] == [], (command, fmt, error)
+            if fmt in MASKED:
+                assert [v for v in OPTED_OUT if v in result.stdout] == [], (command, fmt, result.stdout)
+            tags.update(
+                re.findall(r"opted out: \+46 70\u2022{5}62 \\?#([0-9a-f]{6}) is on the blocklist", error)
+            )
+    assert len(tags) == 1, tags

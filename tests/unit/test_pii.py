@@ -11,7 +11,7 @@ import pytest
 from reconciler.changes import Action, Change
 from reconciler.cli_pii import wants_mask
 from reconciler.errors import ConfigError, Problem, ReconcilerError
-from reconciler.pii import KEY_FILE, Masker, load_key, mask_plan
+from reconciler.pii import KEY_FILE, Masker, load_key, mask_plan, number_masker, shape
 from reconciler.plan import Plan, Warning_
 
 KEY = b"k" * 32
@@ -169,3 +169,20 @@ def test_an_empty_key_variable_falls_back_to_the_key_file(tmp_path: Path) -> Non
     """CI systems set an unset secret to an empty string: that means no key, not the key ''."""
     assert load_key(tmp_path, {"RECONCILER_PII_KEY": ""}) == load_key(tmp_path, {})
     assert (tmp_path / KEY_FILE).exists()
+
+
+def test_shape_is_the_masked_form_without_tag_and_hides_malformed_input() -> None:
+    """shape() gives a number's masked form without a tag (and without a + it was not written with)."""
+    assert shape("+46701234567") == Masker(KEY).number("+46701234567").rsplit(" ", 1)[0]
+    assert shape("07700 900123x") == "07" + "\u2022" * 7 + "23"
+    assert shape("447700900123") == "44 77" + "\u2022" * 6 + "23"
+    assert shape("12") == "1 \u2022\u2022\u2022" and shape("abc") == "\u2022\u2022\u2022"
+
+
+def test_number_masker_loads_the_repository_key_only_when_used(tmp_path: Path) -> None:
+    """number_masker creates no key file until a number is masked, then tags as the reports do."""
+    mask = number_masker(tmp_path)
+    assert not (tmp_path / KEY_FILE).exists()
+    masked = mask("+46701234567")
+    assert masked == Masker(load_key(tmp_path, {})).number("+46701234567")
+    assert mask("+46701234567") == masked

@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.changes import Action, Change
 from reconciler.model import Resource
+from reconciler.pii import Masker
 from reconciler.plan import Plan
 from reconciler.providers.intime.capabilities import CAPABILITIES as INTIME
 from reconciler.providers.intime.capabilities import SENDING as INTIME_SENDING
@@ -24,6 +25,7 @@ from reconciler.sms.rules import Policy, Price
 A, B, C, D = "+46701234561", "+46701234562", "+46701234563", "+46701234564"
 TEXT = "Sale! Reply STOP to opt out."
 SHOWN = "1,204 recipients (2 opted out, excluded), GSM-7, 2 segments each, 2,408 SMS, 108.36 SEK"
+MASKER = Masker(b"k" * 32)
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text())
 
 
@@ -41,7 +43,7 @@ def _intime(campaign: dict[str, object], blocked: tuple[str, ...] = ()) -> audie
     }
     live = {"blocklist": {n: _item("blocklist", n, mobile=n) for n in blocked}}
     opted = audience.opt_outs(INTIME_SENDING, desired, live, {})
-    return audience.audit(INTIME_SENDING, Policy(), INTIME, desired, live, opted)
+    return audience.audit(INTIME_SENDING, Policy(), INTIME, desired, live, opted, MASKER.number)
 
 
 @pytest.mark.parametrize(
@@ -81,13 +83,17 @@ def test_intime_audience(to, blocked, exclude, recipients, excluded, errors, num
 
 
 def test_opted_out_error_names_campaign_and_masked_numbers() -> None:
-    """The error names the campaign, the masked numbers and why, and how to fix it."""
+    """The error names the campaign, the numbers masked as in the reports (keyed tag) and why, and how
+    to fix it."""
     [problem] = _intime({"to": {"groups": ["G"], "numbers": [C]}}, (B, C)).problems
+    b, c = MASKER.tag("number", B), MASKER.tag("number", C)
+    dots = "\u2022" * 5
     assert problem.message == (
-        "campaign 'c' would send to 2 recipients who opted out: +467******62 is on the blocklist, "
-        "+467******63 is on the blocklist (remove them from its recipients, or set exclude_opted_out: "
-        "true to leave them out)"
+        f"campaign 'c' would send to 2 recipients who opted out: +46 70{dots}62 {b} is on the blocklist, "
+        f"+46 70{dots}63 {c} is on the blocklist (remove them from its recipients, or set "
+        "exclude_opted_out: true to leave them out)"
     )
+    assert MASKER.text(problem.message) == problem.message  # already masked: a masked report keeps it
 
 
 def test_smsconnector_lists_stops_and_stopped_campaigns() -> None:
@@ -99,7 +105,7 @@ def test_smsconnector_lists_stops_and_stopped_campaigns() -> None:
     live = {"phone_lists": {"VIP": _item("phone_lists", "VIP", name="VIP", numbers=[A, C])}}
     reported = {B: "texted STOP"}
     policy = Policy(price=Price(Decimal("0.035"), "GBP"))
-    found = audience.audit(SMSC_SENDING, policy, SMSC, desired, live, reported)
+    found = audience.audit(SMSC_SENDING, policy, SMSC, desired, live, reported, MASKER.number)
     assert len(found.problems) == 1
     assert found.impacts["c"] == {
         "recipients": 3,
@@ -115,7 +121,7 @@ def test_smsconnector_lists_stops_and_stopped_campaigns() -> None:
         desired,
         campaigns={"c": _item("campaigns", "c", text="x", status="stopped", to={"phone_lists": ["VIP"]})},
     )
-    assert audience.audit(SMSC_SENDING, policy, SMSC, stopped, live, reported).problems == []
+    assert audience.audit(SMSC_SENDING, policy, SMSC, stopped, live, reported, MASKER.number).problems == []
 
 
 def _plan_with_impact() -> Plan:

@@ -15,10 +15,11 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from reconciler import pii
 from reconciler.changes import Action, Change
 from reconciler.config.types import AccountConfig
 from reconciler.errors import Problem, ProviderError
-from reconciler.model import InvalidNumber, Resource, get_path, key_of, mask_number, normalize_attrs
+from reconciler.model import InvalidNumber, Resource, get_path, key_of, normalize_attrs
 from reconciler.pool import read_all
 from reconciler.providers.base import ApplyContext, LiveState, Outcome, Provider, StateView, handles
 from reconciler.providers.smsconnector import planning
@@ -118,7 +119,7 @@ class SmsConnectorProvider(Provider):
                 numbers.add(number_from_api(raw, self.account.region))
             except InvalidNumber:
                 log.warning("read: smsconnector phone list %r holds %s, which is not a valid number; ignored",
-                            name, mask_number(raw))
+                            name, pii.shape(raw))
         return sorted(numbers)
 
     @staticmethod

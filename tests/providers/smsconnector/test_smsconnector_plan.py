@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,7 +146,8 @@ def test_stopped_number_blocks_the_plan_until_start(emulator, repo):
     plan = repo.plan()
     [error] = plan.errors
     assert "campaign 'spring' would send to 1 recipient who opted out" in error.message
-    assert "+447*******02 texted STOP on 2026-11-01 and not START since" in error.message
+    masked = r"\+44 77\u2022{6}02 #[0-9a-f]{6} texted STOP on 2026-11-01 and not START since"
+    assert re.search(masked, error.message), error.message
     assert "900002" not in str(error)
     emulator.add_reinstate("447700900002", "2026-11-02T10:00:00Z")
     assert repo.plan().errors == ()
@@ -197,3 +200,14 @@ def test_lost_state_is_explained(repo, tmp_path):
     plan = repo.plan()
     assert actions(plan) == [("campaigns", "spring", "create")]
     assert any("state file was lost" in w.message for w in plan.warnings)
+
+
+def test_invalid_live_list_entry_is_logged_masked(repo, client, caplog):
+    """A live list entry that is not a valid number is ignored with a log line that masks it."""
+    repo.apply()
+    [vip] = [entry for entry in client.lists() if entry["ListName"] == "VIP"]
+    assert client.add_entries(vip["ListID"], ["4412345678901"], "add an invalid entry") == 1
+    caplog.set_level(logging.WARNING, logger="reconciler")
+    repo.plan()
+    assert re.search("phone list 'VIP' holds 44 12\u2022{7}01, which is not a valid number", caplog.text)
+    assert "345678" not in caplog.text
