@@ -232,8 +232,7 @@ def check_document(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(accounts, dict) or not all(
         isinstance(types, dict)
         and all(
-            isinstance(records, dict)
-            and all(isinstance(r, dict) for r in records.values())
+            isinstance(records, dict) and all(isinstance(r, dict) for r in records.values())
             for records in types.values()
         )
         for types in accounts.values()
