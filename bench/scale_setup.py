@@ -33,6 +33,8 @@ def build_repo(root: Path, contacts: int, groups: int, url: str) -> Path:
     (root / "reconciler.yaml").write_text(
         'version: 1\ndefaults: {region: "NO"}\naccounts:\n  big:\n    provider: intouch\n'
         f"    url: {url}\n"
+        # The contact list of 300,000 contacts is ~80 MB, over the default 64 MiB answer cap.
+        f"    max_response_bytes: {max(64, contacts // 1000) * 1024 * 1024}\n"
         '    credentials: {username: demo, domain: example.com, password: "${BENCH_PASSWORD}"}\n',
         encoding="utf-8",
     )
