@@ -164,7 +164,8 @@ def number_kind(e164: str) -> int:
     if kind is None:
         if len(_KINDS) >= _NUMBERS_MAX:
             _KINDS.clear()
-        kind = _KINDS[e164] = phonenumbers.number_type(phonenumbers.parse(e164, None))
+        parsed = _parse_e164(e164) or phonenumbers.parse(e164, None)
+        kind = _KINDS[e164] = phonenumbers.number_type(parsed)
     return kind
 
 
