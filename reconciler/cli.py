@@ -23,6 +23,7 @@ from reconciler.changes import Action, Change
 from reconciler.cli_drift import drift
 from reconciler.cli_guard import GuardedGroup
 from reconciler.cli_pii import PiiCommand, pii_options, shown, shown_and_hider, wants_mask
+from reconciler.cli_prefetch import EarlyPlan
 from reconciler.cli_progress import refresh_progress
 from reconciler.cli_state import state
 from reconciler.cli_support import (
@@ -96,19 +97,11 @@ def _scope(accounts: tuple[str, ...], types: tuple[str, ...]) -> dict[str, Any]:
     return {"accounts": accounts, "types": frozenset(types) if types else None}
 
 
-def _make_plan(
-    config: Config,
-    state: State,
-    accounts: tuple[str, ...],
-    types: tuple[str, ...],
-    *,
-    fingerprint_live: bool = True,
-) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
-    """Plan; the caller closes the returned Run (it is closed here when planning fails).
+def _make_plan(run: Run, *, fingerprint_live: bool = True) -> tuple[Plan, Run, dict[tuple[str, str], int]]:
+    """Plan with ``run``; the caller closes it (it is closed here when planning fails).
 
     ``fingerprint_live`` hashes the live items into the plan's meta, for a saved plan.
     """
-    run = Run(config, state, **_scope(accounts, types))
     try:
         with refresh_progress() as notify:
             plan = run.plan(notify, fingerprint_live=fingerprint_live)
@@ -130,12 +123,22 @@ def _read_only_plan(
 
     With ``warn_limits``, say on stderr which safety limits would make ``apply`` refuse the plan.
     """
-    config = load_repo(directory)
-    check_scope(config, accounts, types)
-    backend = open_backend(config)
+    early = EarlyPlan(accounts, types)  # the refresh starts while the resource files load
     try:
-        state = backend.load()
-        result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saving)
+        config = load_repo(directory, on_accounts=early.start)
+        check_scope(config, accounts, types)
+        started = early.take(config)
+    finally:
+        early.close()
+    if started is None:
+        backend = open_backend(config)
+        run = None
+    else:
+        backend, run = started
+    try:
+        if run is None:
+            run = Run(config, backend.load(), **_scope(accounts, types))
+        result, run, live_counts = _make_plan(run, fingerprint_live=saving)
         run.close()
     finally:
         backend.close()
@@ -311,7 +314,8 @@ def _apply_locked(
     continue_on_error: bool,
     parallelism: int = 1,
 ) -> bool:
-    result, run, live_counts = _make_plan(config, state, accounts, types, fingerprint_live=saved is not None)
+    run = Run(config, state, **_scope(accounts, types))
+    result, run, live_counts = _make_plan(run, fingerprint_live=saved is not None)
     try:
         if saved is not None:
             saved.check_fresh(config, state.lineage, result)

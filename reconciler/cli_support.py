@@ -156,10 +156,12 @@ def status(message: str) -> None:
         click.echo(click.style(message, dim=True) if use_color(sys.stderr) else message, err=True)
 
 
-def load_repo(directory: str, *, offline: bool = False) -> Config:
+def load_repo(
+    directory: str, *, offline: bool = False, on_accounts: Callable[[Config], None] | None = None
+) -> Config:
     """Load the config at ``directory``, print its warnings and notes (``offline``: unset variables
-    are notes, for `validate`)."""
-    config = load_config(Path(directory), offline=offline)
+    are notes, for `validate`; ``on_accounts``: see :func:`reconciler.config.load.load_config`)."""
+    config = load_config(Path(directory), offline=offline, on_accounts=on_accounts)
     for warning in config.warnings:
         label = "Note" if warning.severity == "note" else "Warning"
         click.echo(f"{label}: {safe(warning)}", err=True)

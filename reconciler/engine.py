@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from reconciler.model import Resource
 from reconciler.pii import number_masker
 from reconciler.plan import Fingerprints, Plan
 from reconciler.planner import Target, diff
+from reconciler.pool import cancel_on
 from reconciler.protect import guard, protected
 from reconciler.providers.base import Provider, provider_class, provider_info
 from reconciler.sms import audience
@@ -52,6 +54,7 @@ class Run:
     providers: dict[str, Provider] = field(default_factory=dict)
     live_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     live: Live = field(default_factory=dict)  # what the last plan read, for the applier's id maps
+    _prefetch: _Prefetch | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.accounts if a not in self.config.accounts]
@@ -88,13 +91,36 @@ class Run:
             self.providers[name] = provider_class(account.provider)(account)
         return self.providers[name]
 
+    def prefetch(self) -> None:
+        """Start the refresh in a background thread; the next :meth:`refresh` waits for its result.
+
+        What a refresh reads depends on the accounts and the scope only, not on the resource files,
+        so a plan starts it as soon as ``reconciler.yaml`` is read and loads the resource files
+        meanwhile (:meth:`adopt` then hands over the full config). At 100,000 contacts that hides
+        the seconds spent waiting for the provider. :meth:`close` abandons a refresh still running.
+        """
+        if self._prefetch is None:
+            self._prefetch = _Prefetch(self)
+
+    def adopt(self, config: Config) -> None:
+        """Continue with ``config``, the full load of the config this run was started from."""
+        if dict(config.accounts) != dict(self.config.accounts):
+            raise ReconcilerError("the accounts changed while the config was loading; run the command again")
+        self.config = config
+
     def refresh(self, notify: Notify | None = None, failures: Failures | None = None) -> Live:
         """Read the live state of every listable type in scope, without what ignore rules hide.
 
         A failed read raises, unless ``failures`` is given: then each type of an account whose read
         failed is read again on its own, and the ones that still fail are recorded there as
         ``(account, type) -> reason`` and left out of the result (drift audits report them).
+        A refresh started by :meth:`prefetch` is waited for and used (once, without ``failures``).
         """
+        early, self._prefetch = self._prefetch, None
+        if early is not None:
+            if failures is None:
+                return early.result(notify)
+            early.abandon()
         with gc_paused():
             return self._refresh(notify, failures)
 
@@ -239,12 +265,67 @@ class Run:
         )
 
     def close(self) -> None:
+        early, self._prefetch = self._prefetch, None
+        if early is not None:
+            early.abandon()
         for provider in self.providers.values():
             try:
                 provider.close()
             except ProviderError as exc:
                 log.warning("closing %s: %s", provider.account.name, exc)
         self.providers.clear()
+
+
+class _Prefetch:
+    """A refresh running in a background thread (see :meth:`Run.prefetch`).
+
+    The thread owns the run's providers until :meth:`result` or :meth:`abandon` has joined it.
+    Progress messages wait in a list until someone asks for the result, then go to its ``notify``.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._messages: list[str] = []
+        self._notify: Notify | None = None
+        self._live: Live | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, args=(run,), name="refresh", daemon=True)
+        self._thread.start()
+
+    def _work(self, run: Run) -> None:
+        with cancel_on(self._cancel):
+            try:
+                with gc_paused():
+                    self._live = run._refresh(self._say, None)
+            except BaseException as exc:  # handed to the thread that asks for the result
+                self._error = exc
+
+    def _say(self, message: str) -> None:
+        with self._lock:
+            if self._notify is None:
+                self._messages.append(message)
+                return
+            notify = self._notify
+        notify(message)
+
+    def result(self, notify: Notify | None) -> Live:
+        """Wait for the refresh; its live state, or its exception raised here."""
+        with self._lock:  # the waiting messages first, in order; the thread's next ones after them
+            self._notify = notify or (lambda message: None)
+            for message in self._messages:
+                self._notify(message)
+            self._messages = []
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._live is not None
+        return self._live
+
+    def abandon(self) -> None:
+        """Send no further request and wait for the ones on the wire (the result is dropped)."""
+        self._cancel.set()
+        self._thread.join()
 
 
 def _in_account(exc: ProviderError, account: str) -> ProviderError:

@@ -31,6 +31,7 @@ import requests
 from reconciler import __version__
 from reconciler.errors import ProviderError, RateLimited, ReconcilerError, TransportError
 from reconciler.escapes import escape_controls
+from reconciler.pool import check_cancelled
 from reconciler.secrets import redact, redact_url
 
 log = logging.getLogger(__name__)
@@ -325,6 +326,7 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            check_cancelled()
             self.limiter.wait()
             failure: str
             throttled = False

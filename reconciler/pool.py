@@ -5,12 +5,19 @@ request makes that 20 s of waiting. The reads do not depend on each other, so up
 :data:`READERS` run at once. The threads share the client's session (its connection pool) and its
 :class:`~reconciler.http.RateLimiter`, so the account's ``rate_limit`` still holds, and a throttle
 answer to one of them holds all of them.
+
+A refresh that runs ahead of the config load (:meth:`reconciler.engine.Run.prefetch`) is abandoned
+when the config turns out invalid: :func:`cancel_on` marks the thread that runs it, and from then on
+no read of that thread, nor of the pool threads it started, sends another request
+(:func:`check_cancelled` raises :class:`Cancelled`). Only requests already on the wire finish.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -19,6 +26,31 @@ Result = TypeVar("Result")
 # Concurrent reads per account: enough to hide 20 ms of latency per request behind the parsing
 # of the answers, few enough for a provider's per-user connection limits.
 READERS = 8
+
+_local = threading.local()  # .cancel: the Event of the refresh this thread works for
+
+
+class Cancelled(Exception):
+    """The refresh this read belongs to was abandoned (see :func:`cancel_on`)."""
+
+
+@contextmanager
+def cancel_on(event: threading.Event) -> Iterator[None]:
+    """Inside the block, this thread's reads (and those it hands to :func:`read_all`) stop sending
+    requests once ``event`` is set."""
+    previous = getattr(_local, "cancel", None)
+    _local.cancel = event
+    try:
+        yield
+    finally:
+        _local.cancel = previous
+
+
+def check_cancelled() -> None:
+    """Raise :class:`Cancelled` when the refresh the current thread works for was abandoned."""
+    event = getattr(_local, "cancel", None)
+    if event is not None and event.is_set():
+        raise Cancelled("the refresh was abandoned")
 
 
 def read_all(read: Callable[[Item], Result], items: Sequence[Item], workers: int = READERS) -> list[Result]:
@@ -29,8 +61,16 @@ def read_all(read: Callable[[Item], Result], items: Sequence[Item], workers: int
     """
     if workers <= 1 or len(items) <= 1:
         return [read(item) for item in items]
+    event = getattr(_local, "cancel", None)
+
+    def guarded(item: Item) -> Result:
+        if event is None:
+            return read(item)
+        with cancel_on(event):  # the pool thread works for the same refresh
+            return read(item)
+
     with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="read") as pool:
-        futures = [pool.submit(read, item) for item in items]
+        futures = [pool.submit(guarded, item) for item in items]
         try:
             return [future.result() for future in futures]
         except BaseException:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def load_config(
-    root: Path, env: Mapping[str, str] | None = None, *, now: datetime | None = None, offline: bool = False
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    now: datetime | None = None,
+    offline: bool = False,
+    on_accounts: Callable[[Config], None] | None = None,
 ) -> Config:
     """Load and validate the config repository at ``root``.
 
@@ -38,11 +43,17 @@ def load_config(
     ``offline`` (for `validate`): an unset variable is a note, not an error, as nothing will connect.
     Raises :class:`ConfigError` with every problem found; returns warnings in ``Config.warnings``.
     Credential values are registered with :mod:`reconciler.secrets` before any problem is built.
+
+    ``on_accounts`` is called once ``reconciler.yaml`` has been read without an error, before the
+    resource files are: with a :class:`Config` of its accounts and state settings and nothing
+    declared yet. A plan starts reading the live accounts there (:meth:`reconciler.engine.Run.prefetch`),
+    since what it reads does not depend on the resource files.
     """
     started = time.perf_counter()
     root = Path(root)
     with gc_paused():  # see reconciler/gcpause.py: ~10% of the load time
-        config = _load(root, os.environ if env is None else env, now or datetime.now(UTC), offline)
+        environ = os.environ if env is None else env
+        config = _load(root, environ, now or datetime.now(UTC), offline, on_accounts)
     log.info(
         "load: files=%s resources=%s seconds=%.2f",
         len(config.files),
@@ -52,7 +63,13 @@ def load_config(
     return config
 
 
-def _load(root: Path, env: Mapping[str, str], now: datetime, offline: bool) -> Config:
+def _load(
+    root: Path,
+    env: Mapping[str, str],
+    now: datetime,
+    offline: bool,
+    on_accounts: Callable[[Config], None] | None,
+) -> Config:
     repo = Repo(root)
     root_path = repo.display(ROOT_FILE)
     if not root.is_dir():
@@ -81,6 +98,17 @@ def _load(root: Path, env: Mapping[str, str], now: datetime, offline: bool) -> C
         )
     settings, found = read_settings(root_doc, env, broken, offline=offline)
     problems.extend(found)
+    if on_accounts is not None and root_doc.value is not None and not _has_error(problems):
+        on_accounts(
+            Config(
+                root=root,
+                accounts=dict(settings.accounts),
+                desired={},
+                safety=read_safety(settings),
+                state_path=state_path(root, settings),
+                state=settings.state,
+            )
+        )
     docs: list[tuple[Document, set[Steps]]] = []
     for rel in repo.discover(settings.exclude):
         path = repo.display(rel)
@@ -123,6 +151,10 @@ def _parse(
     found, broken = checker.problems(doc)
     problems.extend(found)
     return doc, broken
+
+
+def _has_error(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
 
 
 def _reason(exc: OSError) -> str:

@@ -48,3 +48,24 @@ def test_a_big_build_is_frozen_and_a_small_one_is_not(monkeypatch: pytest.Monkey
         big = [{} for _ in range(20_000)]
     assert gc.get_freeze_count() >= before + len(big)
     del small, big
+
+
+def test_pauses_in_two_threads_resume_when_the_last_ends() -> None:
+    """A pause ending in one thread leaves the collector off while another thread's pause runs."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with gc_paused():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    with gc_paused():
+        thread.start()
+        assert inside.wait(10)
+    assert not gc.isenabled()  # the other thread still builds
+    release.set()
+    thread.join(10)
+    assert gc.isenabled()
