@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, region_code_for_country_code
@@ -42,9 +42,26 @@ class Origin:
         return f"{self.path}:{self.line}:{self.col}" if self.line else self.path
 
 
-@dataclass(frozen=True, slots=True)
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+
+    @dataclass_transform(frozen_default=True, field_specifiers=(field,))
+    def _immutable(cls: type[_T]) -> type[_T]: ...
+
+else:
+
+    def _immutable(cls):
+        """A slotted dataclass, frozen for the type checker (mypy refuses an assignment to a field)
+        and plain at run time: the frozen __init__ sets each field through object.__setattr__,
+        1.1 us per item against 0.26 us, and a plan of 100,000 contacts builds ~400,000 resources."""
+        return dataclass(slots=True)(cls)
+
+
+@_immutable
 class Resource:
-    """One declared or live item.
+    """One declared or live item, never changed once built (see ``_immutable``).
 
     ``attrs`` is treated as immutable once built. ``ident`` is the provider's id for live items
     (``None`` for desired ones); ``origin`` is where a desired item was declared.

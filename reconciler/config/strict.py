@@ -188,7 +188,26 @@ def item_findings(type_: str, attrs: Mapping[str, Any], region: str, validity: s
         for index, number in enumerate(raw if isinstance(raw, list) else ()):
             at: Steps = (*path.split("."), index)
             found += [(at, sev, msg) for sev, msg in number_findings(number, region, validity)]
+    if _plain(attrs):
+        return found  # no string in it can have a text finding
     for where, value in strings(attrs):
         field = next((step for step in reversed(where) if isinstance(step, str)), "")
         found += [(where, sev, msg) for sev, msg in text_findings(field, value)]
     return found
+
+
+def _plain(attrs: Mapping[str, Any]) -> bool:
+    """True when every string of ``attrs`` (top-level values and lists of strings) is printable
+    ASCII, for which :func:`text_findings` finds nothing: the common item skips the walk."""
+    for value in attrs.values():
+        kind = type(value)
+        if kind is str:
+            if not (value.isascii() and value.isprintable()):
+                return False
+        elif kind is list:
+            for item in value:
+                if type(item) is not str or not (item.isascii() and item.isprintable()):
+                    return False
+        elif value is not None and kind is not int and kind is not bool and kind is not float:
+            return False
+    return True

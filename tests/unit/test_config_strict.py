@@ -136,3 +136,34 @@ def test_newlines_in_message_text_are_fine(tmp_path: Path) -> None:
         '    text: "Hello\\nsee you. Reply STOP to opt out"\n    send_at: 2030-02-25T09:00:00\n    to: {groups: [Staff]}\n'
     )
     assert _load(tmp_path, resources) == ([], [])
+
+
+# -- the printable-ASCII fast path of item_findings (issue 11) ---------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from reconciler.config import strict  # noqa: E402
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["Anna", "Group 1", "a\u202eb", "x\u200by", "\u0405cott", "tab\there", "line\nbreak"]
+)
+_VALUE = st.recursive(
+    st.none() | st.integers() | st.booleans() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "text"]), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["first_name", "description", "groups", "extra"]), _VALUE, max_size=4))
+def test_the_fast_path_finds_what_the_walk_finds(attrs: dict[str, object]) -> None:
+    """Skipping the walk for printable ASCII never hides a text finding."""
+    walked = [
+        (where, sev, msg)
+        for where, value in strict.strings(attrs)
+        for sev, msg in strict.text_findings(
+            next((s for s in reversed(where) if isinstance(s, str)), ""), value
+        )
+    ]
+    assert strict.item_findings("groups", attrs, "SE", "valid") == walked
