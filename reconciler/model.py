@@ -224,7 +224,16 @@ def clean(value: Any) -> Any:
     if value is None or kind is int or kind is bool:
         return value
     if kind is dict:
-        return {k: clean(v) for k, v in value.items()}
+        out: dict[Any, Any] = {}
+        for k, v in value.items():  # inline for the usual flat item of strings and None
+            if type(v) is str:
+                v = v.strip()
+                out[k] = v if v.isascii() else _nfc(v)
+            elif v is None:
+                out[k] = None
+            else:
+                out[k] = clean(v)
+        return out
     if isinstance(value, str):
         return _nfc(value.strip())
     if isinstance(value, Mapping):
