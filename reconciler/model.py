@@ -258,6 +258,8 @@ def name_set(values: Iterable[str] | None) -> list[str]:
 
 def get_path(attrs: Attrs, path: str, default: Any = None) -> Any:
     """Read a dotted path (``attendant.mobile``) from nested mappings; ``default`` when absent."""
+    if "." not in path:  # most fields are top-level
+        return attrs.get(path, default) if isinstance(attrs, Mapping) else default
     value: Any = attrs
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
@@ -305,6 +307,9 @@ class InvalidValue(ValueError):
 
 
 def _set_path(attrs: dict[str, Any], path: str, value: Any) -> None:
+    if "." not in path:
+        attrs[path] = value
+        return
     *parents, last = path.split(".")
     target = attrs
     for part in parents:
@@ -355,7 +360,7 @@ def normalize_attrs(type_: str, attrs: Attrs, region: str, tz: str = "UTC") -> d
 
     Raises :class:`InvalidValue` naming the attribute path that could not be read.
     """
-    out: dict[str, Any] = clean(dict(attrs))
+    out: dict[str, Any] = clean(attrs if type(attrs) is dict else dict(attrs))  # a new dict either way
     record = TYPES.get(type_)
     for path in record.lowercase_fields if record is not None else ():
         if isinstance(get_path(out, path), str):
