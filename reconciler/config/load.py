@@ -13,15 +13,17 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.config import workers
 from reconciler.config.accounts import protect_env_refs, read_safety, read_settings, state_path
 from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
 from reconciler.config.validate import Resources
-from reconciler.config.yamlfile import Document, parse
+from reconciler.config.yamlfile import Document, decode, parse
 from reconciler.errors import ConfigError, Problem
 from reconciler.gcpause import gc_paused
 
@@ -98,26 +100,31 @@ def _load(
         )
     settings, found = read_settings(root_doc, env, broken, offline=offline)
     problems.extend(found)
+    started = None
     if on_accounts is not None and root_doc.value is not None and not _has_error(problems):
-        on_accounts(
-            Config(
-                root=root,
-                accounts=dict(settings.accounts),
-                desired={},
-                safety=read_safety(settings),
-                state_path=state_path(root, settings),
-                state=settings.state,
-            )
+        early = Config(
+            root=root,
+            accounts=dict(settings.accounts),
+            desired={},
+            safety=read_safety(settings),
+            state_path=state_path(root, settings),
+            state=settings.state,
         )
-    docs: list[tuple[Document, set[Steps]]] = []
+        started = lambda: on_accounts(early)  # noqa: E731
+    files: list[_File] = []
     for rel in repo.discover(settings.exclude):
         path = repo.display(rel)
         try:
-            data = repo.read(rel)
+            files.append(_File(rel, path, repo.read(rel)))
         except OSError as exc:
             problems.append(Problem(f"cannot read file: {_reason(exc)}", path))
-            continue
-        docs.append(_parse(data, path, rel, RESOURCES_SCHEMA, problems))
+    docs: list[tuple[Document, set[Steps]]] = []
+    big = lambda file: len(file.data) >= workers.FORK_MIN_BYTES  # noqa: E731
+    parsed = workers.run_all(_parse_resources, files, big, started)
+    for file, (doc, found, broken) in zip(files, parsed, strict=True):
+        problems.extend(found)
+        doc.data, doc.text = file.data, decode(file.data, file.path)[0] or ""
+        docs.append((doc, broken))
     resources = Resources(settings, repo, now)
     # Without a readable reconciler.yaml every account would look unknown: check files alone then.
     desired = resources.check(docs) if root_doc.value is not None else {}
@@ -137,6 +144,24 @@ def _load(
         warnings=tuple(sorted((p for p in problems if p.severity != "error"), key=_order)),
         protect=resources.protect,
     )
+
+
+@dataclass(frozen=True)
+class _File:
+    rel: str
+    path: str
+    data: bytes
+
+
+def _parse_resources(file: _File) -> tuple[Document, list[Problem], set[Steps]]:
+    """Parse and schema-check one resource file (in a worker process when it is big: see
+    :mod:`reconciler.config.workers`). The document comes without its bytes and text: the caller
+    has the bytes and decodes them again, which costs less than a worker sending them back."""
+    found: list[Problem] = []
+    doc, broken = _parse(file.data, file.path, file.rel, RESOURCES_SCHEMA, found)
+    doc.data, doc.text = b"", ""
+    doc.forget_tree()  # ~5 KB per contact: rebuilt where a later problem needs a position
+    return doc, found, broken
 
 
 def _parse(

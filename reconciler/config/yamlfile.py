@@ -73,6 +73,10 @@ class Document:
         self.starts = starts or {}  # top-level key -> start of each item of its list
         self._tree: Node | None = None
 
+    def forget_tree(self) -> None:
+        """Drop the node tree (the next use of :attr:`tree` composes it again)."""
+        self._tree = None
+
     @property
     def tree(self) -> Node:
         """The composed node tree (built on first use; only for files whose ``value`` was built)."""
