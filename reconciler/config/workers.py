@@ -49,16 +49,14 @@ class _Worker(Generic[Result]):
 
     def result(self) -> Result:
         """The child's result; raises when it has none to give."""
-        chunks = []
-        with os.fdopen(self.fd, "rb", closefd=True) as pipe:
+        with os.fdopen(self.fd, "rb", buffering=1 << 20, closefd=True) as pipe:
             self.fd = -1
-            while chunk := pipe.read(1 << 20):
-                chunks.append(chunk)
+            loaded = pickle.load(pipe)  # streamed: the pickled bytes are never held whole
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         if status != 0:
             raise ChildProcessError(f"the parse worker ended with status {status}")
-        outcome, value = pickle.loads(b"".join(chunks))
+        outcome, value = loaded
         if outcome != "ok":
             raise ChildProcessError(f"the parse worker failed: {value}")
         return value  # type: ignore[no-any-return]
