@@ -61,17 +61,22 @@ PROTECT = "protect"
 class Site:
     """Where one item was declared (an item of a YAML document or a CSV row) and how to point into it."""
 
-    __slots__ = ("doc", "label", "origin", "prefix", "row")
+    __slots__ = ("_label", "doc", "origin", "prefix", "row")
 
     def __init__(
         self,
         origin: Origin,
-        label: str,
+        label: str = "",
         doc: Document | None = None,
         prefix: Steps = (),
         row: Row | None = None,
     ) -> None:
-        self.origin, self.label, self.doc, self.prefix, self.row = origin, label, doc, prefix, row
+        self.origin, self._label, self.doc, self.prefix, self.row = origin, label, doc, prefix, row
+
+    @property
+    def label(self) -> str:
+        """``contacts[2]`` for YAML (made when a message needs it), ``row 7`` for CSV."""
+        return self._label or where(self.prefix)
 
     def at(self, steps: Steps = (), *, key: bool = False) -> tuple[int, int]:
         """Line and column of the attribute at ``steps`` (the item itself when empty)."""
@@ -168,7 +173,7 @@ class Resources:
             if (type_, index) in broken or not isinstance(raw, dict) or index >= len(starts):
                 continue
             line, col = starts[index]
-            site = Site(Origin(doc.path, line, col), where((type_, index)), doc=doc, prefix=(type_, index))
+            site = Site(Origin(doc.path, line, col), doc=doc, prefix=(type_, index))
             if type_ == "contacts" and "from_csv" in raw:
                 self._csv(doc, account, info, raw, site)
                 continue
@@ -263,14 +268,14 @@ class Resources:
         site: Site,
         protect: bool | None = None,
     ) -> None:
-        region = self.settings.accounts[account].region
+        settings = self.settings.accounts[account]
+        region = settings.region
         try:
             normal = normalize_attrs(type_, attrs, region, info.timezone)
         except InvalidValue as exc:
             self._value_problems(type_, attrs, site, region, info.timezone, exc)
             return
-        validity = self.settings.accounts[account].number_validity
-        for steps, severity, message in item_findings(type_, attrs, region, validity):
+        for steps, severity, message in item_findings(type_, attrs, region, settings.number_validity):
             self.problem(site, steps, f"{site.name(steps)}: {message}", severity=severity)
         key = key_of(type_, normal)
         if not key:
@@ -283,7 +288,7 @@ class Resources:
             )
             self.problem(site, (), f"{site.name()} has {what}")
             return
-        rules = self.settings.accounts[account].ignore
+        rules = settings.ignore
         if rules and self._ignored(rules, type_, key, normal, site):
             return
         bucket = self.desired.setdefault((account, type_), {})
@@ -312,8 +317,7 @@ class Resources:
                 steps = _steps(attr)
                 self.problem(site, steps, f"{site.name(steps)}: {message}")
         if info.sending is not None and type_ == info.sending.type:
-            policy = self.settings.accounts[account].policy
-            for finding in check_message(normal, info.sending, policy, self.now):
+            for finding in check_message(normal, info.sending, settings.policy, self.now):
                 self._finding(site, attrs, finding)
 
     def _finding(self, site: Site, attrs: Mapping[str, Any], finding: Finding) -> None:
