@@ -234,6 +234,8 @@ def clean(value: Any) -> Any:
             else:
                 out[k] = clean(v)
         return out
+    if kind is list:
+        return [clean(v) for v in value]
     if isinstance(value, str):
         return _nfc(value.strip())
     if isinstance(value, Mapping):
@@ -259,7 +261,7 @@ def name_set(values: Iterable[str] | None) -> list[str]:
 def get_path(attrs: Attrs, path: str, default: Any = None) -> Any:
     """Read a dotted path (``attendant.mobile``) from nested mappings; ``default`` when absent."""
     if "." not in path:  # most fields are top-level
-        return attrs.get(path, default) if isinstance(attrs, Mapping) else default
+        return attrs.get(path, default) if type(attrs) is dict or isinstance(attrs, Mapping) else default
     value: Any = attrs
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
