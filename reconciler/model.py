@@ -8,16 +8,14 @@ provider reads live state, both through the functions here.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, region_code_for_country_code
-from phonenumbers.phonemetadata import PhoneMetadata
 
+from reconciler import phone
 from reconciler.types import APPLY_ORDER, TABLE, TYPES, ResourceType
 from reconciler.types import USER_TYPES as USER_TYPES
 
@@ -152,13 +150,20 @@ def _normalize(raw: str, region: str) -> str:
         # Digits with a country code but no "+": try the international reading second.
         candidates = [text, "+" + digits]
     for candidate in candidates:
+        # Valid numbers pass; so do numbers of a possible length in a known country, because
+        # phonenumbers' metadata lags new ranges (and Ofcom's drama range 07700 900xxx).
+        # "+digits" text is answered from the metadata without the general machinery, exactly
+        # as below (reconciler.phone); its E.164 form is the text itself.
+        accepted = phone.accepted(candidate)
+        if accepted is not None:
+            if accepted:
+                return candidate
+            continue
         try:
-            parsed = _parse_e164(candidate) or phonenumbers.parse(candidate, region.upper() or None)
+            parsed = phonenumbers.parse(candidate, region.upper() or None)
         except phonenumbers.NumberParseException:
             continue
-        # Valid numbers pass; so do numbers of a possible length in a known country, because
-        # phonenumbers' metadata lags new ranges (and Ofcom's drama range 07700 900xxx). The cheap
-        # length test runs first: the pattern tests of is_valid_number cost ten times more.
+        # The cheap length test runs first: the pattern tests of is_valid_number cost ten times more.
         if (
             phonenumbers.is_possible_number(parsed)
             and phonenumbers.region_code_for_country_code(parsed.country_code or 0) != "ZZ"
@@ -174,45 +179,20 @@ _KINDS: dict[str, int] = {}  # E.164 -> phonenumbers.PhoneNumberType, read once 
 def number_kind(e164: str) -> int:
     """The PhoneNumberType of a normalized number (``UNKNOWN``: possible but not valid).
 
-    Normalization accepts possible numbers without this (costly) pattern test; validation of the
-    declared numbers (config/strict.py) asks for it, once per number.
+    Normalization accepts possible numbers without this pattern test; validation of the declared
+    numbers (config/strict.py) asks for it, once per number, through reconciler.phone (the library
+    itself for numbers outside its fast form).
     """
     kind = _KINDS.get(e164)
     if kind is None:
         if len(_KINDS) >= _NUMBERS_MAX:
             _KINDS.clear()
-        parsed = _parse_e164(e164) or phonenumbers.parse(e164, None)
-        kind = _KINDS[e164] = phonenumbers.number_type(parsed)
+        kind = _KINDS[e164] = phone.kind(e164)
     return kind
 
 
-def _parse_e164(text: str) -> phonenumbers.PhoneNumber | None:
-    """``+`` and ASCII digits read as phonenumbers.parse reads them, without its general machinery
-    (half the time of a number check); None for anything it would read differently or reject.
-
-    parse splits off the country code (codes are prefix-free), then strips a national prefix only
-    where the country's metadata says so: numbers of such a country whose national part matches
-    that prefix, and national parts with a leading zero, take the general path.
-    """
-    digits = text[1:]
-    if not (text.startswith("+") and digits.isascii() and digits.isdigit()) or digits.startswith("0"):
-        return None
-    for size in (1, 2, 3):
-        code = int(digits[:size])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
-            break
-    else:
-        return None
-    national = digits[size:]
-    if not 2 <= len(national) <= 17 or national.startswith("0"):
-        return None
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region_code_for_country_code(code))
-    if metadata is None:
-        return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix and re.match(prefix, national):
-        return None
-    return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+# +digits read as phonenumbers.parse reads them, or None: kept here under its old name.
+_parse_e164 = phone.parse_e164
 
 
 def clean(value: Any) -> Any:
