@@ -15,7 +15,6 @@ is a different item. Names are compared in Unicode NFC (see :func:`reconciler.mo
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -74,10 +73,11 @@ def _e164(text: str, region: str) -> str:
     return normalize_number(text, region)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _e164_findings(number: str, validity: str, reachable: bool) -> tuple[Finding, ...]:
     from reconciler.model import number_kind
 
+    # Not memoized here: number_kind remembers every number's kind (an LRU of 65,536 entries in
+    # front of it thrashed at 100,000 numbers and only added its own lookup).
     kind = number_kind(number)  # UNKNOWN: not a valid number of its country
     if kind == PhoneNumberType.UNKNOWN:
         if validity == "possible":
