@@ -263,10 +263,16 @@ def _plan_type(
     out: _Collector,
 ) -> None:
     account = target.account
+    # A sub-resource item is its key (``name|parent``: both of its attributes), so one read under
+    # the same key is the same item and has nothing to update; 100,000 memberships skip the compare.
+    keyed = TYPES[type_].sub is not None
+    intents = out.intents if not cap.list.ok else {}
     for key, want in wanted.items():
         current = items.get(key)
+        if keyed and current is not None and not intents:
+            continue
         declared = _compared(want.attrs, cap)
-        intent = out.intents.get((account, type_, key))
+        intent = intents.get((account, type_, key))
         if intent is not None and not cap.list.ok:
             _emit(
                 target, _uncertain(account, type_, key, declared, target.provider, intent), current, now, out
