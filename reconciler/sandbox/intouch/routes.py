@@ -57,6 +57,11 @@ class Context:
     def json(data: Any, status: int = 200) -> Response:
         return Response(json.dumps(data), status=status, content_type="application/json; charset=utf-8")
 
+    def contacts_json(self, rows: list[Any]) -> Response:
+        """A JSON array of stored contacts (section 4.2), encoded once per contact and change."""
+        text = self.emu.encoded.array(self.db, rows)
+        return Response(text, status=200, content_type="application/json; charset=utf-8")
+
     def created(self, kind: str, ident: int, data: dict[str, Any]) -> Response:
         """Section 4.1/5.1: v1 answers 200 + the object, v2 201 + Location + the bare id."""
         if self.version == "1":
@@ -90,7 +95,7 @@ class Context:
         if not rest:
             self.allow("GET", "POST")
             if self.method == "GET":
-                return self.json([contact_json(r) for r in self._contacts("")])
+                return self.contacts_json(self._contacts(""))
             return self._create_contact()
         if rest == ["count"]:
             self.allow("GET")
@@ -162,7 +167,7 @@ class Context:
         members = "JOIN members m ON m.contact_id = c.id WHERE m.group_id = ?"
         if len(rest) == 2:
             self.allow("GET")
-            return self.json([contact_json(r) for r in self._contacts(members, group["id"])])
+            return self.contacts_json(self._contacts(members, group["id"]))
         if len(rest) == 4 and rest[2] == "search":
             self.allow("GET")
             found = _search(self._contacts(members, group["id"]), rest[3])

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.sandbox.intouch.wire import COLUMNS, contact_json, group_json
+from reconciler.sandbox.intouch.wire import COLUMNS, EncodedContacts, contact_json, group_json
 from reconciler.sandbox.server import Emulator
 
 SANDBOX_CREDENTIALS = {"username": "demo", "domain": "example.com", "password": "sandbox-intouch-password"}
@@ -57,8 +57,10 @@ class IntouchStore(Emulator):
     """The Intouch emulator's data: tables, seeding and direct test access."""
 
     schema = SCHEMA
+    encoded: EncodedContacts  # contacts' JSON texts, for the list answers (see wire.py)
 
     def setup(self) -> None:
+        self.encoded = EncodedContacts()
         self.add_user(SANDBOX_CREDENTIALS["username"], SANDBOX_CREDENTIALS["domain"],
                       SANDBOX_CREDENTIALS["password"])
 

@@ -349,3 +349,39 @@ def test_tamper_helpers_find_contacts_by_id_or_number(emulator: IntouchEmulator)
     assert (stored["Firstname"], stored["Lastname"], stored["Description"]) == ("Renamed", "Lie", "x")
     with pytest.raises(KeyError):
         emulator.rename_contact("4711111111", first_name="Nobody")
+
+
+def test_contact_lists_reflect_every_change_though_their_json_is_kept(
+    emulator: IntouchEmulator, v2: str, tmp_path: Any
+) -> None:
+    """The kept JSON of each contact (issue 11) never shows a stale contact: after an update, a
+    delete or a change by another connection, the lists answer what encoding the rows now gives."""
+    import json
+
+    from reconciler.sandbox.intouch.wire import contact_json
+
+    def expected(sql: str, *args: Any) -> bytes:
+        rows = emulator.db.execute(sql, args).fetchall()
+        return json.dumps([contact_json(r) for r in rows]).encode()
+
+    ids = [
+        requests.post(f"{v2}/contacts", json={"PhoneNumber": f"479055581{i}"}, auth=AUTH).json()
+        for i in range(3)
+    ]
+    group = requests.post(f"{v2}/groups", json={"Name": "Staff"}, auth=AUTH).json()
+    for ident in ids[:2]:
+        assert requests.put(f"{v2}/groups/{group}/contacts/{ident}", auth=AUTH).status_code == 204
+    everyone, members = "SELECT * FROM contacts ORDER BY id", (
+        "SELECT c.* FROM contacts c JOIN members m ON m.contact_id = c.id WHERE m.group_id = ? ORDER BY c.id"
+    )
+    for _ in range(2):  # the second answer comes from the kept texts
+        assert requests.get(f"{v2}/contacts", auth=AUTH).content == expected(everyone)
+        assert requests.get(f"{v2}/groups/{group}/contacts", auth=AUTH).content == expected(members, group)
+    body = {"PhoneNumber": "4790555810", "Firstname": "Renamed"}
+    assert requests.put(f"{v2}/contacts/{ids[0]}", json=body, auth=AUTH).status_code in (200, 204)
+    assert b"Renamed" in requests.get(f"{v2}/groups/{group}/contacts", auth=AUTH).content
+    assert requests.delete(f"{v2}/contacts/{ids[1]}", auth=AUTH).status_code in (200, 204)
+    assert requests.get(f"{v2}/contacts", auth=AUTH).content == expected(everyone)
+    emulator.db.execute("UPDATE contacts SET firstname = 'Direct' WHERE id = ?", (ids[2],))
+    assert requests.get(f"{v2}/contacts", auth=AUTH).content == expected(everyone)
+    assert b"Direct" in requests.get(f"{v2}/contacts", auth=AUTH).content

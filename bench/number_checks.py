@@ -14,7 +14,7 @@ mix of calling codes and types (``+1`` NANPA regions, GB, SE, DE, AU, toll-free,
 paths must give the same answers for every number (checked); each time is the best of three
 runs. Prints times and ratios; asserts nothing about time.
 
-    python bench/numbers.py [--numbers N]
+    python bench/number_checks.py [--numbers N]
 """
 
 from __future__ import annotations
