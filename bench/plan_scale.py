@@ -8,7 +8,8 @@ loopback HTTP, and measures in one run:
 - ``reconciler plan`` end to end through the CLI (a child process: start-up, load, refresh over
   HTTP, plan, render), its peak RSS, and how much of that time the emulator was busy;
 - the same plan with ``latency:ms=20`` injected per request (``sandbox --faults latency``);
-- the phases (load + validate, refresh, diff) in process, and with ``--scaling`` again at 3x N;
+- the phases (load + validate, refresh, diff) in a process of their own (each size in a fresh
+  one, beside its own emulator), and with ``--scaling`` again at 3x N;
 - octoDNS planning N records YAML -> YAML, with ``--octodns-python PATH``.
 
 Prints times and the ratios the goals are stated in; asserts nothing about time.
@@ -19,6 +20,7 @@ Prints times and the ratios the goals are stated in; asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -113,6 +115,18 @@ def phases(sandbox: Sandbox, state_dir: Path) -> dict[str, float]:
     return out
 
 
+def phases_apart(contacts: int) -> dict[str, float]:
+    """:func:`phases` at ``contacts`` in a fresh process (its own sandbox), so that one size's
+    measurement does not run in the heap another size's run left behind."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--phases-of", str(contacts)], capture_output=True, text=True
+    )
+    if child.returncode != 0:
+        sys.exit(f"the phases run at {contacts:,} failed:\n{child.stderr}")
+    times: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return times
+
+
 def verdict(ratio: float, goal: float, higher: bool = False) -> str:
     met = ratio >= goal if higher else ratio <= goal
     return f"goal {'>=' if higher else '<='} {goal:g}: {'met' if met else 'NOT met'}"
@@ -147,26 +161,30 @@ def main() -> None:
     )
     parser.add_argument("--scaling", action="store_true", help="also measure the phases at 3x --contacts")
     parser.add_argument("--octodns-python", metavar="PATH", help="an interpreter that can import octodns")
+    parser.add_argument("--phases-of", type=int, metavar="N", help=argparse.SUPPRESS)  # see phases_apart
     args = parser.parse_args()
     os.environ["BENCH_PASSWORD"] = SANDBOX_CREDENTIALS["password"]
+    if args.phases_of:
+        with tempfile.TemporaryDirectory() as tmp:
+            sandbox = Sandbox(Path(tmp), args.phases_of)
+            try:
+                print(json.dumps(phases(sandbox, Path(tmp))))
+            finally:
+                sandbox.close()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "n").mkdir()
         sandbox = Sandbox(Path(tmp) / "n", args.contacts)
         print(f"{args.contacts:,} contacts in {sandbox.groups:,} groups; live drift: {sandbox.drift}")
         try:
             result = report_plan(sandbox, args.repeat, args.latency_ms)
-            times = phases(sandbox, Path(tmp) / "n")
         finally:
             sandbox.close()
+        times = phases_apart(args.contacts)
         print("phases in process            " + "   ".join(f"{k} {v:6.2f} s" for k, v in times.items()))
         big_times = None
         if args.scaling:
-            (Path(tmp) / "3n").mkdir()
-            big = Sandbox(Path(tmp) / "3n", 3 * args.contacts)
-            try:
-                big_times = phases(big, Path(tmp) / "3n")
-            finally:
-                big.close()
+            big_times = phases_apart(3 * args.contacts)
             print(
                 f"phases at {3 * args.contacts:,}       "
                 + "   ".join(f"{k} {v:6.2f} s" for k, v in big_times.items())

@@ -96,12 +96,14 @@ def expand_sub_resources(
         if relation.field not in parent.attrs:
             plain[key] = parent
             continue
-        attrs = {k: v for k, v in parent.attrs.items() if k != relation.field}
-        plain[key] = Resource(account, parent.type, key, attrs, origin=parent.origin)
-        for name in parent.attrs[relation.field] or ():
+        attrs = dict(parent.attrs)
+        names = attrs.pop(relation.field)
+        origin = parent.origin
+        plain[key] = Resource(account, parent.type, key, attrs, None, origin)
+        for name in names or ():
             item_key = relation.key(name, key)
             values = {relation.name_attr: name, relation.parent_attr: key}
-            items[item_key] = Resource(account, sub.name, item_key, values, origin=parent.origin)
+            items[item_key] = Resource(account, sub.name, item_key, values, None, origin)
     return plain, items
 
 
