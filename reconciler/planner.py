@@ -9,7 +9,7 @@ and for tracked types (recorded in state: the tool created them); others are ``u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -248,6 +248,30 @@ def _subset(attrs: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
     return {path: get_path(attrs, path) for path in paths}
 
 
+def _unchanged(live: Mapping[str, Any], wanted: Mapping[str, Any], derived: Collection[str]) -> bool:
+    """``project(live, declared) == declared`` for ``declared = _compared(wanted, cap)``, without
+    building either dict: every compared attribute of ``wanted`` has its value in ``live``, nested
+    mappings compared on the keys ``wanted`` declares."""
+    for name, want in wanted.items():
+        if name in derived or name[:1] == "_":
+            continue
+        have = live.get(name)
+        if have != want and not _same_nested(have, want):
+            return False
+    return True
+
+
+def _same_nested(have: Any, want: Any) -> bool:
+    """``project(have, want) == want`` for a declared mapping ``want`` (False for anything else)."""
+    if type(want) is str or not (isinstance(want, Mapping) and isinstance(have, Mapping)):
+        return False
+    for name, value in want.items():
+        found = have.get(name)
+        if found != value and not _same_nested(found, value):
+            return False
+    return True
+
+
 def _compared(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if k not in cap.derived_fields and not k.startswith("_")}
 
@@ -267,12 +291,13 @@ def _plan_type(
     # the same key is the same item and has nothing to update; 100,000 memberships skip the compare.
     keyed = TYPES[type_].sub is not None
     intents = out.intents if not cap.list.ok else {}
+    derived = cap.derived_fields
     for key, want in wanted.items():
         current = items.get(key)
-        if keyed and current is not None and not intents:
-            continue
+        if current is not None and not intents and (keyed or _unchanged(current.attrs, want.attrs, derived)):
+            continue  # the common case, decided without building the compared and projected dicts
         declared = _compared(want.attrs, cap)
-        intent = intents.get((account, type_, key))
+        intent = intents.get((account, type_, key)) if intents else None
         if intent is not None and not cap.list.ok:
             _emit(
                 target, _uncertain(account, type_, key, declared, target.provider, intent), current, now, out

@@ -339,3 +339,28 @@ def test_applying_the_plan_converges_and_replanning_is_empty(
         assert set(after[("a", "contacts")]) == set(want_contacts)
     second = plan_of(desired, after, prune=prune)
     assert second.changes == ()
+
+
+# -- the allocation-free comparison of unchanged items (issue 11) -----------------------------------
+
+_LEAF = (
+    st.none()
+    | st.integers(0, 2)
+    | st.sampled_from(["a", "b", ""])
+    | st.lists(st.sampled_from(["a", "b"]), max_size=2)
+)
+_ATTRS = st.recursive(
+    _LEAF, lambda inner: st.dictionaries(st.sampled_from(["x", "y", "_z"]), inner, max_size=3), max_leaves=6
+)
+_ITEM = st.dictionaries(st.sampled_from(["name", "text", "_hidden", "derived", "nested"]), _ATTRS, max_size=4)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ITEM, _ITEM)
+def test_unchanged_agrees_with_project_and_compare(live: dict[str, Any], wanted: dict[str, Any]) -> None:
+    from reconciler.model import project
+    from reconciler.planner import _unchanged
+
+    derived = frozenset({"derived"})
+    declared = {k: v for k, v in wanted.items() if k not in derived and not k.startswith("_")}
+    assert _unchanged(live, wanted, derived) == (project(live, declared) == declared)
