@@ -24,6 +24,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from reconciler.escapes import escape_controls
+from reconciler.model import NUMBER_FIELDS, NUMBER_SET_FIELDS, get_path, normalize_number, number_kind
 
 Finding = tuple[str, str]  # (severity, message)
 Steps = tuple[str | int, ...]
@@ -56,7 +57,8 @@ def number_findings(raw: Any, region: str, validity: str, *, reachable: bool = T
     ``reachable`` asks for the landline warning (not for block-list entries).
     """
     text = str(raw).strip()
-    if _LETTERS.search(text) or _EXTENSION_MARKS.search(text):
+    digits = text[1:] if text[:1] == "+" else text
+    if not digits.isdigit() and (_LETTERS.search(text) or _EXTENSION_MARKS.search(text)):
         return [
             (
                 "error",
@@ -68,14 +70,10 @@ def number_findings(raw: Any, region: str, validity: str, *, reachable: bool = T
 
 
 def _e164(text: str, region: str) -> str:
-    from reconciler.model import normalize_number
-
     return normalize_number(text, region)
 
 
 def _e164_findings(number: str, validity: str, reachable: bool) -> tuple[Finding, ...]:
-    from reconciler.model import number_kind
-
     # Not memoized here: number_kind remembers every number's kind (an LRU of 65,536 entries in
     # front of it thrashed at 100,000 numbers and only added its own lookup).
     kind = number_kind(number)  # UNKNOWN: not a valid number of its country
@@ -174,8 +172,6 @@ def _mixed_script(value: str) -> str:
 
 def item_findings(type_: str, attrs: Mapping[str, Any], region: str, validity: str) -> list[Located]:
     """Every number and text finding of one declared item: (steps to the value, severity, message)."""
-    from reconciler.model import NUMBER_FIELDS, NUMBER_SET_FIELDS, get_path
-
     found: list[Located] = []
     reachable = type_ != "blocklist"
     for path in NUMBER_FIELDS.get(type_, ()):

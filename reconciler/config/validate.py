@@ -168,12 +168,17 @@ class Resources:
             return
         allowed = self.fields[type_]
         offered = info.capabilities[type_].fields
+        plain = (allowed & offered) - {PROTECT, "from_csv"}  # fields taken as written
         starts = doc.starts.get(type_, [])
+        counted = len(starts)
         for index, raw in enumerate(doc.value[type_]):
-            if (type_, index) in broken or not isinstance(raw, dict) or index >= len(starts):
+            if (broken and (type_, index) in broken) or type(raw) is not dict or index >= counted:
                 continue
             line, col = starts[index]
             site = Site(Origin(doc.path, line, col), doc=doc, prefix=(type_, index))
+            if raw.keys() <= plain:  # the usual item: nothing to leave out or report here
+                self._item(account, info, type_, raw, site)
+                continue
             if type_ == "contacts" and "from_csv" in raw:
                 self._csv(doc, account, info, raw, site)
                 continue
