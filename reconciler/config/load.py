@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reconciler.config import workers
 from reconciler.config.accounts import protect_env_refs, read_safety, read_settings, state_path
@@ -121,9 +122,9 @@ def _load(
     docs: list[tuple[Document, set[Steps]]] = []
     big = lambda file: len(file.data) >= workers.FORK_MIN_BYTES  # noqa: E731
     parsed = workers.run_all(_parse_resources, files, big, started)
-    for file, (doc, found, broken) in zip(files, parsed, strict=True):
+    for file, result in zip(files, parsed, strict=True):
+        doc, found, broken = _document(file, result)
         problems.extend(found)
-        doc.data, doc.text = file.data, decode(file.data, file.path)[0] or ""
         docs.append((doc, broken))
     resources = Resources(settings, repo, now)
     # Without a readable reconciler.yaml every account would look unknown: check files alone then.
@@ -153,15 +154,26 @@ class _File:
     data: bytes
 
 
-def _parse_resources(file: _File) -> tuple[Document, list[Problem], set[Steps]]:
+# What a worker sends back for one file, as plain data: the document's value and item starts, the
+# problems as (message, path, line, col, severity), the schema's broken steps.
+_Parsed = tuple[Any, dict[str, list[tuple[int, int]]], list[tuple[str, str, int, int, str]], set[Steps]]
+
+
+def _parse_resources(file: _File) -> _Parsed:
     """Parse and schema-check one resource file (in a worker process when it is big: see
-    :mod:`reconciler.config.workers`). The document comes without its bytes and text: the caller
-    has the bytes and decodes them again, which costs less than a worker sending them back."""
+    :mod:`reconciler.config.workers`), as plain data; :func:`_document` makes the document of it
+    again from the bytes the caller holds (cheaper than a worker sending them back)."""
     found: list[Problem] = []
     doc, broken = _parse(file.data, file.path, file.rel, RESOURCES_SCHEMA, found)
-    doc.data, doc.text = b"", ""
-    doc.forget_tree()  # ~5 KB per contact: rebuilt where a later problem needs a position
-    return doc, found, broken
+    problems = [(p.message, p.path, p.line, p.col, p.severity) for p in found]
+    return doc.value, doc.starts, problems, broken
+
+
+def _document(file: _File, parsed: _Parsed) -> tuple[Document, list[Problem], set[Steps]]:
+    value, starts, problems, broken = parsed
+    text = decode(file.data, file.path)[0] or ""
+    doc = Document(file.path, file.rel, file.data, text, value, {k: list(v) for k, v in starts.items()})
+    return doc, [Problem(*p) for p in problems], set(broken)
 
 
 def _parse(

@@ -119,3 +119,18 @@ def test_a_big_file_loads_the_same_through_a_worker(
     assert load() == through_worker
     if bad_at is not None:
         assert any(f"contacts.yaml:{bad_at + 3}:" in line for line in through_worker)  # type: ignore[union-attr]
+
+
+def dated(job: int) -> tuple[int, object]:
+    from datetime import datetime
+
+    return job, datetime(2026, 12, 1, 8, 30)  # not plain data for marshal: the answer is pickled
+
+
+def test_an_answer_marshal_cannot_write_comes_pickled() -> None:
+    from datetime import datetime
+
+    assert workers.run_all(dated, [1, 2], big=lambda job: job == 1) == [
+        (1, datetime(2026, 12, 1, 8, 30)),
+        (2, datetime(2026, 12, 1, 8, 30)),
+    ]
