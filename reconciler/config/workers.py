@@ -55,7 +55,8 @@ class _Worker(Generic[Result]):
         with os.fdopen(self.fd, "rb", buffering=1 << 20, closefd=True) as pipe:
             self.fd = -1
             codec = pipe.read(1)
-            loaded = marshal.load(pipe) if codec == b"M" else pickle.load(pipe)  # pickle: streamed
+            # marshal.load would call read() per object: read the whole answer first. Pickle streams.
+            loaded = marshal.loads(pipe.read()) if codec == b"M" else pickle.load(pipe)
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         if status != 0:
