@@ -30,6 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/plan_scale.py $(if $(OCTODNS_PYTHON),--octodns-python $(OCTODNS_PYTHON))
 	$(BIN)/python bench/apply_rate.py
+	$(BIN)/python bench/number_checks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -34,14 +34,18 @@ _UNREADABLE = (ChildProcessError, OSError, pickle.UnpicklingError, EOFError, Val
 FORK_MIN_BYTES = 2_000_000  # smaller files parse faster than a worker starts and answers
 
 
-def can_fork() -> bool:
-    """Workers are possible: fork exists (Linux, the BSDs), a second core, and one thread."""
+def platform_forks() -> bool:
+    """Fork exists (Linux, the BSDs) and there is a second core to run a worker on."""
     return (
         hasattr(os, "fork")
         and sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
         and (os.cpu_count() or 1) > 1
-        and threading.active_count() == 1
     )
+
+
+def can_fork() -> bool:
+    """Workers are possible now: :func:`platform_forks`, and this process runs one thread."""
+    return platform_forks() and threading.active_count() == 1
 
 
 class _Worker(Generic[Result]):

@@ -1,9 +1,18 @@
-"""reconciler.config.workers: big files parse in forked workers, with the same result as here."""
+"""reconciler.config.workers: big files parse in forked workers, with the same result as here.
+
+A worker is forked only while its process runs one thread, and the test process has others (the
+emulators of other tests), so each check that needs a worker runs in a fresh interpreter:
+``python tests/unit/test_config_workers.py CHECK``.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,21 +21,27 @@ from reconciler.config import workers
 from reconciler.config.load import load_config
 from reconciler.errors import ConfigError
 
-pytestmark = pytest.mark.skipif(not workers.can_fork(), reason="no fork here (one core, or not Linux/BSD)")
+PARENT = os.getpid()  # in a fresh interpreter: the process that runs the check, the workers' parent
+
+
+def fresh(check: str) -> None:
+    """Run ``check`` of this module in a new interpreter; its failure fails the test."""
+    child = subprocess.run([sys.executable, __file__, check], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stdout + child.stderr
 
 
 def whose(job: int) -> tuple[int, int]:
     return job * 2, os.getpid()
 
 
-def test_big_jobs_run_in_a_worker_and_results_keep_their_order() -> None:
+def check_big_jobs_run_in_a_worker_and_results_keep_their_order() -> None:
     results = workers.run_all(whose, [1, 2, 3], big=lambda job: job == 2)
     assert [value for value, _ in results] == [2, 4, 6]
     pids = [pid for _, pid in results]
-    assert pids[1] != os.getpid() and pids[0] == pids[2] == os.getpid()
+    assert pids[1] != os.getpid() and pids[0] == pids[2] == os.getpid(), pids
 
 
-def test_started_runs_after_the_fork_and_before_the_work_here() -> None:
+def check_started_runs_after_the_fork_and_before_the_work_here() -> None:
     order: list[str] = []
 
     def work(job: int) -> int:
@@ -35,7 +50,7 @@ def test_started_runs_after_the_fork_and_before_the_work_here() -> None:
 
     started = lambda: order.append("started")  # noqa: E731
     assert workers.run_all(work, [1, 2], big=lambda job: job == 1, started=started) == [1, 2]
-    assert order == ["started", "work 2"]  # job 1 ran in the worker, whose list is its own
+    assert order == ["started", "work 2"], order  # job 1 ran in the worker, whose list is its own
 
 
 def crash_in_worker(job: int) -> int:
@@ -50,12 +65,78 @@ def fail_in_worker(job: int) -> int:
     return job + 1
 
 
-PARENT = os.getpid()  # the process that runs the tests: the workers' parent
+def check_a_worker_that_fails_leaves_the_job_to_the_parent() -> None:
+    for work in (crash_in_worker, fail_in_worker):
+        assert workers.run_all(work, [1, 2], big=lambda job: True) == [2, 3]
 
 
-@pytest.mark.parametrize("work", [crash_in_worker, fail_in_worker])
-def test_a_worker_that_fails_leaves_the_job_to_the_parent(work: object) -> None:
-    assert workers.run_all(work, [1, 2], big=lambda job: True) == [2, 3]  # type: ignore[arg-type]
+def dated(job: int) -> tuple[int, datetime, int]:
+    return job, datetime(2026, 12, 1, 8, 30), os.getpid()  # a datetime: marshal cannot, pickle can
+
+
+def check_an_answer_marshal_cannot_write_comes_pickled() -> None:
+    results = workers.run_all(dated, [1, 2], big=lambda job: job == 1)
+    assert [r[:2] for r in results] == [(1, datetime(2026, 12, 1, 8, 30)), (2, datetime(2026, 12, 1, 8, 30))]
+    assert results[0][2] != os.getpid()
+
+
+def _contacts(count: int, bad_at: int | None = None) -> str:
+    lines = ["account: no", "contacts:"]
+    for i in range(count):
+        mobile = "not a number" if i == bad_at else f"+4790{i:06d}"
+        lines.append(f'  - {{mobile: "{mobile}", first_name: "First {i}", last_name: Last}}')
+    return "\n".join(lines) + "\n"
+
+
+def _load(root: Path) -> object:
+    try:
+        config = load_config(root, {})
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems]
+    items = config.desired[("no", "contacts")]
+    return [(k, r.attrs, str(r.origin)) for k, r in items.items()]
+
+
+def check_a_big_file_loads_the_same_through_a_worker() -> None:
+    """Same resources, origins and problems (with their positions) with and without the worker."""
+    workers.FORK_MIN_BYTES = 100_000  # the files are ~2 MB
+    forks: list[int] = []
+    fork = workers._fork
+
+    def counted(work, job):  # type: ignore[no-untyped-def]
+        forks.append(1)
+        return fork(work, job)
+
+    workers._fork = counted  # type: ignore[assignment]
+    for bad_at in (None, 20_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "reconciler.yaml").write_text(
+                "version: 1\naccounts:\n  no:\n    provider: intouch\n    region: 'NO'\n"
+                "    credentials: {username: u, domain: d.example, password: p}\n",
+                encoding="utf-8",
+            )
+            (root / "contacts.yaml").write_text(_contacts(30_000, bad_at), encoding="utf-8")
+            before = len(forks)
+            through_worker = _load(root)
+            assert len(forks) == before + 1
+            here = workers.can_fork
+            workers.can_fork = lambda: False  # type: ignore[assignment]
+            try:
+                assert _load(root) == through_worker
+            finally:
+                workers.can_fork = here  # type: ignore[assignment]
+            if bad_at is not None:
+                assert any(f"contacts.yaml:{bad_at + 3}:" in line for line in through_worker)  # type: ignore[union-attr]
+
+
+CHECKS = [name for name in list(globals()) if name.startswith("check_")]
+
+
+@pytest.mark.skipif(not workers.platform_forks(), reason="no fork here (one core, or not Linux/BSD)")
+@pytest.mark.parametrize("check", CHECKS)
+def test_in_a_fresh_interpreter(check: str) -> None:
+    fresh(check)
 
 
 def test_no_worker_while_another_thread_runs() -> None:
@@ -71,66 +152,5 @@ def test_no_worker_while_another_thread_runs() -> None:
         thread.join()
 
 
-def _repo(root: Path, contacts: str) -> Path:
-    (root / "reconciler.yaml").write_text(
-        "version: 1\naccounts:\n  no:\n    provider: intouch\n    region: 'NO'\n"
-        "    credentials: {username: u, domain: d.example, password: p}\n",
-        encoding="utf-8",
-    )
-    (root / "contacts.yaml").write_text(contacts, encoding="utf-8")
-    return root
-
-
-def _contacts(count: int, bad_at: int | None = None) -> str:
-    lines = ["account: no", "contacts:"]
-    for i in range(count):
-        mobile = "not a number" if i == bad_at else f"+4790{i:06d}"
-        lines.append(f'  - {{mobile: "{mobile}", first_name: "First {i}", last_name: Last}}')
-    return "\n".join(lines) + "\n"
-
-
-@pytest.mark.parametrize("bad_at", [None, 20_000])
-def test_a_big_file_loads_the_same_through_a_worker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_at: int | None
-) -> None:
-    """Same resources, origins and problems (with their positions) with and without the worker."""
-    repo = _repo(tmp_path, _contacts(30_000, bad_at))
-    monkeypatch.setattr(workers, "FORK_MIN_BYTES", 100_000)  # the file is ~2 MB
-    used: list[int] = []
-    fork = workers._fork
-
-    def counted(work, job):  # type: ignore[no-untyped-def]
-        used.append(1)
-        return fork(work, job)
-
-    monkeypatch.setattr(workers, "_fork", counted)
-
-    def load() -> object:
-        try:
-            config = load_config(repo, {})
-        except ConfigError as exc:
-            return [str(p) for p in exc.problems]
-        items = config.desired[("no", "contacts")]
-        return [(k, r.attrs, str(r.origin)) for k, r in items.items()]
-
-    through_worker = load()
-    assert used
-    monkeypatch.setattr(workers, "can_fork", lambda: False)
-    assert load() == through_worker
-    if bad_at is not None:
-        assert any(f"contacts.yaml:{bad_at + 3}:" in line for line in through_worker)  # type: ignore[union-attr]
-
-
-def dated(job: int) -> tuple[int, object]:
-    from datetime import datetime
-
-    return job, datetime(2026, 12, 1, 8, 30)  # not plain data for marshal: the answer is pickled
-
-
-def test_an_answer_marshal_cannot_write_comes_pickled() -> None:
-    from datetime import datetime
-
-    assert workers.run_all(dated, [1, 2], big=lambda job: job == 1) == [
-        (1, datetime(2026, 12, 1, 8, 30)),
-        (2, datetime(2026, 12, 1, 8, 30)),
-    ]
+if __name__ == "__main__":
+    globals()[sys.argv[1]]()
