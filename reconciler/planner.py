@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
 from reconciler.model import Resource, expand_sub_resources, get_path, project
@@ -230,6 +228,8 @@ def _freeze(value: Any) -> Any:
 
 def changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Dotted attribute paths that differ between two small attribute mappings (lists whole)."""
+    from deepdiff import DeepDiff  # imported on first use: a plan without updates never needs it
+
     tree = DeepDiff(dict(old), dict(new), view="tree")
     paths: set[str] = set()
     for report in tree.values():

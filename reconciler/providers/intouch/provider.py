@@ -185,14 +185,11 @@ class IntouchProvider(Provider):
         found = []
         groups = list(self.group_ids.items())
         lists = read_all(self._member_keys, [gid for _, gid in groups])
+        account = self.account.name
         for (name, gid), members in zip(groups, lists, strict=True):
             for cid, key in members:
                 attrs = {"group": name, "contact": key}
-                found.append(
-                    Resource(
-                        self.account.name, MEMBERSHIPS, membership_key(name, key), attrs, ident=f"{gid}:{cid}"
-                    )
-                )
+                found.append(Resource(account, MEMBERSHIPS, membership_key(name, key), attrs, f"{gid}:{cid}"))
         return found
 
     def _member_keys(self, gid: int) -> list[tuple[int, str]]:
