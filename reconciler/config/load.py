@@ -9,6 +9,7 @@ by file, line and column. Nothing here touches the network.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -19,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.config import workers
-from reconciler.config.accounts import protect_env_refs, read_safety, read_settings, state_path
+from reconciler.config.accounts import Settings, protect_env_refs, read_safety, read_settings, state_path
 from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
-from reconciler.config.validate import Resources
+from reconciler.config.validate import Prepared, Resources, prepare_items
 from reconciler.config.yamlfile import Document, decode, parse
 from reconciler.errors import ConfigError, Problem
 from reconciler.gcpause import gc_paused
@@ -121,7 +122,8 @@ def _load(
             problems.append(Problem(f"cannot read file: {_reason(exc)}", path))
     docs: list[tuple[Document, set[Steps]]] = []
     big = lambda file: len(file.data) >= workers.FORK_MIN_BYTES  # noqa: E731
-    parsed = workers.run_all(_parse_resources, files, big, started)
+    work = functools.partial(_parse_resources, settings=settings if root_doc.value is not None else None)
+    parsed = workers.run_all(work, files, big, started)
     for file, result in zip(files, parsed, strict=True):
         doc, found, broken = _document(file, result)
         problems.extend(found)
@@ -156,23 +158,35 @@ class _File:
 
 # What a worker sends back for one file, as plain data: the document's value and item starts, the
 # problems as (message, path, line, col, severity), the schema's broken steps.
-_Parsed = tuple[Any, dict[str, list[tuple[int, int]]], list[tuple[str, str, int, int, str]], set[Steps]]
+_Parsed = tuple[
+    Any,
+    dict[str, list[tuple[int, int]]],
+    list[tuple[str, str, int, int, str]],
+    set[Steps],
+    dict[str, list[Prepared]],
+]
 
 
-def _parse_resources(file: _File) -> _Parsed:
-    """Parse and schema-check one resource file (in a worker process when it is big: see
-    :mod:`reconciler.config.workers`), as plain data; :func:`_document` makes the document of it
-    again from the bytes the caller holds (cheaper than a worker sending them back)."""
+def _parse_resources(file: _File, settings: Settings | None) -> _Parsed:
+    """Parse and schema-check one resource file and prepare its items (in a worker process when it
+    is big: see :mod:`reconciler.config.workers`), as plain data; :func:`_document` makes the
+    document of it again from the bytes the caller holds (cheaper than a worker sending them back).
+    Items are prepared (:func:`~reconciler.config.validate.prepare_items`) in a worker only: done
+    here, the work would merely move."""
     found: list[Problem] = []
     doc, broken = _parse(file.data, file.path, file.rel, RESOURCES_SCHEMA, found)
     problems = [(p.message, p.path, p.line, p.col, p.severity) for p in found]
-    return doc.value, doc.starts, problems, broken
+    prepared: dict[str, list[Prepared]] = {}
+    if settings is not None and doc.value is not None and workers.in_worker():
+        prepared = prepare_items(doc.value, settings)
+    return doc.value, doc.starts, problems, broken, prepared
 
 
 def _document(file: _File, parsed: _Parsed) -> tuple[Document, list[Problem], set[Steps]]:
-    value, starts, problems, broken = parsed
+    value, starts, problems, broken, prepared = parsed
     text = decode(file.data, file.path)[0] or ""
     doc = Document(file.path, file.rel, file.data, text, value, {k: list(v) for k, v in starts.items()})
+    doc.prepared = prepared
     return doc, [Problem(*p) for p in problems], set(broken)
 
 

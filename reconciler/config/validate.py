@@ -58,6 +58,43 @@ Desired = dict[tuple[str, str], dict[str, Resource]]
 PROTECT = "protect"
 
 
+# An item's normalized attributes and its number and text findings, worked out ahead (see
+# prepare_items); None where the item must be worked out in place.
+Prepared = tuple[dict[str, Any], list[tuple[Steps, str, str]]] | None
+
+
+def prepare_items(value: Mapping[str, Any], settings: Settings) -> dict[str, list[Prepared]]:
+    """The per-item work of :meth:`Resources._item` that depends on nothing but the item and its
+    account: normalization and the number and text findings, for the usual items (only fields
+    taken as written). A parse worker (:mod:`reconciler.config.workers`) does it for a big file
+    while the main process reads the live accounts; the results are the ones ``_item`` would get.
+    """
+    account = value.get("account")
+    config = settings.accounts.get(account) if isinstance(account, str) else None
+    info = settings.infos.get(account) if isinstance(account, str) else None
+    if config is None or info is None:
+        return {}
+    fields = item_fields(RESOURCES_SCHEMA)
+    out: dict[str, list[Prepared]] = {}
+    for type_, items in value.items():
+        if type_ not in USER_TYPES or type_ not in info.capabilities or not isinstance(items, list):
+            continue
+        plain = (fields.get(type_, frozenset()) & info.capabilities[type_].fields) - {PROTECT, "from_csv"}
+        prepared: list[Prepared] = []
+        for raw in items:
+            if type(raw) is not dict or not raw.keys() <= plain:
+                prepared.append(None)
+                continue
+            try:
+                normal = normalize_attrs(type_, raw, config.region, info.timezone)
+            except InvalidValue:
+                prepared.append(None)  # _item reports every unreadable value
+                continue
+            prepared.append((normal, item_findings(type_, raw, config.region, config.number_validity)))
+        out[type_] = prepared
+    return out
+
+
 class Site:
     """Where one item was declared (an item of a YAML document or a CSV row) and how to point into it."""
 
@@ -171,13 +208,15 @@ class Resources:
         plain = (allowed & offered) - {PROTECT, "from_csv"}  # fields taken as written
         starts = doc.starts.get(type_, [])
         counted = len(starts)
+        ready = doc.prepared.get(type_) or ()
         for index, raw in enumerate(doc.value[type_]):
             if (broken and (type_, index) in broken) or type(raw) is not dict or index >= counted:
                 continue
             line, col = starts[index]
             site = Site(Origin(doc.path, line, col), doc=doc, prefix=(type_, index))
             if raw.keys() <= plain:  # the usual item: nothing to leave out or report here
-                self._item(account, info, type_, raw, site)
+                early = ready[index] if index < len(ready) else None
+                self._item(account, info, type_, raw, site, None, early)
                 continue
             if type_ == "contacts" and "from_csv" in raw:
                 self._csv(doc, account, info, raw, site)
@@ -272,15 +311,20 @@ class Resources:
         attrs: dict[str, Any],
         site: Site,
         protect: bool | None = None,
+        prepared: Prepared = None,
     ) -> None:
         settings = self.settings.accounts[account]
         region = settings.region
-        try:
-            normal = normalize_attrs(type_, attrs, region, info.timezone)
-        except InvalidValue as exc:
-            self._value_problems(type_, attrs, site, region, info.timezone, exc)
-            return
-        for steps, severity, message in item_findings(type_, attrs, region, settings.number_validity):
+        if prepared is not None:
+            normal, findings = prepared
+        else:
+            try:
+                normal = normalize_attrs(type_, attrs, region, info.timezone)
+            except InvalidValue as exc:
+                self._value_problems(type_, attrs, site, region, info.timezone, exc)
+                return
+            findings = item_findings(type_, attrs, region, settings.number_validity)
+        for steps, severity, message in findings:
             self.problem(site, steps, f"{site.name(steps)}: {message}", severity=severity)
         key = key_of(type_, normal)
         if not key:

@@ -86,10 +86,20 @@ class _Worker(Generic[Result]):
             self.pid = 0
 
 
+_IN_WORKER = False
+
+
+def in_worker() -> bool:
+    """True in a forked worker (work done there runs beside the main process, not before it)."""
+    return _IN_WORKER
+
+
 def _fork(work: Callable[[Job], Result], job: Job) -> _Worker[Result]:
+    global _IN_WORKER
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, write, leave without running the parent's exit handlers
+        _IN_WORKER = True
         code = 0
         try:
             os.close(read_end)

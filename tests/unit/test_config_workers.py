@@ -84,7 +84,9 @@ def _contacts(count: int, bad_at: int | None = None) -> str:
     lines = ["account: no", "contacts:"]
     for i in range(count):
         mobile = "not a number" if i == bad_at else f"+4790{i:06d}"
-        lines.append(f'  - {{mobile: "{mobile}", first_name: "First {i}", last_name: Last}}')
+        mobile = "+4722334455" if i == 5 else mobile  # a landline: a warning from the number check
+        first = "Ѕcott" if i == 7 else f"First {i}"  # a Cyrillic S among Latin letters: a warning
+        lines.append(f'  - {{mobile: "{mobile}", first_name: "{first}", last_name: Last}}')
     return "\n".join(lines) + "\n"
 
 
@@ -94,7 +96,7 @@ def _load(root: Path) -> object:
     except ConfigError as exc:
         return [str(p) for p in exc.problems]
     items = config.desired[("no", "contacts")]
-    return [(k, r.attrs, str(r.origin)) for k, r in items.items()]
+    return [(k, r.attrs, str(r.origin)) for k, r in items.items()], [str(w) for w in config.warnings]
 
 
 def check_a_big_file_loads_the_same_through_a_worker() -> None:
@@ -108,6 +110,16 @@ def check_a_big_file_loads_the_same_through_a_worker() -> None:
         return fork(work, job)
 
     workers._fork = counted  # type: ignore[assignment]
+    from reconciler.config import validate
+
+    prepared: list[bool] = []
+    item = validate.Resources._item
+
+    def noted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        prepared.append(len(args) > 6 and args[6] is not None)
+        return item(self, *args, **kwargs)
+
+    validate.Resources._item = noted  # type: ignore[method-assign]
     for bad_at in (None, 20_000):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -118,8 +130,10 @@ def check_a_big_file_loads_the_same_through_a_worker() -> None:
             )
             (root / "contacts.yaml").write_text(_contacts(30_000, bad_at), encoding="utf-8")
             before = len(forks)
+            prepared.clear()
             through_worker = _load(root)
             assert len(forks) == before + 1
+            assert sum(prepared) >= 29_999, sum(prepared)  # the worker did the items' own work
             here = workers.can_fork
             workers.can_fork = lambda: False  # type: ignore[assignment]
             try:
@@ -128,6 +142,10 @@ def check_a_big_file_loads_the_same_through_a_worker() -> None:
                 workers.can_fork = here  # type: ignore[assignment]
             if bad_at is not None:
                 assert any(f"contacts.yaml:{bad_at + 3}:" in line for line in through_worker)  # type: ignore[union-attr]
+            else:
+                warnings = through_worker[1]  # type: ignore[index]
+                assert any("contacts.yaml:8:" in w and "landline" in w for w in warnings), warnings
+                assert any("contacts.yaml:10:" in w and "Cyrillic" in w for w in warnings), warnings
 
 
 CHECKS = [name for name in list(globals()) if name.startswith("check_")]
