@@ -24,7 +24,7 @@ from reconciler.config.accounts import Settings, protect_env_refs, read_safety, 
 from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
-from reconciler.config.validate import Prepared, Resources, prepare_items
+from reconciler.config.validate import Ahead, Resources, prepare_items, split_points
 from reconciler.config.yamlfile import Document, decode, parse
 from reconciler.errors import ConfigError, Problem
 from reconciler.gcpause import gc_paused
@@ -129,8 +129,12 @@ def _load(
         problems.extend(found)
         docs.append((doc, broken))
     resources = Resources(settings, repo, now)
-    # Without a readable reconciler.yaml every account would look unknown: check files alone then.
-    desired = resources.check(docs) if root_doc.value is not None else {}
+    try:
+        # Without a readable reconciler.yaml every account would look unknown: check files alone.
+        desired = resources.check(docs) if root_doc.value is not None else {}
+    finally:
+        for doc, _ in docs:
+            doc.prepared.close()  # a worker still preparing items nobody asked for
     problems.extend(resources.problems)
     errors = sorted((p for p in problems if p.severity == "error"), key=_order)
     if errors:
@@ -156,37 +160,37 @@ class _File:
     data: bytes
 
 
-# What a worker sends back for one file, as plain data: the document's value and item starts, the
-# problems as (message, path, line, col, severity), the schema's broken steps.
+# What a worker sends back first for one file, as plain data: the document's value and item
+# starts, the problems as (message, path, line, col, severity), the schema's broken steps, and
+# where in each list the items it prepares next begin (validate.Ahead).
 _Parsed = tuple[
     Any,
     dict[str, list[tuple[int, int]]],
     list[tuple[str, str, int, int, str]],
     set[Steps],
-    dict[str, list[Prepared]],
+    dict[str, int],
 ]
 
 
-def _parse_resources(file: _File, settings: Settings | None) -> _Parsed:
-    """Parse and schema-check one resource file and prepare its items (in a worker process when it
-    is big: see :mod:`reconciler.config.workers`), as plain data; :func:`_document` makes the
-    document of it again from the bytes the caller holds (cheaper than a worker sending them back).
-    Items are prepared (:func:`~reconciler.config.validate.prepare_items`) in a worker only: done
-    here, the work would merely move."""
+def _parse_resources(file: _File, settings: Settings | None) -> workers.Staged:
+    """Parse and schema-check one resource file, then prepare the later half of its items (in a
+    worker process when the file is big: see :mod:`reconciler.config.workers`; in this process
+    nothing is prepared ahead, as the work would merely move). :func:`_document` makes the
+    document again from the bytes the caller holds (cheaper than a worker sending them back)."""
     found: list[Problem] = []
     doc, broken = _parse(file.data, file.path, file.rel, RESOURCES_SCHEMA, found)
     problems = [(p.message, p.path, p.line, p.col, p.severity) for p in found]
-    prepared: dict[str, list[Prepared]] = {}
-    if settings is not None and doc.value is not None and workers.in_worker():
-        prepared = prepare_items(doc.value, settings)
-    return doc.value, doc.starts, problems, broken, prepared
+    value = doc.value
+    starts = split_points(value) if value is not None and settings is not None else {}
+    first: _Parsed = (value, doc.starts, problems, broken, starts)
+    return workers.Staged(first, lambda: prepare_items(value or {}, settings, starts) if settings else {})
 
 
-def _document(file: _File, parsed: _Parsed) -> tuple[Document, list[Problem], set[Steps]]:
-    value, starts, problems, broken, prepared = parsed
+def _document(file: _File, parsed: workers.Staged) -> tuple[Document, list[Problem], set[Steps]]:
+    value, starts, problems, broken, ahead = parsed.first
     text = decode(file.data, file.path)[0] or ""
     doc = Document(file.path, file.rel, file.data, text, value, {k: list(v) for k, v in starts.items()})
-    doc.prepared = prepared
+    doc.prepared = Ahead(ahead, parsed.later)
     return doc, [Problem(*p) for p in problems], set(broken)
 
 

@@ -4,7 +4,9 @@ Parsing YAML is pure Python work past libyaml's scanner: 1.3 s for a file of 100
 during which the main process could translate what the refresh reads. Where the platform can
 fork, a file of at least :data:`FORK_MIN_BYTES` is parsed (and schema-checked) by a child process
 forked for it; the child sends the result back through a pipe (with :mod:`marshal` when it is
-plain data, else pickled; 0.1 s to read back at 100,000 contacts) and exits. The parent meanwhile
+plain data, else pickled; 0.1 s to read back at 100,000 contacts). It then prepares the later
+part of the file's items (normalization and checks, :class:`Staged`) while the main process
+validates the earlier part, and sends those too. The parent meanwhile
 parses the small files itself.
 
 A child is forked only while this process runs a single thread: a fork copies only the thread
@@ -23,7 +25,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -48,35 +50,89 @@ def can_fork() -> bool:
     return platform_forks() and threading.active_count() == 1
 
 
-class _Worker(Generic[Result]):
+class Staged:
+    """A result in two parts. In a worker, ``first`` is sent as soon as it is ready and ``rest()``
+    runs after, its value arriving through :attr:`later`; done in the main process, ``rest`` is
+    not run at all (its work would only move), and :attr:`later` gives ``None``."""
+
+    def __init__(self, first: Any, rest: Callable[[], Any]) -> None:
+        self.first, self.rest = first, rest
+        self.later = Later(None)
+
+
+class Later:
+    """The second part of a staged result, read from its worker when first asked for."""
+
+    def __init__(self, worker: _Worker | None) -> None:
+        self._worker = worker
+        self._value: Any = None
+
+    def get(self) -> Any:
+        """The value, waiting for the worker if need be; ``None`` when it has none to give."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            try:
+                self._value = worker.value(worker.message())
+                worker.finish()
+            except _UNREADABLE as exc:
+                log.debug("parse worker: %s; the main process does that work instead", exc)
+            finally:
+                worker.stop()
+        return self._value
+
+    def close(self) -> None:
+        """Stop the worker if its second part was never asked for."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
+
+
+class _Worker:
     """One forked child computing one result, and the read end of its pipe."""
 
     def __init__(self, pid: int, fd: int) -> None:
-        self.pid, self.fd = pid, fd
+        self.pid = pid
+        self.pipe = os.fdopen(fd, "rb", buffering=1 << 20, closefd=True)
+        self.handed = False  # its second part belongs to a Later
 
-    def result(self) -> Result:
-        """The child's result; raises when it has none to give."""
-        with os.fdopen(self.fd, "rb", buffering=1 << 20, closefd=True) as pipe:
-            self.fd = -1
-            codec = pipe.read(1)
-            # marshal.load would call read() per object: read the whole answer first. Pickle streams.
-            loaded = marshal.loads(pipe.read()) if codec == b"M" else pickle.load(pipe)
+    def message(self) -> Any:
+        """The next message: a length, a codec byte, then marshal or pickle data."""
+        head = self.pipe.read(8)
+        if len(head) != 8:
+            raise EOFError("the parse worker ended without answering")
+        size = int.from_bytes(head, "big")
+        payload = self.pipe.read(size)
+        if len(payload) != size:
+            raise EOFError("the parse worker's answer was cut short")
+        return marshal.loads(payload[1:]) if payload[:1] == b"M" else pickle.loads(payload[1:])
+
+    @staticmethod
+    def value(message: Any) -> Any:
+        outcome, value = message
+        if outcome != "ok":
+            raise ChildProcessError(f"the parse worker failed: {value}")
+        return value
+
+    def result(self) -> Any:
+        """The child's result (a :class:`Staged` one with a :class:`Later` for its second part)."""
+        kind, value = self.value(self.message())
+        if kind == "staged":
+            staged = Staged(value, lambda: None)
+            staged.later = Later(self)
+            self.handed = True
+            return staged
+        self.finish()
+        return value
+
+    def finish(self) -> None:
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         if status != 0:
             raise ChildProcessError(f"the parse worker ended with status {status}")
-        outcome, value = loaded
-        if outcome != "ok" and not isinstance(value, str):
-            raise ChildProcessError("the parse worker answered nonsense")
-        if outcome != "ok":
-            raise ChildProcessError(f"the parse worker failed: {value}")
-        return value  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        """End a child whose result nobody will read."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        """End a child whose answers nobody will read."""
+        self.pipe.close()
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -94,7 +150,20 @@ def in_worker() -> bool:
     return _IN_WORKER
 
 
-def _fork(work: Callable[[Job], Result], job: Job) -> _Worker[Result]:
+def _send(pipe: Any, message: Any) -> None:
+    try:  # marshal writes plain data 8x faster than pickle; anything else is pickled
+        payload = b"M" + marshal.dumps(message)
+    except ValueError:
+        payload = b"P" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(len(payload).to_bytes(8, "big") + payload)
+    pipe.flush()
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _fork(work: Callable[[Job], Any], job: Job) -> _Worker:
     global _IN_WORKER
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -103,16 +172,21 @@ def _fork(work: Callable[[Job], Result], job: Job) -> _Worker[Result]:
         code = 0
         try:
             os.close(read_end)
-            try:
-                result = ("ok", work(job))
-                try:  # marshal writes plain data 8x faster than pickle; anything else is pickled
-                    payload = b"M" + marshal.dumps(result)  # type: ignore[arg-type]
-                except ValueError:
-                    payload = b"P" + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:  # reported to the parent, which parses the file itself
-                payload = b"P" + pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
             with os.fdopen(write_end, "wb", closefd=True) as pipe:
-                pipe.write(payload)
+                try:
+                    result = work(job)
+                except BaseException as exc:  # reported to the parent, which does the job itself
+                    _send(pipe, _failure(exc))
+                else:
+                    if isinstance(result, Staged):
+                        _send(pipe, ("ok", ("staged", result.first)))
+                        try:
+                            rest = ("ok", result.rest())
+                        except BaseException as exc:
+                            rest = _failure(exc)
+                        _send(pipe, rest)
+                    else:
+                        _send(pipe, ("ok", ("plain", result)))
         except BaseException:
             code = 1
         finally:
@@ -131,11 +205,13 @@ def run_all(
     :func:`can_fork` (at most one per core but one); the rest run here meanwhile.
 
     ``started`` runs once the workers are forked, before the work here: the place to start
-    threads (they would make forking unsafe).
+    threads (they would make forking unsafe). A job whose work returns :class:`Staged` comes back
+    as soon as its first part is ready; a worker keeps computing the second part (its
+    :class:`Later`, which the caller reads or closes), the main process skips it.
     """
     slots = (os.cpu_count() or 1) - 1
     chosen = [i for i, job in enumerate(jobs) if big(job)][:slots] if can_fork() else []
-    workers: dict[int, _Worker[Result]] = {}
+    workers: dict[int, _Worker] = {}
     try:
         for index in chosen:
             workers[index] = _fork(work, jobs[index])
@@ -151,4 +227,5 @@ def run_all(
         return [results[i] for i in range(len(jobs))]
     finally:
         for worker in workers.values():
-            worker.stop()
+            if not worker.handed:
+                worker.stop()

@@ -71,8 +71,7 @@ class Document:
         self.text = text
         self.value = value
         self.starts = starts or {}  # top-level key -> start of each item of its list
-        # top-level key -> per item, work done ahead (reconciler.config.validate.prepare_items)
-        self.prepared: dict[str, list[Any]] = {}
+        self.prepared: Any = None  # items a parse worker prepares (reconciler.config.validate.Ahead)
         self._tree: Node | None = None
 
     def forget_tree(self) -> None:
