@@ -80,6 +80,45 @@ def check_an_answer_marshal_cannot_write_comes_pickled() -> None:
     assert results[0][2] != os.getpid()
 
 
+def staged(job: int) -> workers.Staged:
+    return workers.Staged(("first", job), lambda: ("rest", os.getpid()))
+
+
+def staged_then_crash(job: int) -> workers.Staged:
+    return workers.Staged(("first", job), lambda: os._exit(5))
+
+
+def staged_slowly(job: int) -> workers.Staged:
+    import time
+
+    return workers.Staged(("first", job), lambda: time.sleep(60))
+
+
+def check_a_staged_second_part_comes_from_the_worker() -> None:
+    [result] = workers.run_all(staged, [1], big=lambda job: True)
+    assert result.first == ("first", 1)
+    rest, pid = result.later.get()
+    assert rest == "rest" and pid != os.getpid()
+
+
+def check_a_staged_second_part_that_never_comes_is_none() -> None:
+    [result] = workers.run_all(staged_then_crash, [1], big=lambda job: True)
+    assert result.first == ("first", 1)
+    assert result.later.get() is None  # the caller does that work itself
+
+
+def check_in_this_process_the_second_part_is_not_computed() -> None:
+    [result] = workers.run_all(staged, [1], big=lambda job: False)
+    assert result.first == ("first", 1) and result.later.get() is None
+
+
+def check_an_unread_second_part_is_closed_with_its_worker() -> None:
+    [result] = workers.run_all(staged_slowly, [1], big=lambda job: True)
+    result.later.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child left, not even a zombie
+
+
 def _contacts(count: int, bad_at: int | None = None) -> str:
     lines = ["account: no", "contacts:"]
     for i in range(count):
