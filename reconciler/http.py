@@ -142,8 +142,8 @@ class RetryPolicy:
     """Bounded exponential backoff with full jitter.
 
     ``scale`` multiplies every delay (tests set ``RECONCILER_RETRY_SCALE=0`` for zero backoff).
-    ``throttle_min_delay`` is the shortest wait after a throttle answer (Intouch counts requests
-    per minute).
+    ``throttle_min_delay`` is the shortest wait after a second throttle answer to one request (Intouch
+    counts requests per minute); after the first, the :class:`RateLimiter`'s hold is the wait.
     """
 
     max_attempts: int = 6
@@ -165,6 +165,11 @@ class RetryPolicy:
 
     def delay(self, attempt: int, throttled: bool) -> float:
         """Delay before retry number ``attempt`` (1-based)."""
+        if throttled and attempt == 1:
+            # The rate limiter holds every thread until the provider's window has room (see
+            # RateLimiter.throttled): that is the wait a first throttle needs. Only when the retry
+            # is throttled again is the limiter's model of the window off, and backoff applies.
+            return 0.0
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         wait = self.rng.uniform(0, ceiling)
         if throttled:
@@ -393,12 +398,13 @@ class HttpClient:
                     raise RateLimited(msg + "; lower the account's rate_limit or try again later")
                 raise TransportError(redact(msg), maybe_committed=committed)
             wait = self.retry.delay(attempt, throttled)
+            when = f"in {wait:.0f} s" if wait or not throttled else "when the provider's window has room"
             retries_log.info(
-                "%s: %s: %s; retrying in %.0f s (attempt %d of %d)",
+                "%s: %s: %s; retrying %s (attempt %d of %d)",
                 self.provider,
                 what,
                 failure,
-                wait,
+                when,
                 attempt + 1,
                 self.retry.max_attempts,
             )

@@ -128,3 +128,15 @@ def test_scale_zero_removes_the_adaptive_waits_but_not_the_configured_spacing() 
     paced.wait()
     paced.wait()
     assert clock() == 1001.0
+
+
+def test_a_first_throttle_waits_for_the_limiter_only_a_second_backs_off() -> None:
+    """After one throttle the limiter's hold is the wait (no fixed delay on top: at 120 requests a
+    minute, Intouch's 15 s minimum cost 0.04 of the rate per throttle); a request throttled again
+    means the limiter's model of the window is off, and the minimum delay applies."""
+    from reconciler.http import RetryPolicy
+
+    policy = RetryPolicy(throttle_min_delay=15.0)
+    assert policy.delay(1, True) == 0.0
+    assert all(policy.delay(attempt, True) >= 15.0 for attempt in range(2, 6))
+    assert policy.delay(1, False) <= 1.0  # other retries keep their backoff

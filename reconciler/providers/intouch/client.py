@@ -94,7 +94,8 @@ class IntouchClient(HttpClient):
                  limits: Limits | None = None) -> None:
         if retry is None:
             # Section 3.2: the throttle counts requests per minute, so retries must span over a
-            # minute: at least 15 s between throttled attempts (5 retries cover 60 s and more).
+            # minute. The first retry waits for the rate limiter's hold (until the window has
+            # room); each later one at least 15 s (4 retries cover 60 s and more).
             retry = RetryPolicy.from_env()
             retry.throttle_min_delay = 15.0
         super().__init__(base_url, rate_limit=rate_limit, retry=retry, limits=limits,
