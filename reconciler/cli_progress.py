@@ -3,7 +3,8 @@
 Nothing here runs outside a terminal: in a pipe or a CI log the refresh is silent (the plan is the
 output). The HTTP layer reports through two loggers, ``reconciler.http.requests`` (one DEBUG record
 per request) and ``reconciler.http.retries`` (one INFO record per retry, "throttled (HTTP 429);
-retrying when the provider's window has room"); the engine reports each account's start and what it read through ``notify``.
+retrying when the provider's window has room"); the engine reports each account's start and what
+it read through ``notify``.
 With colour and effects allowed a live status line counts requests; without (``NO_COLOR``,
 ``TERM=dumb``, ``--no-color``) the same news comes as plain lines.
 """
