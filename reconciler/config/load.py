@@ -21,10 +21,11 @@ from typing import Any
 
 from reconciler.config import workers
 from reconciler.config.accounts import Settings, protect_env_refs, read_safety, read_settings, state_path
+from reconciler.config.prepare import Ahead, prepare_items, split_points
 from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
-from reconciler.config.validate import Ahead, Resources, prepare_items, split_points
+from reconciler.config.validate import Resources
 from reconciler.config.yamlfile import Document, decode, parse
 from reconciler.errors import ConfigError, Problem
 from reconciler.gcpause import gc_paused
@@ -162,7 +163,7 @@ class _File:
 
 # What a worker sends back first for one file, as plain data: the document's value and item
 # starts, the problems as (message, path, line, col, severity), the schema's broken steps, and
-# where in each list the items it prepares next begin (validate.Ahead).
+# where in each list the items it prepares next begin (prepare.Ahead).
 _Parsed = tuple[
     Any,
     dict[str, list[tuple[int, int]]],

@@ -19,11 +19,11 @@ from typing import Any
 
 from reconciler.config.accounts import Settings, supported_types
 from reconciler.config.csvsource import Row, read_rows
+from reconciler.config.prepare import PROTECT, Ahead, Prepared, plain_fields
 from reconciler.config.repo import OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, Steps, item_fields, where
 from reconciler.config.strict import item_findings
 from reconciler.config.types import IgnoreRule
-from reconciler.config.workers import Later
 from reconciler.config.yamlfile import Document, locate, locate_char
 from reconciler.errors import Problem
 from reconciler.ignore import field_rules, hiding_rule
@@ -56,86 +56,6 @@ NUMBER_HINT = "write it with + and the country code, or check the account's regi
 
 Desired = dict[tuple[str, str], dict[str, Resource]]
 # `protect:` is a setting of the tool, not an attribute of the item: it is never sent or compared.
-PROTECT = "protect"
-
-
-# An item's normalized attributes and its number and text findings, worked out ahead (see
-# prepare_items); None where the item must be worked out in place.
-Prepared = tuple[dict[str, Any], list[tuple[Steps, str, str]]] | None
-WORKER_SHARE = 0.6  # of each list's items, the last ones, prepared by a parse worker
-
-
-def split_points(value: Mapping[str, Any], share: float = WORKER_SHARE) -> dict[str, int]:
-    """Per top-level list, the index from which a parse worker prepares the items: the main
-    process validates the items before it while the worker prepares the rest."""
-    return {
-        type_: len(items) - int(len(items) * share)
-        for type_, items in value.items()
-        if type_ in USER_TYPES and isinstance(items, list)
-    }
-
-
-def prepare_items(
-    value: Mapping[str, Any], settings: Settings, starts: Mapping[str, int]
-) -> dict[str, list[Prepared]]:
-    """The per-item work of :meth:`Resources._item` that depends on nothing but the item and its
-    account (normalization, the number and text findings), for the usual items (only fields
-    taken as written) of each list from ``starts[type]`` on. A parse worker
-    (:mod:`reconciler.config.workers`) does it for a big file while the main process reads the
-    live accounts and validates the items before; the results are the ones ``_item`` would get.
-    """
-    account = value.get("account")
-    config = settings.accounts.get(account) if isinstance(account, str) else None
-    info = settings.infos.get(account) if isinstance(account, str) else None
-    if config is None or info is None:
-        return {}
-    fields = item_fields(RESOURCES_SCHEMA)
-    out: dict[str, list[Prepared]] = {}
-    for type_, start in starts.items():
-        items = value.get(type_)
-        if type_ not in info.capabilities or not isinstance(items, list):
-            continue
-        plain = (fields.get(type_, frozenset()) & info.capabilities[type_].fields) - {PROTECT, "from_csv"}
-        prepared: list[Prepared] = []
-        for raw in items[start:]:
-            if type(raw) is not dict or not raw.keys() <= plain:
-                prepared.append(None)
-                continue
-            try:
-                normal = normalize_attrs(type_, raw, config.region, info.timezone)
-            except InvalidValue:
-                prepared.append(None)  # _item reports every unreadable value
-                continue
-            prepared.append((normal, item_findings(type_, raw, config.region, config.number_validity)))
-        out[type_] = prepared
-    return out
-
-
-class Ahead:
-    """The items of one document that a parse worker prepares, arriving while they are needed."""
-
-    def __init__(self, starts: Mapping[str, int] | None = None, later: Later | None = None) -> None:
-        self.starts = starts or {}
-        self._later = later
-        self._items: dict[str, list[Prepared]] | None = None
-
-    def get(self, type_: str, index: int) -> Prepared:
-        """The prepared item, or None (work it out in place); waits for the worker if need be."""
-        start = self.starts.get(type_)
-        if start is None or index < start or self._later is None:
-            return None
-        if self._items is None:
-            got = self._later.get()
-            self._items = got if isinstance(got, dict) else {}
-        items = self._items.get(type_)
-        at = index - start
-        return items[at] if items is not None and at < len(items) else None
-
-    def close(self) -> None:
-        """Stop a worker still preparing items nobody asked for; forget the prepared ones."""
-        if self._later is not None:
-            self._later.close()
-        self._items = None
 
 
 class Site:
@@ -248,7 +168,7 @@ class Resources:
             return
         allowed = self.fields[type_]
         offered = info.capabilities[type_].fields
-        plain = (allowed & offered) - {PROTECT, "from_csv"}  # fields taken as written
+        plain = plain_fields(allowed, offered)
         starts = doc.starts.get(type_, [])
         counted = len(starts)
         ahead: Ahead = doc.prepared or Ahead()

@@ -71,7 +71,7 @@ class Document:
         self.text = text
         self.value = value
         self.starts = starts or {}  # top-level key -> start of each item of its list
-        self.prepared: Any = None  # items a parse worker prepares (reconciler.config.validate.Ahead)
+        self.prepared: Any = None  # items a parse worker prepares (reconciler.config.prepare.Ahead)
         self._tree: Node | None = None
 
     def forget_tree(self) -> None:

@@ -149,7 +149,7 @@ def check_a_big_file_loads_the_same_through_a_worker() -> None:
         return fork(work, job)
 
     workers._fork = counted  # type: ignore[assignment]
-    from reconciler.config import validate
+    from reconciler.config import prepare, validate
 
     prepared: list[bool] = []
     item = validate.Resources._item
@@ -172,7 +172,7 @@ def check_a_big_file_loads_the_same_through_a_worker() -> None:
             prepared.clear()
             through_worker = _load(root)
             assert len(forks) == before + 1
-            share = int(30_000 * validate.WORKER_SHARE)  # the later items: the worker did their own work
+            share = int(30_000 * prepare.WORKER_SHARE)  # the later items: the worker did their own work
             assert share - 1 <= sum(prepared) <= share, sum(prepared)
             here = workers.can_fork
             workers.can_fork = lambda: False  # type: ignore[assignment]
