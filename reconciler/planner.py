@@ -287,14 +287,11 @@ def _plan_type(
     out: _Collector,
 ) -> None:
     account = target.account
-    # A sub-resource item is its key (``name|parent``: both of its attributes), so one read under
-    # the same key is the same item and has nothing to update; 100,000 memberships skip the compare.
-    keyed = TYPES[type_].sub is not None
     intents = out.intents if not cap.list.ok else {}
     derived = cap.derived_fields
     for key, want in wanted.items():
         current = items.get(key)
-        if current is not None and not intents and (keyed or _unchanged(current.attrs, want.attrs, derived)):
+        if current is not None and not intents and _unchanged(current.attrs, want.attrs, derived):
             continue  # the common case, decided without building the compared and projected dicts
         declared = _compared(want.attrs, cap)
         intent = intents.get((account, type_, key)) if intents else None

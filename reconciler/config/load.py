@@ -182,7 +182,8 @@ def _parse_resources(file: _File, settings: Settings | None) -> workers.Staged:
     doc, broken = _parse(file.data, file.path, file.rel, RESOURCES_SCHEMA, found)
     problems = [(p.message, p.path, p.line, p.col, p.severity) for p in found]
     value = doc.value
-    starts = split_points(value) if value is not None and settings is not None else {}
+    ahead = settings is not None and workers.in_worker()  # here, the work would merely move
+    starts = split_points(value) if value is not None and ahead else {}
     first: _Parsed = (value, doc.starts, problems, broken, starts)
     return workers.Staged(first, lambda: prepare_items(value or {}, settings, starts) if settings else {})
 

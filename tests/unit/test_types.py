@@ -130,8 +130,8 @@ def test_no_core_module_names_a_resource_type() -> None:
 
 
 def test_a_sub_item_is_its_key() -> None:
-    """The planner skips comparing sub-items found under their key (issue 11): that is exact only
-    while a sub-item holds nothing but the two names its key is made of."""
+    """A sub-item holds nothing but the two names its key is made of, so one read under the same
+    key is the same item and the planner finds nothing to update."""
     from reconciler.model import Resource, expand_sub_resources
 
     for record in (t for t in TABLE if t.sub is not None):
