@@ -3,8 +3,11 @@
 Parsing YAML is pure Python work past libyaml's scanner: 1.3 s for a file of 100,000 contacts,
 during which the main process could translate what the refresh reads. Where the platform can
 fork, a file of at least :data:`FORK_MIN_BYTES` is parsed (and schema-checked) by a child process
-forked for it; the child sends the result back through a pipe (with :mod:`marshal` when it is
-plain data, else pickled; 0.1 s to read back at 100,000 contacts). It then prepares the later
+forked for it; the child writes the result (with :mod:`marshal` when it is plain data, else
+pickled) to a private anonymous file and says where through a pipe; 0.1 s to read back at 100,000
+contacts. Through the pipe itself the 10 MB of that answer took 0.3 s more: each 64 KB the pipe
+holds is one read that gives up the interpreter lock, and with the refresh thread busy each takes
+up to the 5 ms switch interval to get it back. It then prepares the later
 part of the file's items (normalization and checks, :class:`Staged`) while the main process
 validates the earlier part, and sends those too. The parent meanwhile
 parses the small files itself.
@@ -23,6 +26,7 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -90,18 +94,20 @@ class Later:
 class _Worker:
     """One forked child computing one result, and the read end of its pipe."""
 
-    def __init__(self, pid: int, fd: int) -> None:
+    def __init__(self, pid: int, fd: int, spool: int) -> None:
         self.pid = pid
-        self.pipe = os.fdopen(fd, "rb", buffering=1 << 20, closefd=True)
+        self.pipe = os.fdopen(fd, "rb", buffering=0, closefd=True)
+        self.spool = spool  # the file the child writes its answers to (see _send)
         self.handed = False  # its second part belongs to a Later
 
     def message(self) -> Any:
-        """The next message: a length, a codec byte, then marshal or pickle data."""
-        head = self.pipe.read(8)
-        if len(head) != 8:
+        """The next message: where it lies in the spool file (offset, length), from the pipe; there
+        a codec byte, then marshal or pickle data."""
+        head = _read_exactly(self.pipe.read, _HEAD)
+        if len(head) != _HEAD:
             raise EOFError("the parse worker ended without answering")
-        size = int.from_bytes(head, "big")
-        payload = self.pipe.read(size)
+        offset, size = int.from_bytes(head[:8], "big"), int.from_bytes(head[8:], "big")
+        payload = _read_exactly(lambda n: os.pread(self.spool, n, offset + size - n), size)
         if len(payload) != size:
             raise EOFError("the parse worker's answer was cut short")
         return marshal.loads(payload[1:]) if payload[:1] == b"M" else pickle.loads(payload[1:])
@@ -133,6 +139,9 @@ class _Worker:
     def stop(self) -> None:
         """End a child whose answers nobody will read."""
         self.pipe.close()
+        if self.spool >= 0:
+            os.close(self.spool)
+            self.spool = -1
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -150,12 +159,44 @@ def in_worker() -> bool:
     return _IN_WORKER
 
 
-def _send(pipe: Any, message: Any) -> None:
+_HEAD = 16  # a message's offset and length in the spool file, 8 bytes each
+
+
+def _read_exactly(read: Callable[[int], bytes], size: int) -> bytes:
+    """``size`` bytes from ``read(n)`` (which may return fewer), fewer only at the end of data."""
+    parts: list[bytes] = []
+    while size > 0:
+        part = read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _spool() -> int:
+    """A private anonymous file for a child's answers: memory-backed on Linux, else an unlinked
+    temporary file. Reading it back is one system call however large the answer."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.memfd_create("reconciler-parse", os.MFD_CLOEXEC)
+        except OSError:
+            pass
+    with tempfile.TemporaryFile() as handle:
+        return os.dup(handle.fileno())
+
+
+def _send(pipe: Any, spool: int, message: Any) -> None:
+    """Append ``message`` to the spool file, then say through the pipe where it lies."""
     try:  # marshal writes plain data 8x faster than pickle; anything else is pickled
         payload = b"M" + marshal.dumps(message)
     except ValueError:
         payload = b"P" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    pipe.write(len(payload).to_bytes(8, "big") + payload)
+    offset = os.lseek(spool, 0, os.SEEK_END)
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(spool, view) :]
+    pipe.write(offset.to_bytes(8, "big") + len(payload).to_bytes(8, "big"))
     pipe.flush()
 
 
@@ -165,6 +206,7 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 
 def _fork(work: Callable[[Job], Any], job: Job) -> _Worker:
     global _IN_WORKER
+    spool = _spool()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: compute, write, leave without running the parent's exit handlers
@@ -176,23 +218,23 @@ def _fork(work: Callable[[Job], Any], job: Job) -> _Worker:
                 try:
                     result = work(job)
                 except BaseException as exc:  # reported to the parent, which does the job itself
-                    _send(pipe, _failure(exc))
+                    _send(pipe, spool, _failure(exc))
                 else:
                     if isinstance(result, Staged):
-                        _send(pipe, ("ok", ("staged", result.first)))
+                        _send(pipe, spool, ("ok", ("staged", result.first)))
                         try:
                             rest = ("ok", result.rest())
                         except BaseException as exc:
                             rest = _failure(exc)
-                        _send(pipe, rest)
+                        _send(pipe, spool, rest)
                     else:
-                        _send(pipe, ("ok", ("plain", result)))
+                        _send(pipe, spool, ("ok", ("plain", result)))
         except BaseException:
             code = 1
         finally:
             os._exit(code)
     os.close(write_end)
-    return _Worker(pid, read_end)
+    return _Worker(pid, read_end, spool)
 
 
 def run_all(

@@ -53,6 +53,24 @@ def check_started_runs_after_the_fork_and_before_the_work_here() -> None:
     assert order == ["started", "work 2"], order  # job 1 ran in the worker, whose list is its own
 
 
+def big_answer(job: int) -> workers.Staged:
+    first = [f"{job}-{i}" * 20 for i in range(50_000)]  # several MB, far over a pipe's 64 KB
+    return workers.Staged(first, lambda: {"rest": bytes(range(256)) * 20_000})
+
+
+def open_descriptors() -> set[str]:
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+
+
+def check_answers_larger_than_a_pipe_come_whole_and_leave_no_descriptor() -> None:
+    before = open_descriptors()
+    staged = workers.run_all(big_answer, [7], big=lambda job: True)[0]
+    assert isinstance(staged, workers.Staged)
+    assert staged.first == [f"7-{i}" * 20 for i in range(50_000)]
+    assert staged.later.get() == {"rest": bytes(range(256)) * 20_000}
+    assert open_descriptors() == before
+
+
 def crash_in_worker(job: int) -> int:
     if os.getpid() != PARENT:
         os._exit(3)  # a worker that dies without answering
