@@ -81,31 +81,26 @@ def membership_key(group: str, contact: str) -> str:
     return relation.key(group, contact)
 
 
-def expand_sub_resources(
-    sub: ResourceType, account: str, parents: Mapping[str, Resource]
-) -> tuple[dict[str, Resource], dict[str, Resource]]:
-    """Move each parent's declared ``sub.field`` names into items of the sub-resource ``sub``.
+def expand_sub_resources(sub: ResourceType, account: str, parents: Mapping[str, Resource]) -> dict[str, Resource]:
+    """The items of the sub-resource ``sub`` that the parents declare in their ``sub.field``.
 
-    Returns the parents without that field and the sub-items, keyed as the table says. Parents that
-    do not declare the field keep it absent and get no sub-items (theirs stay unmanaged). Pure.
+    Keyed as the table says. Parents that do not declare the field get no sub-items (theirs stay
+    unmanaged). The parents themselves are not copied: the planner compares them without the
+    field. Pure.
     """
     relation = sub.sub
     assert relation is not None
-    plain: dict[str, Resource] = {}
+    field_, name_attr, parent_attr, join = relation.field, relation.name_attr, relation.parent_attr, relation.key
     items: dict[str, Resource] = {}
     for key, parent in parents.items():
-        if relation.field not in parent.attrs:
-            plain[key] = parent
+        names = parent.attrs.get(field_)
+        if not names:
             continue
-        attrs = dict(parent.attrs)
-        names = attrs.pop(relation.field)
         origin = parent.origin
-        plain[key] = Resource(account, parent.type, key, attrs, None, origin)
-        for name in names or ():
-            item_key = relation.key(name, key)
-            values = {relation.name_attr: name, relation.parent_attr: key}
-            items[item_key] = Resource(account, sub.name, item_key, values, None, origin)
-    return plain, items
+        for name in names:
+            item_key = join(name, key)
+            items[item_key] = Resource(account, sub.name, item_key, {name_attr: name, parent_attr: key}, None, origin)
+    return items
 
 
 class InvalidNumber(ValueError):

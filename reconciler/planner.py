@@ -24,7 +24,7 @@ from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
 Items = Mapping[str, Resource]
 StateRecords = Mapping[str, Mapping[str, Mapping[str, Any]]]  # type -> key -> {"id", "attrs"}
 Refine = Callable[[Change, Resource | None, datetime], Change | Problem]
-Expand = Callable[[ResourceType, str, Items], tuple[dict[str, Resource], dict[str, Resource]]]
+Expand = Callable[[ResourceType, str, Items], dict[str, Resource]]
 
 
 def _keep(change: Change, live: Resource | None, now: datetime) -> Change | Problem:
@@ -125,15 +125,18 @@ def _plan_account(
                     code="unlistable",
                 )
     subs = [TYPES[t] for t in types if TYPES[t].sub is not None]
+    # Per type, the attributes left out of the comparison: the derived ones, and a parent's field
+    # that declares sub-items (planned as items of their own, never as the parent's attribute).
+    omitted = {t: target.capabilities[t].derived_fields for t in types}
     for sub in subs:
         relation = sub.sub
         assert relation is not None
         # The parents' field declares the sub-items, also under --type <sub> alone.
         parents = wanted.get(relation.parent, desired.get((account, relation.parent), {}))
         declaring = {k for k, item in parents.items() if relation.field in item.attrs}
-        split, wanted[sub.name] = target.expand(sub, account, parents)
-        if relation.parent in wanted:
-            wanted[relation.parent] = split
+        wanted[sub.name] = target.expand(sub, account, parents)
+        if relation.parent in omitted:
+            omitted[relation.parent] = omitted[relation.parent] | {relation.field}
         # Only the sub-items of parents that declare the field are managed.
         have[sub.name] = {
             k: item
@@ -146,7 +149,7 @@ def _plan_account(
         items = have[type_]
         if cap.tracked and cap.list.ok:
             items = _adopt(account, type_, cap, wanted[type_], items, records, out)
-        _plan_type(target, type_, cap, wanted[type_], items, records, now, out)
+        _plan_type(target, type_, cap, wanted[type_], items, records, now, out, omitted[type_])
     for sub in subs:
         _cascade(account, sub, out)
 
@@ -272,8 +275,11 @@ def _same_nested(have: Any, want: Any) -> bool:
     return True
 
 
-def _compared(attrs: Mapping[str, Any], cap: Capability) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if k not in cap.derived_fields and not k.startswith("_")}
+def _compared(attrs: Mapping[str, Any], cap: Capability, omitted: Collection[str] | None = None) -> dict[str, Any]:
+    """The attributes a plan compares: all but the ``omitted`` ones (default: the derived fields)
+    and internal ``_`` ones."""
+    leave = cap.derived_fields if omitted is None else omitted
+    return {k: v for k, v in attrs.items() if k not in leave and not k.startswith("_")}
 
 
 def _plan_type(
@@ -285,15 +291,15 @@ def _plan_type(
     records: Mapping[str, Mapping[str, Any]],
     now: datetime,
     out: _Collector,
+    omitted: Collection[str],
 ) -> None:
     account = target.account
     intents = out.intents if not cap.list.ok else {}
-    derived = cap.derived_fields
     for key, want in wanted.items():
         current = items.get(key)
-        if current is not None and not intents and _unchanged(current.attrs, want.attrs, derived):
+        if current is not None and not intents and _unchanged(current.attrs, want.attrs, omitted):
             continue  # the common case, decided without building the compared and projected dicts
-        declared = _compared(want.attrs, cap)
+        declared = _compared(want.attrs, cap, omitted)
         intent = intents.get((account, type_, key)) if intents else None
         if intent is not None and not cap.list.ok:
             _emit(

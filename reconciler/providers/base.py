@@ -195,14 +195,13 @@ class Provider(ABC):
         return change
 
     @classmethod
-    def expand(
-        cls, sub: ResourceType, account: str, parents: Mapping[str, Resource]
-    ) -> tuple[dict[str, Resource], dict[str, Resource]]:
-        """Split the declared parents of the sub-resource ``sub`` into parents and sub-items (pure).
+    def expand(cls, sub: ResourceType, account: str, parents: Mapping[str, Resource]) -> dict[str, Resource]:
+        """The items of the sub-resource ``sub`` that the declared parents hold in its field (pure).
 
-        Asked only for sub-resource types the provider declares a capability for. The default
-        follows the type table (:class:`reconciler.types.SubResource`); a provider overrides it
-        only if its API models the relation differently.
+        Asked only for sub-resource types the provider declares a capability for. The planner
+        compares the parents without that field. The default follows the type table
+        (:class:`reconciler.types.SubResource`); a provider overrides it only if its API models
+        the relation differently.
         """
         return expand_sub_resources(sub, account, parents)
 

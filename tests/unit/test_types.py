@@ -138,7 +138,7 @@ def test_a_sub_item_is_its_key() -> None:
         relation = record.sub
         assert relation is not None
         parent = Resource("a", relation.parent, "P1", {relation.field: ["n1", "n2"], "other": "x"})
-        _, items = expand_sub_resources(record, "a", {"P1": parent})
+        items = expand_sub_resources(record, "a", {"P1": parent})
         assert set(items) == {relation.key("n1", "P1"), relation.key("n2", "P1")}
         for key, item in items.items():
             assert set(item.attrs) == {relation.name_attr, relation.parent_attr}
