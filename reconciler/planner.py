@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
-from reconciler.model import Resource, expand_sub_resources, get_path, project
+from reconciler.model import Resource, SubItems, expand_sub_resources, get_path, project
 from reconciler.plan import Adoption, Fingerprints, Plan, Warning_
 from reconciler.providers.base import Capability
 from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
@@ -24,7 +24,7 @@ from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
 Items = Mapping[str, Resource]
 StateRecords = Mapping[str, Mapping[str, Mapping[str, Any]]]  # type -> key -> {"id", "attrs"}
 Refine = Callable[[Change, Resource | None, datetime], Change | Problem]
-Expand = Callable[[ResourceType, str, Items], dict[str, Resource]]
+Expand = Callable[[ResourceType, str, Items], Items]
 
 
 def _keep(change: Change, live: Resource | None, now: datetime) -> Change | Problem:
@@ -275,7 +275,9 @@ def _same_nested(have: Any, want: Any) -> bool:
     return True
 
 
-def _compared(attrs: Mapping[str, Any], cap: Capability, omitted: Collection[str] | None = None) -> dict[str, Any]:
+def _compared(
+    attrs: Mapping[str, Any], cap: Capability, omitted: Collection[str] | None = None
+) -> dict[str, Any]:
     """The attributes a plan compares: all but the ``omitted`` ones (default: the derived fields)
     and internal ``_`` ones."""
     leave = cap.derived_fields if omitted is None else omitted
@@ -295,7 +297,9 @@ def _plan_type(
 ) -> None:
     account = target.account
     intents = out.intents if not cap.list.ok else {}
-    for key, want in wanted.items():
+    # Sub-items found live are unchanged (a sub-item is its key): only the missing ones are built.
+    pending = wanted.missing(items) if isinstance(wanted, SubItems) and not intents else wanted
+    for key, want in pending.items():
         current = items.get(key)
         if current is not None and not intents and _unchanged(current.attrs, want.attrs, omitted):
             continue  # the common case, decided without building the compared and projected dicts

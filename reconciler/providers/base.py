@@ -195,7 +195,9 @@ class Provider(ABC):
         return change
 
     @classmethod
-    def expand(cls, sub: ResourceType, account: str, parents: Mapping[str, Resource]) -> dict[str, Resource]:
+    def expand(
+        cls, sub: ResourceType, account: str, parents: Mapping[str, Resource]
+    ) -> Mapping[str, Resource]:
         """The items of the sub-resource ``sub`` that the declared parents hold in its field (pure).
 
         Asked only for sub-resource types the provider declares a capability for. The planner

@@ -143,3 +143,26 @@ def test_a_sub_item_is_its_key() -> None:
         for key, item in items.items():
             assert set(item.attrs) == {relation.name_attr, relation.parent_attr}
             assert relation.key(item.attrs[relation.name_attr], item.attrs[relation.parent_attr]) == key
+
+
+def test_sub_items_are_built_when_asked_and_missing_gives_the_absent_ones() -> None:
+    """The planner builds only the sub-items the live side lacks (SubItems.missing); those are
+    the items the mapping gives for their keys, in declaration order."""
+    from reconciler.model import Origin, Resource, expand_sub_resources
+
+    for record in (t for t in TABLE if t.sub is not None):
+        relation = record.sub
+        assert relation is not None
+        here = Origin("c.yaml", 3, 5)
+        parents = {
+            "P1": Resource("a", relation.parent, "P1", {relation.field: ["n1", "n2"]}, None, here),
+            "P2": Resource("a", relation.parent, "P2", {relation.field: []}),
+            "P3": Resource("a", relation.parent, "P3", {"other": "x"}),
+        }
+        items = expand_sub_resources(record, "a", parents)
+        first, second = relation.key("n1", "P1"), relation.key("n2", "P1")
+        assert list(items) == [first, second] and len(items) == 2 and relation.key("n1", "P2") not in items
+        assert items[second].attrs == {relation.name_attr: "n2", relation.parent_attr: "P1"}
+        assert items[second].origin == here and items[second].type == record.name
+        missing = items.missing({first: object()})
+        assert list(missing) == [second] and missing[second] == items[second]
