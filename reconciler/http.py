@@ -298,6 +298,7 @@ class HttpClient:
         self.session: requests.Session = _SameOriginSession()
         self.session.max_redirects = 5
         _read_environment_once(self.session, self.base_url)
+        self._prepared: dict[str, requests.PreparedRequest] = {}  # method -> template (see _send_request)
         self.session.headers["User-Agent"] = USER_AGENT
         if headers:
             self.session.headers.update(headers)
@@ -421,7 +422,7 @@ class HttpClient:
         """
         remaining = deadline - time.monotonic()
         timeout = (min(CONNECT_TIMEOUT, remaining), remaining)
-        response = self.session.request(method, url, stream=True, timeout=timeout, **kwargs)
+        response = self._send_request(method, url, timeout, kwargs)
         try:
             body = self._read_body(response, deadline)
         except BaseException:
@@ -431,6 +432,27 @@ class HttpClient:
         response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
         response.close()
         return response
+
+    def _send_request(
+        self, method: str, url: str, timeout: tuple[float, float], kwargs: Mapping[str, Any]
+    ) -> requests.Response:
+        """``session.request(method, url, ...)``, streamed; a request without body, parameters or
+        cookies is copied from one prepared per method instead of merging the session's headers,
+        auth and settings again (0.13 ms of a 0.4 ms request: a refresh sends 1,000 of them).
+
+        The session's headers and auth are set when the client is built and never change after.
+        """
+        session = self.session
+        if kwargs or session.cookies:
+            return session.request(method, url, stream=True, timeout=timeout, **kwargs)
+        template = self._prepared.get(method)
+        if template is None:
+            template = session.prepare_request(requests.Request(method, self.base_url))
+            self._prepared[method] = template
+        prepared = template.copy()
+        prepared.prepare_url(url, None)
+        proxies, verify, cert = session.proxies, session.verify, session.cert
+        return session.send(prepared, stream=True, timeout=timeout, proxies=proxies, verify=verify, cert=cert)
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         cap = self.limits.max_response_bytes

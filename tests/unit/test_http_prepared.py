@@ -1,0 +1,79 @@
+"""A request without body or parameters is copied from one prepared per method (issue 11): what
+reaches the server is what ``session.request`` sends."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from reconciler.http import HttpClient
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[tuple[str, str, dict[str, str]]] = []
+
+    def _answer(self) -> None:
+        _Recorder.seen.append((self.command, self.path, dict(self.headers)))
+        body = b"{}"
+        self.send_response(200)
+        if self.path.endswith("/login"):
+            self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_DELETE = _answer  # noqa: N815 - http.server's names
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.seen = []
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/api"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _client(url: str) -> HttpClient:
+    client = HttpClient(url, headers={"Accept": "application/json"})
+    client.session.auth = ("user@example.com", "s3cret-pass")
+    return client
+
+
+PATHS = ["groups/7/contacts", "contacts/phonenumber/+47 905 50 817", "søk/ærlig", "a?b=c"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_bodiless_request_reaches_the_server_as_session_request_sends_it(server: str, path: str) -> None:
+    fast = _client(server)
+    for method in ("GET", "DELETE", "GET"):
+        fast.request(method, path, idempotent=True, what="read")
+    # An empty params argument takes session.request itself: the reference.
+    slow = _client(server)
+    slow.request("GET", path, idempotent=True, what="read", params={})
+    (m1, p1, h1), (m2, p2, h2), (m3, p3, h3), (m4, p4, h4) = _Recorder.seen
+    assert (m1, m2, m3, m4) == ("GET", "DELETE", "GET", "GET")
+    assert p1 == p2 == p3 == p4
+    assert h1 == h3 == h4 and h1["Authorization"].startswith("Basic ")
+    assert h1["Accept"] == "application/json" and h1["User-Agent"].startswith("reconciler/")
+    assert {k: v for k, v in h2.items() if k != "Content-Length"} == h1  # DELETE says it has no body
+
+
+def test_a_cookie_the_server_sets_goes_with_the_next_requests(server: str) -> None:
+    client = _client(server)
+    client.request("GET", "login", idempotent=True, what="log in")
+    client.request("GET", "groups", idempotent=True, what="list groups")
+    client.request("GET", "groups", idempotent=True, what="list groups")
+    assert "Cookie" not in _Recorder.seen[0][2]
+    assert [seen[2].get("Cookie") for seen in _Recorder.seen[1:]] == ["session=abc", "session=abc"]
