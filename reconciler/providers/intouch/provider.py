@@ -137,12 +137,13 @@ class IntouchProvider(Provider):
             groups = self._read_groups()
             if "groups" in wanted:
                 out["groups"] = groups
-        if wanted & {"contacts", MEMBERSHIPS}:
-            contacts = self._read_contacts()
+        if MEMBERSHIPS in wanted:
+            contacts, memberships = self._read_contacts_and_memberships()
             if "contacts" in wanted:
                 out["contacts"] = contacts
-        if MEMBERSHIPS in wanted:
-            out[MEMBERSHIPS] = self._read_memberships()
+            out[MEMBERSHIPS] = memberships
+        elif "contacts" in wanted:
+            out["contacts"] = self._read_contacts(self.client.contacts())
         log.info("read: account=%s %s", self.account.name, " ".join(f"{t}={len(v)}" for t, v in out.items()))
         return out
 
@@ -161,11 +162,11 @@ class IntouchProvider(Provider):
             found.append(item)
         return found
 
-    def _read_contacts(self) -> list[Resource]:
+    def _read_contacts(self, listed: list[Json]) -> list[Resource]:
+        """The live contacts from the contact list's answer (emptied on the way)."""
         self.contact_ids, self._contact_keys = {}, {}
         self._contact_attrs, self._contact_wire = {}, {}
         found = []
-        listed = self.client.contacts()
         listed.reverse()
         while listed:  # popped one by one, so each wire dict is freed once translated (peak memory)
             contact = listed.pop()
@@ -180,25 +181,45 @@ class IntouchProvider(Provider):
             found.append(item)
         return found
 
-    def _read_memberships(self) -> list[Resource]:
-        """One member list per group, read concurrently (:mod:`reconciler.pool`)."""
-        found = []
+    def _read_contacts_and_memberships(self) -> tuple[list[Resource], list[Resource]]:
+        """The contacts, and one member list per group, read concurrently (:mod:`reconciler.pool`).
+
+        A member list names its contacts by ContactId, which is all that is kept of it, so the
+        contact list is read beside the member lists (its wait overlaps theirs) and translated
+        once they are in: translating while they arrive would make both fight for the
+        interpreter. A member the contact list lacks (created between the reads) is read alone;
+        one gone by then is no member.
+        """
         groups = list(self.group_ids.items())
-        lists = read_all(self._member_keys, [gid for _, gid in groups])
+        jobs: list[int | None] = [None, *(gid for _, gid in groups)]  # None: the contact list
+
+        def fetch(job: int | None) -> list[Any]:
+            if job is None:
+                return self.client.contacts()
+            return [int(contact["ContactId"]) for contact in self.client.members(job)]
+
+        listed, *lists = read_all(fetch, jobs)
+        contacts = self._read_contacts(listed)
         account = self.account.name
+        found = []
         for (name, gid), members in zip(groups, lists, strict=True):
-            for cid, key in members:
+            for cid in members:
+                key = self._contact_keys.get(cid) or self._unlisted_contact_key(cid)
+                if key is None:
+                    continue
                 attrs = {"group": name, "contact": key}
                 found.append(Resource(account, MEMBERSHIPS, membership_key(name, key), attrs, f"{gid}:{cid}"))
-        return found
+        return contacts, found
 
-    def _member_keys(self, gid: int) -> list[tuple[int, str]]:
-        """(ContactId, contact key) of one group's members; only ids are kept from the answer."""
-        out = []
-        for contact in self.client.members(gid):
-            cid = int(contact["ContactId"])
-            out.append((cid, self._contact_keys.get(cid) or self.contact_resource(contact).key))
-        return out
+    def _unlisted_contact_key(self, cid: int) -> str | None:
+        """The key of a member the contact list lacks, read alone; None if it is gone."""
+        try:
+            contact = self.client.contact(cid)
+        except NotFound:
+            return None
+        key = self.contact_resource(contact).key
+        self._contact_keys[cid] = key
+        return key
 
     def contact_resource(self, contact: Mapping[str, Any]) -> Resource:
         """A wire Contact as a live contact (no groups: memberships are their own type)."""

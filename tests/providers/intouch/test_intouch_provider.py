@@ -156,6 +156,38 @@ def test_membership_add_and_remove(provider: IntouchProvider, emulator: IntouchE
     assert removed.ident is None and not removed.warnings and emulator.members(staff) == []
 
 
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_member_the_contact_list_lacks_is_read_alone(
+    provider: IntouchProvider, emulator: IntouchEmulator, monkeypatch: pytest.MonkeyPatch, gone: bool
+) -> None:
+    """The contact list and the member lists are read concurrently: a contact created between the
+    two reads is a member the list lacks. It is read alone; one deleted meanwhile is no member."""
+    staff = emulator.add_group("Staff")
+    ann = emulator.add_contact("4790555817")
+    bo = emulator.add_contact("4790555818")
+    emulator.add_member(staff, ann)
+    emulator.add_member(staff, bo)
+    listed, read_one = provider.client.contacts, provider.client.contact
+
+    def without_bo() -> list[dict[str, Any]]:  # as if bo was created after the contact list
+        return [c for c in listed() if c["ContactId"] != bo]
+
+    def deleted_first(cid: int) -> dict[str, Any]:  # and, if gone, deleted before it is read alone
+        if gone:
+            emulator.db.execute("DELETE FROM contacts WHERE id = ?", (cid,))
+            emulator.db.commit()
+        return read_one(cid)
+
+    monkeypatch.setattr(provider.client, "contacts", without_bo)
+    monkeypatch.setattr(provider.client, "contact", deleted_first)
+    emulator.reset_counts()
+    read = provider.read(["contacts", MEMBERSHIPS], {})
+    assert [c.key for c in read["contacts"]] == ["+4790555817"]
+    expected = ["Staff|+4790555817"] if gone else ["Staff|+4790555817", "Staff|+4790555818"]
+    assert sorted(m.key for m in read[MEMBERSHIPS]) == expected
+    assert emulator.count("GET", f"/contacts/{bo}") == 1
+
+
 def test_created_group_and_contact_can_get_members_in_the_same_run(
     provider: IntouchProvider, emulator: IntouchEmulator
 ) -> None:
