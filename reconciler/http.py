@@ -46,6 +46,7 @@ DEFAULT_TIMEOUT = 60.0  # seconds one request may take, whole body included
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 EXCERPT_CHARS = 200
 _CHUNK = 64 * 1024
+MAX_THREADS = 64  # threads that may share one client: apply --parallelism at most, refresh readers
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,10 @@ class HttpClient:
         self.limiter = RateLimiter(rate_limit, scale=self.retry.scale)
         self.session: requests.Session = _SameOriginSession()
         self.session.max_redirects = 5
+        # Connections kept for reuse: one per thread that may share the session (the refresh's
+        # readers, apply --parallelism up to 64); requests keeps 10, and closes the rest after use.
+        for scheme in ("https://", "http://"):
+            self.session.mount(scheme, requests.adapters.HTTPAdapter(pool_maxsize=MAX_THREADS))
         _read_environment_once(self.session, self.base_url)
         self._prepared: dict[str, requests.PreparedRequest] = {}  # method -> template (see _send_request)
         self.session.headers["User-Agent"] = USER_AGENT

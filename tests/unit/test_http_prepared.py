@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from reconciler.http import HttpClient
+from reconciler.pool import READERS, read_all
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -77,3 +79,39 @@ def test_a_cookie_the_server_sets_goes_with_the_next_requests(server: str) -> No
     client.request("GET", "groups", idempotent=True, what="list groups")
     assert "Cookie" not in _Recorder.seen[0][2]
     assert [seen[2].get("Cookie") for seen in _Recorder.seen[1:]] == ["session=abc", "session=abc"]
+
+
+class _KeepAlive(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    ports: set[int] = set()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        _KeepAlive.ports.add(self.client_address[1])
+        time.sleep(0.05)  # long enough for every reader to be in flight at once
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_concurrent_readers_keep_their_connections_for_the_next_reads() -> None:
+    """Every refresh reader's connection is kept for reuse (requests keeps 10 by default): two
+    rounds of READERS concurrent reads open READERS connections, not more."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _KeepAlive.ports = set()
+    client = HttpClient(f"http://127.0.0.1:{httpd.server_address[1]}/api")
+    try:
+        for _ in range(2):
+            read_all(lambda n: client.request("GET", f"l/{n}", idempotent=True, what="read"), range(READERS))
+        assert len(_KeepAlive.ports) == READERS
+    finally:
+        client.close()
+        httpd.shutdown()
+        httpd.server_close()
