@@ -9,7 +9,7 @@ provider reads live state, both through the functions here.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -116,6 +116,9 @@ class SubItems(Mapping[str, "Resource"]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def keys(self) -> KeysView[str]:
+        return self._names.keys()  # the dict's own view: its membership test costs no Python call
 
     def missing(self, found: Mapping[str, Any]) -> dict[str, Resource]:
         """The items whose keys ``found`` lacks, in declaration order."""

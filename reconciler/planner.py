@@ -331,8 +331,9 @@ def _plan_type(
             continue
         for change in _changes_for(account, type_, key, cap, declared, current, seen):
             _emit(target, change, current, now, out)
+    declared_keys = wanted.keys()
     for key, current in items.items():
-        if key in wanted:
+        if key in declared_keys:
             continue
         managed = (cap.tracked and key in records) or type_ in target.prune or TYPES[type_].sub is not None
         if not managed:

@@ -26,7 +26,7 @@ from reconciler.config.repo import ROOT_FILE, OutsideRoot, Repo
 from reconciler.config.schema import RESOURCES_SCHEMA, ROOT_SCHEMA, Steps, validator
 from reconciler.config.types import Config
 from reconciler.config.validate import Resources
-from reconciler.config.yamlfile import Document, decode, parse
+from reconciler.config.yamlfile import Document, parse
 from reconciler.errors import ConfigError, Problem
 from reconciler.gcpause import gc_paused
 
@@ -190,8 +190,7 @@ def _parse_resources(file: _File, settings: Settings | None) -> workers.Staged:
 
 def _document(file: _File, parsed: workers.Staged) -> tuple[Document, list[Problem], set[Steps]]:
     value, starts, problems, broken, ahead = parsed.first
-    text = decode(file.data, file.path)[0] or ""
-    doc = Document(file.path, file.rel, file.data, text, value, {k: list(v) for k, v in starts.items()})
+    doc = Document(file.path, file.rel, file.data, None, value, {k: list(v) for k, v in starts.items()})
     doc.prepared = Ahead(ahead, parsed.later)
     return doc, [Problem(*p) for p in problems], set(broken)
 

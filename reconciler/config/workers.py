@@ -110,7 +110,8 @@ class _Worker:
         payload = _read_exactly(lambda n: os.pread(self.spool, n, offset + size - n), size)
         if len(payload) != size:
             raise EOFError("the parse worker's answer was cut short")
-        return marshal.loads(payload[1:]) if payload[:1] == b"M" else pickle.loads(payload[1:])
+        body = memoryview(payload)[1:]  # no copy of the answer
+        return marshal.loads(body) if payload[:1] == b"M" else pickle.loads(body)
 
     @staticmethod
     def value(message: Any) -> Any:

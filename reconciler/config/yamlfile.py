@@ -61,18 +61,26 @@ class Document:
         path: str,
         rel: str,
         data: bytes,
-        text: str = "",
+        text: str | None = "",
         value: dict[str, Any] | None = None,
         starts: dict[str, list[Position]] | None = None,
     ) -> None:
         self.path = path  # as shown in messages
         self.rel = rel  # relative to the config root, posix separators
         self.data = data
-        self.text = text
+        self._text = text  # None: decoded from data when first needed (a parse worker's file)
         self.value = value
         self.starts = starts or {}  # top-level key -> start of each item of its list
         self.prepared: Any = None  # items a parse worker prepares (reconciler.config.prepare.Ahead)
         self._tree: Node | None = None
+
+    @property
+    def text(self) -> str:
+        """The file's text; for a file parsed elsewhere, decoded on first use (only a problem's
+        position needs it: at 100,000 contacts that is 9 MB a valid config never holds)."""
+        if self._text is None:
+            self._text = decode(self.data, self.path)[0] or ""
+        return self._text
 
     def forget_tree(self) -> None:
         """Drop the node tree (the next use of :attr:`tree` composes it again)."""
