@@ -167,6 +167,19 @@ def normalize_number(raw: str | int, region: str) -> str:
     return found
 
 
+def share_numbers(type_: str, attrs: dict[str, Any]) -> None:
+    """Make each top-level number of ``attrs`` (E.164, normalized by another process) this
+    process's own copy of it, the one :func:`normalize_number` gives for the live side.
+
+    A parse worker's items arrive with strings of their own; with one object per number, the
+    planner's lookups of desired keys in live items match on identity without comparing text.
+    """
+    for path in NUMBER_FIELDS.get(type_, ()):
+        value = attrs.get(path)
+        if type(value) is str and value[:1] == "+":
+            attrs[path] = _NUMBERS.setdefault(value, value)
+
+
 def _normalize(raw: str, region: str) -> str:
     text = str(raw).strip()
     if not text:

@@ -42,6 +42,7 @@ from reconciler.model import (
     local_time,
     normalize_attrs,
     normalize_number,
+    share_numbers,
 )
 from reconciler.providers.base import ProviderInfo
 from reconciler.sms.rules import Finding, check_message
@@ -279,6 +280,7 @@ class Resources:
         region = settings.region
         if prepared is not None:
             normal, findings = prepared
+            share_numbers(type_, normal)
         else:
             try:
                 normal = normalize_attrs(type_, attrs, region, info.timezone)

@@ -384,3 +384,22 @@ def test_the_classifier_mirrors_the_library_on_made_up_metadata(
     with made_up_code(regions, metadata) as code:
         for national in nationals:
             assert_as_library(code, national)
+
+
+def test_a_number_from_a_parse_worker_becomes_the_process_copy() -> None:
+    """share_numbers: an E.164 number normalized in another process is swapped for the object
+    normalize_number gives here, so desired and live keys match on identity (issue 11)."""
+    from reconciler.model import normalize_number, share_numbers
+
+    here = normalize_number("+4790555899", "NO")
+    attrs = {"mobile": "".join(["+47", "90555899"]), "first_name": "Ann"}  # equal, another object
+    assert attrs["mobile"] is not here
+    share_numbers("contacts", attrs)
+    assert attrs["mobile"] is here and attrs["first_name"] == "Ann"
+    model._NUMBERS.pop("+4790555898", None)  # not read in this process yet: it becomes the copy
+    first = "".join(["+47", "90555898"])
+    share_numbers("contacts", {"mobile": first})
+    assert normalize_number("+4790555898", "NO") is first
+    untouched = {"mobile": None}
+    share_numbers("contacts", untouched)
+    assert untouched == {"mobile": None}
