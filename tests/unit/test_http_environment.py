@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from reconciler.errors import ReconcilerError
 from reconciler.http import HttpClient
+from tests.support import JsonHandler, serving
 
 
-class _Proxy(http.server.BaseHTTPRequestHandler):
+class _Proxy(JsonHandler):
     seen: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         _Proxy.seen.append(self.path)  # a proxy is asked for the absolute URL
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer()
 
 
 @pytest.fixture
 def proxy() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     _Proxy.seen = []
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Proxy) as url:
+        yield url
 
 
 def test_requests_go_through_the_proxy_the_environment_names(

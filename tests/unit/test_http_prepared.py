@@ -3,8 +3,6 @@ reaches the server is what ``session.request`` sends."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 
@@ -12,39 +10,25 @@ import pytest
 
 from reconciler.http import HttpClient
 from reconciler.pool import READERS, read_all
+from tests.support import JsonHandler, serving
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
+class _Recorder(JsonHandler):
     seen: list[tuple[str, str, dict[str, str]]] = []
 
-    def _answer(self) -> None:
+    def _record(self) -> None:
         _Recorder.seen.append((self.command, self.path, dict(self.headers)))
-        body = b"{}"
-        self.send_response(200)
-        if self.path.endswith("/login"):
-            self.send_header("Set-Cookie", "session=abc; Path=/")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        cookie = (("Set-Cookie", "session=abc; Path=/"),) if self.path.endswith("/login") else ()
+        self.answer(b"{}", cookie)
 
-    do_GET = do_DELETE = _answer  # noqa: N815 - http.server's names
-
-    def log_message(self, *args: object) -> None:
-        pass
+    do_GET = do_DELETE = _record  # noqa: N815 - http.server's names
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     _Recorder.seen = []
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/api"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Recorder) as url:
+        yield url + "/api"
 
 
 def _client(url: str) -> HttpClient:
@@ -81,37 +65,28 @@ def test_a_cookie_the_server_sets_goes_with_the_next_requests(server: str) -> No
     assert [seen[2].get("Cookie") for seen in _Recorder.seen[1:]] == ["session=abc", "session=abc"]
 
 
-class _KeepAlive(http.server.BaseHTTPRequestHandler):
+class _KeepAlive(JsonHandler):
     protocol_version = "HTTP/1.1"
     ports: set[int] = set()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         _KeepAlive.ports.add(self.client_address[1])
         time.sleep(0.05)  # long enough for every reader to be in flight at once
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer()
 
 
 def test_concurrent_readers_keep_their_connections_for_the_next_reads() -> None:
     """Every refresh reader's connection is kept for reuse (requests keeps 10 by default): two
     rounds of READERS concurrent reads open READERS connections, not more."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     _KeepAlive.ports = set()
-    client = HttpClient(f"http://127.0.0.1:{httpd.server_address[1]}/api")
-    try:
-        for _ in range(2):
-            read_all(lambda n: client.request("GET", f"l/{n}", idempotent=True, what="read"), range(READERS))
-        assert len(_KeepAlive.ports) == READERS
-    finally:
-        client.close()
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_KeepAlive) as url:
+        client = HttpClient(url + "/api")
+        def read(n: int) -> object:
+            return client.request("GET", f"l/{n}", idempotent=True, what="read")
+
+        try:
+            for _ in range(2):
+                read_all(read, range(READERS))
+            assert len(_KeepAlive.ports) == READERS
+        finally:
+            client.close()
