@@ -45,6 +45,7 @@ from reconciler.cli_tools import export, sandbox, schema
 from reconciler.config.types import Config
 from reconciler.engine import Run
 from reconciler.errors import ReconcilerError, UnsafePlan
+from reconciler.http import MAX_THREADS
 from reconciler.plan import Plan
 from reconciler.render import render
 from reconciler.safety import violations
@@ -205,7 +206,7 @@ def plan(
 )
 @click.option(
     "--parallelism",
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, MAX_THREADS),
     default=1,
     show_default=True,
     metavar="N",

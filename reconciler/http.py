@@ -46,7 +46,7 @@ DEFAULT_TIMEOUT = 60.0  # seconds one request may take, whole body included
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 EXCERPT_CHARS = 200
 _CHUNK = 64 * 1024
-MAX_THREADS = 64  # threads that may share one client: apply --parallelism at most, refresh readers
+MAX_THREADS = 64  # threads that may share one client: apply --parallelism's ceiling (cli.py), readers
 
 
 @dataclass(frozen=True)

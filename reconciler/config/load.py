@@ -174,7 +174,7 @@ _Parsed = tuple[
 
 
 def _parse_resources(file: _File, settings: Settings | None) -> workers.Staged:
-    """Parse and schema-check one resource file, then prepare the later half of its items (in a
+    """Parse and schema-check one resource file, then prepare the later part of its items (in a
     worker process when the file is big: see :mod:`reconciler.config.workers`; in this process
     nothing is prepared ahead, as the work would merely move). :func:`_document` makes the
     document again from the bytes the caller holds (cheaper than a worker sending them back)."""
