@@ -188,7 +188,8 @@ class IntouchProvider(Provider):
         contact list is read beside the member lists (its wait overlaps theirs) and translated
         once they are in: translating while they arrive would make both fight for the
         interpreter. A member the contact list lacks (created between the reads) is read alone;
-        one gone by then is no member.
+        one gone by then is no member. The memberships come in the contact list's order, each
+        contact's in the order of the groups.
         """
         groups = list(self.group_ids.items())
         jobs: list[int | None] = [None, *(gid for _, gid in groups)]  # None: the contact list
@@ -200,15 +201,44 @@ class IntouchProvider(Provider):
 
         listed, *lists = read_all(fetch, jobs)
         contacts = self._read_contacts(listed)
+        # The memberships in the contact list's order, each contact's in the order of the groups:
+        # the planner walks them beside the contacts' declarations (reconciler.pairing).
+        listed_keys = list(self._contact_keys.items())
+        position = {cid: at for at, (cid, _) in enumerate(listed_keys)}
+        joined: list[int | list[int] | None] = [None] * len(listed_keys)  # group index(es) per contact
+        unlisted: dict[int, list[int]] = {}  # members the contact list lacks -> group indexes
+        for index, members in enumerate(lists):
+            for cid in members:
+                at = position.get(cid)
+                if at is None:
+                    unlisted.setdefault(cid, []).append(index)
+                    continue
+                seen = joined[at]
+                if seen is None:
+                    joined[at] = index  # one group, the common case: no list
+                elif type(seen) is int:
+                    joined[at] = [seen, index]
+                else:
+                    seen.append(index)  # type: ignore[union-attr]
         account = self.account.name
         found = []
-        for (name, gid), members in zip(groups, lists, strict=True):
-            for cid in members:
-                key = self._contact_keys.get(cid) or self._unlisted_contact_key(cid)
-                if key is None:
-                    continue
-                attrs = {"group": name, "contact": key}
-                found.append(Resource(account, MEMBERSHIPS, membership_key(name, key), attrs, f"{gid}:{cid}"))
+
+        def add(cid: int, key: str, index: int) -> None:
+            name, gid = groups[index]
+            attrs = {"group": name, "contact": key}
+            found.append(Resource(account, MEMBERSHIPS, membership_key(name, key), attrs, f"{gid}:{cid}"))
+
+        for (cid, key), seen in zip(listed_keys, joined, strict=True):
+            if type(seen) is int:
+                add(cid, key, seen)
+            elif seen is not None:
+                for index in seen:  # type: ignore[union-attr]
+                    add(cid, key, index)
+        for cid, indexes in unlisted.items():  # read alone
+            unlisted_key = self._unlisted_contact_key(cid)
+            if unlisted_key is not None:
+                for index in indexes:
+                    add(cid, unlisted_key, index)
         return contacts, found
 
     def _unlisted_contact_key(self, cid: int) -> str | None:

@@ -156,6 +156,27 @@ def test_membership_add_and_remove(provider: IntouchProvider, emulator: IntouchE
     assert removed.ident is None and not removed.warnings and emulator.members(staff) == []
 
 
+def test_memberships_come_in_the_contact_lists_order(
+    provider: IntouchProvider, emulator: IntouchEmulator
+) -> None:
+    """The planner pairs memberships fastest in their contacts' order (reconciler.pairing), so
+    they are read in the contact list's order, each contact's in the order of the groups, not
+    group by group as the member lists give them."""
+    staff, board = emulator.add_group("Staff"), emulator.add_group("Board")
+    numbers = ["4790555817", "4790555818", "4790555819"]
+    ann, bo, cy = (emulator.add_contact(number) for number in numbers)
+    for group, contact in [(staff, cy), (staff, ann), (board, bo), (board, ann)]:
+        emulator.add_member(group, contact)
+    read = provider.read(["contacts", MEMBERSHIPS], {})
+    assert [c.key for c in read["contacts"]] == [f"+{n}" for n in numbers]
+    assert [(m.key, m.ident) for m in read[MEMBERSHIPS]] == [
+        ("Staff|+4790555817", f"{staff}:{ann}"),
+        ("Board|+4790555817", f"{board}:{ann}"),
+        ("Board|+4790555818", f"{board}:{bo}"),
+        ("Staff|+4790555819", f"{staff}:{cy}"),
+    ]
+
+
 @pytest.mark.parametrize("gone", [False, True])
 def test_a_member_the_contact_list_lacks_is_read_alone(
     provider: IntouchProvider, emulator: IntouchEmulator, monkeypatch: pytest.MonkeyPatch, gone: bool
