@@ -86,43 +86,67 @@ class SubItems(Mapping[str, "Resource"]):
     it is asked for.
 
     A sub-item is its key (``{name_attr: name, parent_attr: parent key}``), so the planner needs
-    the items only for the keys the live side lacks (:meth:`missing`): at 100,000 contacts,
-    building every membership cost 200,000 objects for the few that are created.
+    the items only for the keys the live side lacks: at 100,000 contacts, building every
+    membership cost 200,000 objects for the few that are created. The planner walks
+    :meth:`entries` beside the live side and asks :meth:`declares` of the live items it cannot
+    pair on the way (:mod:`reconciler.pairing`), so it builds no map of the keys either; the
+    Mapping methods build that map on first use.
     """
 
-    __slots__ = ("_account", "_names", "_relation", "_sub")
+    __slots__ = ("_account", "_by_key", "_parents", "_relation", "_sub")
 
     def __init__(self, sub: ResourceType, account: str, parents: Mapping[str, Resource]) -> None:
         relation = sub.sub
         assert relation is not None
-        self._sub, self._account, self._relation = sub.name, account, relation
-        join = relation.key
-        names: dict[str, tuple[str, Resource]] = {}
-        for parent in parents.values():
-            for name in parent.attrs.get(relation.field) or ():
-                names[join(name, parent.key)] = (name, parent)
-        self._names = names  # item key -> (name, the parent that declares it)
+        self._sub, self._account, self._relation, self._parents = sub.name, account, relation, parents
+        self._by_key: dict[str, Resource] | None = None  # item key -> its parent, built on first use
 
-    def __getitem__(self, key: str) -> Resource:
-        name, parent = self._names[key]
-        attrs = {self._relation.name_attr: name, self._relation.parent_attr: parent.key}
+    def entries(self) -> Iterator[tuple[str, Resource]]:
+        """``(item key, the parent that declares it)`` per sub-item, in declaration order."""
+        join, field = self._relation.key, self._relation.field
+        for parent in self._parents.values():
+            names = parent.attrs.get(field)
+            if names:
+                parent_key = parent.key
+                for name in names:
+                    yield join(name, parent_key), parent
+
+    def declares(self, key: str, live: Resource) -> bool:
+        """Whether the live sub-item ``live``, keyed ``key``, is one of these, found through its
+        parent (``live.attrs`` name the parent and the name, as the type table keys them)."""
+        relation = self._relation
+        parent_key, name = live.attrs.get(relation.parent_attr), live.attrs.get(relation.name_attr)
+        parent = self._parents.get(parent_key) if isinstance(parent_key, str) else None
+        if parent is None or not isinstance(name, str):
+            return False
+        return name in (parent.attrs.get(relation.field) or ()) and relation.key(name, parent.key) == key
+
+    def item(self, key: str, parent: Resource) -> Resource:
+        """The sub-item ``key`` that ``parent`` declares."""
+        relation = self._relation
+        name = next(n for n in parent.attrs[relation.field] if relation.key(n, parent.key) == key)
+        attrs = {relation.name_attr: name, relation.parent_attr: parent.key}
         return Resource(self._account, self._sub, key, attrs, None, parent.origin)
 
+    def _keys(self) -> dict[str, Resource]:
+        if self._by_key is None:
+            self._by_key = dict(self.entries())
+        return self._by_key
+
+    def __getitem__(self, key: str) -> Resource:
+        return self.item(key, self._keys()[key])
+
     def __contains__(self, key: object) -> bool:
-        return key in self._names
+        return key in self._keys()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._keys())
 
     def keys(self) -> KeysView[str]:
-        return self._names.keys()  # the dict's own view: its membership test costs no Python call
-
-    def missing(self, found: Mapping[str, Any]) -> dict[str, Resource]:
-        """The items whose keys ``found`` lacks, in declaration order."""
-        return {key: self[key] for key in self._names if key not in found}
+        return self._keys().keys()  # the dict's own view: its membership test costs no Python call
 
 
 def expand_sub_resources(sub: ResourceType, account: str, parents: Mapping[str, Resource]) -> SubItems:

@@ -17,6 +17,7 @@ from typing import Any
 from reconciler.changes import Action, Change
 from reconciler.errors import Problem
 from reconciler.model import Resource, SubItems, expand_sub_resources, get_path, project
+from reconciler.pairing import Pairing
 from reconciler.plan import Adoption, Fingerprints, Plan, Warning_
 from reconciler.providers.base import Capability
 from reconciler.types import APPLY_ORDER, TYPES, ResourceType, in_scope
@@ -128,30 +129,38 @@ def _plan_account(
     # Per type, the attributes left out of the comparison: the derived ones, and a parent's field
     # that declares sub-items (planned as items of their own, never as the parent's attribute).
     omitted = {t: target.capabilities[t].derived_fields for t in types}
+    # Per sub-resource type, whether a live sub-item belongs to a parent that does not declare the
+    # field: such items are not managed (asked only of live items the parents do not declare).
+    undeclared: dict[str, Callable[[Resource], bool]] = {}
     for sub in subs:
         relation = sub.sub
         assert relation is not None
         # The parents' field declares the sub-items, also under --type <sub> alone.
         parents = wanted.get(relation.parent, desired.get((account, relation.parent), {}))
-        declaring = {k for k, item in parents.items() if relation.field in item.attrs}
         wanted[sub.name] = target.expand(sub, account, parents)
         if relation.parent in omitted:
             omitted[relation.parent] = omitted[relation.parent] | {relation.field}
-        # Only the sub-items of parents that declare the field are managed.
-        have[sub.name] = {
-            k: item
-            for k, item in have.get(sub.name, {}).items()
-            if item.attrs.get(relation.parent_attr) in declaring
-        }
+        undeclared[sub.name] = _undeclared_by(parents, relation.parent_attr, relation.field)
     for type_ in types:
         cap = target.capabilities[type_]
         records = state.get(type_, {})
-        items = have[type_]
+        items, outside = have[type_], undeclared.get(type_)
         if cap.tracked and cap.list.ok:
+            if outside is not None:
+                items = {k: item for k, item in items.items() if not outside(item)}
             items = _adopt(account, type_, cap, wanted[type_], items, records, out)
-        _plan_type(target, type_, cap, wanted[type_], items, records, now, out, omitted[type_])
+        _plan_type(target, type_, cap, wanted[type_], items, records, now, out, omitted[type_], outside)
     for sub in subs:
         _cascade(account, sub, out)
+
+
+def _undeclared_by(parents: Items, parent_attr: str, field: str) -> Callable[[Resource], bool]:
+    def outside(item: Resource) -> bool:
+        key = item.attrs.get(parent_attr)
+        parent = parents.get(key) if isinstance(key, str) else None
+        return parent is None or field not in parent.attrs
+
+    return outside
 
 
 def _cascade(account: str, sub: ResourceType, out: _Collector) -> None:
@@ -294,13 +303,22 @@ def _plan_type(
     now: datetime,
     out: _Collector,
     omitted: Collection[str],
+    outside: Callable[[Resource], bool] | None = None,
 ) -> None:
+    """Plan one type: pair ``wanted`` with the live ``items`` (:mod:`reconciler.pairing`), then
+    handle the live items nothing declares. ``outside`` tells which of those are not this plan's
+    to manage (the sub-items of parents that do not declare them)."""
     account = target.account
     intents = out.intents if not cap.list.ok else {}
-    # Sub-items found live are unchanged (a sub-item is its key): only the missing ones are built.
-    pending = wanted.missing(items) if isinstance(wanted, SubItems) and not intents else wanted
-    for key, want in pending.items():
-        current = items.get(key)
+    pairs: Iterable[tuple[str, Resource, Resource | None]]
+    if isinstance(wanted, SubItems) and not intents:
+        pairing: Pairing[Any] = Pairing(wanted.entries(), items, wanted.declares)
+        # Sub-items found live are unchanged (a sub-item is its key): only the missing are built.
+        pairs = ((key, wanted.item(key, parent), None) for key, parent, found in pairing if found is None)
+    else:
+        keys = wanted.keys()
+        pairing = pairs = Pairing(wanted.items(), items, lambda key, _: key in keys)
+    for key, want, current in pairs:
         if current is not None and not intents and _unchanged(current.attrs, want.attrs, omitted):
             continue  # the common case, decided without building the compared and projected dicts
         declared = _compared(want.attrs, cap, omitted)
@@ -331,9 +349,8 @@ def _plan_type(
             continue
         for change in _changes_for(account, type_, key, cap, declared, current, seen):
             _emit(target, change, current, now, out)
-    declared_keys = wanted.keys()
-    for key, current in items.items():
-        if key in declared_keys:
+    for key, current in pairing.undeclared:
+        if outside is not None and outside(current):
             continue
         managed = (cap.tracked and key in records) or type_ in target.prune or TYPES[type_].sub is not None
         if not managed:

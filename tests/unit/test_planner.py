@@ -341,6 +341,32 @@ def test_applying_the_plan_converges_and_replanning_is_empty(
     assert second.changes == ()
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    want_contacts=contact_sets(with_ids=False),
+    have_contacts=contact_sets(with_ids=True),
+    prune=st.sets(st.sampled_from(["groups", "contacts"])),
+    rng=st.randoms(use_true_random=False),
+)
+def test_the_plan_does_not_depend_on_the_order_of_the_live_items(want_contacts, have_contacts, prune, rng):
+    """Live items are paired by walking both sides in order where they agree
+    (reconciler.pairing): in any other order, memberships included, the plan is the same."""
+    groups = set(GROUPS)
+    desired = {
+        ("a", "groups"): {g: Resource("a", "groups", g, {"name": g}) for g in groups},
+        ("a", "contacts"): {k: Resource("a", "contacts", k, v) for k, v in want_contacts.items()},
+    }
+    live = _live_from(groups, have_contacts)
+    shuffled = {}
+    for where, found in live.items():
+        keys = list(found)
+        rng.shuffle(keys)
+        shuffled[where] = {key: found[key] for key in keys}
+    ordered, other = plan_of(desired, live, prune=prune), plan_of(desired, shuffled, prune=prune)
+    assert other.changes == ordered.changes
+    assert sorted(map(repr, other.warnings)) == sorted(map(repr, ordered.warnings))
+
+
 # -- the allocation-free comparison of unchanged items (issue 11) -----------------------------------
 
 _LEAF = (

@@ -145,9 +145,10 @@ def test_a_sub_item_is_its_key() -> None:
             assert relation.key(item.attrs[relation.name_attr], item.attrs[relation.parent_attr]) == key
 
 
-def test_sub_items_are_built_when_asked_and_missing_gives_the_absent_ones() -> None:
-    """The planner builds only the sub-items the live side lacks (SubItems.missing); those are
-    the items the mapping gives for their keys, in declaration order."""
+def test_sub_items_are_built_when_asked_and_declare_live_items_through_their_parents() -> None:
+    """The planner walks SubItems.entries (key, declaring parent) and builds an item only for a
+    key the live side lacks; those are the items the mapping gives for their keys, in
+    declaration order. ``declares`` finds a live item through its parent, as the key does."""
     from reconciler.model import Origin, Resource, expand_sub_resources
 
     for record in (t for t in TABLE if t.sub is not None):
@@ -161,8 +162,19 @@ def test_sub_items_are_built_when_asked_and_missing_gives_the_absent_ones() -> N
         }
         items = expand_sub_resources(record, "a", parents)
         first, second = relation.key("n1", "P1"), relation.key("n2", "P1")
+        assert list(items.entries()) == [(first, parents["P1"]), (second, parents["P1"])]
         assert list(items) == [first, second] and len(items) == 2 and relation.key("n1", "P2") not in items
         assert items[second].attrs == {relation.name_attr: "n2", relation.parent_attr: "P1"}
         assert items[second].origin == here and items[second].type == record.name
-        missing = items.missing({first: object()})
-        assert list(missing) == [second] and missing[second] == items[second]
+        assert items.item(second, parents["P1"]) == items[second]
+
+        def live(name: str, parent: str, key: str = "", relation=relation, record=record) -> Resource:
+            attrs = {relation.name_attr: name, relation.parent_attr: parent}
+            return Resource("a", record.name, key or relation.key(name, parent), attrs, "1")
+
+        assert items.declares(first, live("n1", "P1"))
+        assert not items.declares(relation.key("n3", "P1"), live("n3", "P1"))  # not among P1's
+        assert not items.declares(relation.key("n1", "P2"), live("n1", "P2"))  # P2 declares none
+        assert not items.declares(relation.key("n1", "P3"), live("n1", "P3"))  # P3 lacks the field
+        assert not items.declares(relation.key("n1", "P9"), live("n1", "P9"))  # no such parent
+        assert not items.declares("odd key", live("n1", "P1", "odd key"))  # keyed otherwise
