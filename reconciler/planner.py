@@ -1,10 +1,13 @@
 """The planner: desired + live + state -> Plan. A pure function: no network, no clock, no I/O.
 
-Items are matched by key with plain dicts (linear in the number of items); DeepDiff computes the
-field-level diff only for the few items already known to differ. Capabilities decide the action:
-a change the provider cannot make in place becomes ``replace`` when it can delete and create, else
-``unsupported`` with the provider's reason. Undeclared live items are deleted only for pruned types
-and for tracked types (recorded in state: the tool created them); others are ``unmanaged`` warnings.
+Items are paired by key in one walk over both sides (:mod:`reconciler.pairing`, linear in the
+number of items); :mod:`reconciler.compare` tells an unchanged item without building anything,
+and DeepDiff computes the field-level diff only for the few items already known to differ.
+Capabilities decide the action: a change the provider cannot make in place becomes ``replace``
+when it can delete and create, else ``unsupported`` with the provider's reason. Undeclared live
+items are deleted only for pruned types and for tracked types (recorded in state: the tool created
+them); others are ``unmanaged`` warnings. Unkeyed live items of tracked types may be adopted
+(:mod:`reconciler.adopt`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reconciler.adopt import adopt
 from reconciler.changes import Action, Change
+from reconciler.compare import changed_paths, compared, subset, unchanged
 from reconciler.errors import Problem
-from reconciler.model import Resource, SubItems, expand_sub_resources, get_path, project
+from reconciler.model import Resource, SubItems, expand_sub_resources, project
 from reconciler.pairing import Pairing
 from reconciler.plan import Adoption, Fingerprints, Plan, Warning_
 from reconciler.providers.base import Capability
@@ -148,7 +153,9 @@ def _plan_account(
         if cap.tracked and cap.list.ok:
             if outside is not None:
                 items = {k: item for k, item in items.items() if not outside(item)}
-            items = _adopt(account, type_, cap, wanted[type_], items, records, out)
+            items, adopted, notes = adopt(account, type_, cap.adopt_by, wanted[type_], items)
+            out.adoptions += adopted
+            out.warnings += notes
         _plan_type(target, type_, cap, wanted[type_], items, records, now, out, omitted[type_], outside)
     for sub in subs:
         _cascade(account, sub, out)
@@ -193,106 +200,6 @@ def _from_state(account: str, type_: str, records: Mapping[str, Mapping[str, Any
     }
 
 
-def _adopt(
-    account: str,
-    type_: str,
-    cap: Capability,
-    wanted: Items,
-    items: Items,
-    records: Mapping[str, Mapping[str, Any]],
-    out: _Collector,
-) -> dict[str, Resource]:
-    """Bind unkeyed live items ("#<id>") of a tracked type to desired keys by ``adopt_by`` fields."""
-    bound = dict(items)
-    loose = {k: r for k, r in items.items() if k.startswith("#")}
-    if not loose or not cap.adopt_by:
-        return bound
-    index: dict[tuple[Any, ...], str] = {}
-    for key, resource in loose.items():
-        index.setdefault(tuple(_freeze(get_path(resource.attrs, p)) for p in cap.adopt_by), key)
-    for key, want in wanted.items():
-        if key in bound:
-            continue
-        ident_key = tuple(_freeze(get_path(want.attrs, p)) for p in cap.adopt_by)
-        match = index.pop(ident_key, None)
-        if match is None:
-            continue
-        resource = bound.pop(match)
-        bound[key] = Resource(account, type_, key, resource.attrs, ident=resource.ident)
-        out.adoptions.append(Adoption(account, type_, key, str(resource.ident), dict(resource.attrs)))
-        out.warn(
-            account,
-            type_,
-            key,
-            f"adopted live item {resource.ident} (same {', '.join(cap.adopt_by)}); "
-            "its id will be recorded in the state file",
-        )
-    return bound
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, dict):
-        return tuple(sorted(value.items()))
-    return value
-
-
-def changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Dotted attribute paths that differ between two small attribute mappings (lists whole)."""
-    from deepdiff import DeepDiff  # imported on first use: a plan without updates never needs it
-
-    tree = DeepDiff(dict(old), dict(new), view="tree")
-    paths: set[str] = set()
-    for report in tree.values():
-        for level in report:
-            parts: list[str] = []
-            for part in level.path(output_format="list"):
-                if isinstance(part, int):
-                    break
-                parts.append(str(part))
-            if parts:
-                paths.add(".".join(parts))
-    return sorted(paths)
-
-
-def _subset(attrs: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
-    return {path: get_path(attrs, path) for path in paths}
-
-
-def _unchanged(live: Mapping[str, Any], wanted: Mapping[str, Any], derived: Collection[str]) -> bool:
-    """``project(live, declared) == declared`` for ``declared = _compared(wanted, cap)``, without
-    building either dict: every compared attribute of ``wanted`` has its value in ``live``, nested
-    mappings compared on the keys ``wanted`` declares."""
-    for name, want in wanted.items():
-        if name in derived or name[:1] == "_":
-            continue
-        have = live.get(name)
-        if have != want and not _same_nested(have, want):
-            return False
-    return True
-
-
-def _same_nested(have: Any, want: Any) -> bool:
-    """``project(have, want) == want`` for a declared mapping ``want`` (False for anything else)."""
-    if type(want) is str or not (isinstance(want, Mapping) and isinstance(have, Mapping)):
-        return False
-    for name, value in want.items():
-        found = have.get(name)
-        if found != value and not _same_nested(found, value):
-            return False
-    return True
-
-
-def _compared(
-    attrs: Mapping[str, Any], cap: Capability, omitted: Collection[str] | None = None
-) -> dict[str, Any]:
-    """The attributes a plan compares: all but the ``omitted`` ones (default: the derived fields)
-    and internal ``_`` ones."""
-    leave = cap.derived_fields if omitted is None else omitted
-    return {k: v for k, v in attrs.items() if k not in leave and not k.startswith("_")}
-
-
 def _plan_type(
     target: Target,
     type_: str,
@@ -319,9 +226,9 @@ def _plan_type(
         keys = wanted.keys()
         pairing = pairs = Pairing(wanted.items(), items, lambda key, _: key in keys)
     for key, want, current in pairs:
-        if current is not None and not intents and _unchanged(current.attrs, want.attrs, omitted):
+        if current is not None and not intents and unchanged(current.attrs, want.attrs, omitted):
             continue  # the common case, decided without building the compared and projected dicts
-        declared = _compared(want.attrs, cap, omitted)
+        declared = compared(want.attrs, omitted)
         intent = intents.get((account, type_, key)) if intents else None
         if intent is not None and not cap.list.ok:
             _emit(
@@ -363,7 +270,7 @@ def _plan_type(
                 code="unmanaged",
             )
             continue
-        before = _compared(current.attrs, cap)
+        before = compared(current.attrs, cap.derived_fields)
         if cap.delete.ok:
             change = Change(
                 account,
@@ -440,7 +347,7 @@ def _changes_for(
                 paths = [p for p in paths if p != name]
     if not paths:
         return changes
-    before, after = _subset(seen, paths), _subset(wanted_attrs, paths)
+    before, after = subset(seen, paths), subset(wanted_attrs, paths)
     immutable = [p for p in paths if p in cap.immutable_fields or p.split(".")[0] in cap.immutable_fields]
     if cap.update.ok and not immutable:
         action, reason = Action.UPDATE, ""
@@ -451,7 +358,7 @@ def _changes_for(
     else:
         action, reason = Action.UNSUPPORTED, cap.update.reason or cap.can_replace.reason
     if action is Action.REPLACE:
-        before = _compared(current.attrs, cap)
+        before = compared(current.attrs, cap.derived_fields)
         after = wanted_attrs
     changes.insert(
         0,

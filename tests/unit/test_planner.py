@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.changes import Action, Change
+from reconciler.compare import changed_paths
 from reconciler.errors import Problem
 from reconciler.model import MEMBERSHIPS, Resource, get_path, membership_key
-from reconciler.planner import Target, changed_paths, diff
+from reconciler.planner import Target, diff
 from reconciler.providers.base import Capability, cannot, yes
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -384,8 +385,8 @@ _ITEM = st.dictionaries(st.sampled_from(["name", "text", "_hidden", "derived", "
 @settings(max_examples=500, deadline=None)
 @given(_ITEM, _ITEM)
 def test_unchanged_agrees_with_project_and_compare(live: dict[str, Any], wanted: dict[str, Any]) -> None:
+    from reconciler.compare import unchanged as _unchanged
     from reconciler.model import project
-    from reconciler.planner import _unchanged
 
     derived = frozenset({"derived"})
     declared = {k: v for k, v in wanted.items() if k not in derived and not k.startswith("_")}
