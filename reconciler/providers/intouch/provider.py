@@ -9,7 +9,7 @@ two contacts with one number) stops the run: the tool could not tell which one t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
 from reconciler.changes import Action, Change
@@ -203,9 +203,9 @@ class IntouchProvider(Provider):
         contacts = self._read_contacts(listed)
         # The memberships in the contact list's order, each contact's in the order of the groups:
         # the planner walks them beside the contacts' declarations (reconciler.pairing).
-        listed_keys = list(self._contact_keys.items())
-        position = {cid: at for at, (cid, _) in enumerate(listed_keys)}
-        joined: list[int | list[int] | None] = [None] * len(listed_keys)  # group index(es) per contact
+        keys = self._contact_keys  # ContactId -> key, in the contact list's order
+        position = {cid: at for at, cid in enumerate(keys)}
+        joined: list[Any] = [None] * len(keys)  # per contact: its group's index, or a list of them
         unlisted: dict[int, list[int]] = {}  # members the contact list lacks -> group indexes
         for index, members in enumerate(lists):
             for cid in members:
@@ -219,26 +219,25 @@ class IntouchProvider(Provider):
                 elif type(seen) is int:
                     joined[at] = [seen, index]
                 else:
-                    seen.append(index)  # type: ignore[union-attr]
-        account = self.account.name
+                    seen.append(index)
+        del position
+        account, join = self.account.name, membership_key
+
+        def rows() -> Iterator[tuple[tuple[int, str], Any]]:
+            yield from zip(keys.items(), joined, strict=True)
+            for cid, indexes in unlisted.items():
+                unlisted_key = self._unlisted_contact_key(cid)  # read alone
+                if unlisted_key is not None:
+                    yield (cid, unlisted_key), indexes
+
         found = []
-
-        def add(cid: int, key: str, index: int) -> None:
-            name, gid = groups[index]
-            attrs = {"group": name, "contact": key}
-            found.append(Resource(account, MEMBERSHIPS, membership_key(name, key), attrs, f"{gid}:{cid}"))
-
-        for (cid, key), seen in zip(listed_keys, joined, strict=True):
-            if type(seen) is int:
-                add(cid, key, seen)
-            elif seen is not None:
-                for index in seen:  # type: ignore[union-attr]
-                    add(cid, key, index)
-        for cid, indexes in unlisted.items():  # read alone
-            unlisted_key = self._unlisted_contact_key(cid)
-            if unlisted_key is not None:
-                for index in indexes:
-                    add(cid, unlisted_key, index)
+        for (cid, key), seen in rows():
+            if seen is None:
+                continue
+            for index in (seen,) if type(seen) is int else seen:
+                name, gid = groups[index]
+                attrs = {"group": name, "contact": key}
+                found.append(Resource(account, MEMBERSHIPS, join(name, key), attrs, f"{gid}:{cid}"))
         return contacts, found
 
     def _unlisted_contact_key(self, cid: int) -> str | None:
