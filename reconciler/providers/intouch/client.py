@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from reconciler.errors import NotFound, ProviderError, Unauthorized
-from reconciler.http import HttpClient, Limits, RetryPolicy, excerpt
+from reconciler.http import HttpClient, Limits, RetryPolicy, excerpt, take_json
 from reconciler.secrets import redact_url, register, register_basic
 from reconciler.shapes import INT, NONE, OPTIONAL_BOOL, OPTIONAL_TEXT, TEXT, Shape, ShapeError, records
 
@@ -147,7 +147,7 @@ class IntouchClient(HttpClient):
     def get_json(self, path: str, what: str) -> Any:
         response = self.call("GET", path, what)
         try:
-            return response.json()
+            return take_json(response)
         except ValueError:
             msg = f"intouch: {what}: the answer is not JSON (HTTP {response.status_code})"
             raise ProviderError(msg) from None
