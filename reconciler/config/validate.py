@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,7 +120,8 @@ class Resources:
         self.problems.append(Problem(message, site.origin.path, line, col, severity))
 
     def check(self, docs: Iterable[tuple[Document, set[Steps]]]) -> Desired:
-        """Check every document (with the schema's ``broken`` parts) and return the desired resources."""
+        """Check every document (with the schema's ``broken`` parts) and return the desired
+        resources. Consumes the documents' item lists (see :func:`_consumed`)."""
         usable = []
         for doc, broken in docs:
             account = self._account(doc, broken)
@@ -173,7 +174,7 @@ class Resources:
         starts = doc.starts.get(type_, [])
         counted = len(starts)
         ahead: Ahead = doc.prepared or Ahead()
-        for index, raw in enumerate(doc.value[type_]):
+        for index, raw in _consumed(doc.value[type_]):
             if (broken and (type_, index) in broken) or type(raw) is not dict or index >= counted:
                 continue
             line, col = starts[index]
@@ -436,3 +437,15 @@ class Resources:
         except (InvalidNumber, ValueError) as exc:
             suffix = f" ({hint})" if hint else ""
             self.problem(site, steps, f"{site.name(steps)}: {exc}{suffix}")
+
+
+def _consumed(items: list[Any]) -> Iterator[tuple[int, Any]]:
+    """Each item with its index; its slot in ``items`` is emptied once the caller moves on.
+
+    The raw items are not needed once their desired resources are built, and a big file's are
+    let go while the rest are: at 100,000 contacts the peak of a plan's memory came right after a
+    parse worker's prepared items arrived, with every raw item still held (about 50 MB).
+    """
+    for index, raw in enumerate(items):
+        yield index, raw
+        items[index] = None

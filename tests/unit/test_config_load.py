@@ -269,3 +269,18 @@ def test_examples_load(monkeypatch: pytest.MonkeyPatch) -> None:
         }
         config = load_config(root, env, now=NOW)
         assert config.desired, root
+
+
+def test_validation_lets_go_of_each_raw_item_once_it_moves_on() -> None:
+    """Resources.check walks a document's items with _consumed: the item in hand is there, the
+    ones before it are let go (a big file's raw items are not all held while the desired ones are
+    built)."""
+    from reconciler.config.validate import _consumed
+
+    items: list[object] = [{"a": 1}, {"b": 2}, {"c": 3}]
+    seen = []
+    for index, raw in _consumed(items):
+        assert items[index] is raw and all(slot is None for slot in items[:index])
+        seen.append(raw)
+    assert seen == [{"a": 1}, {"b": 2}, {"c": 3}] and items == [None, None, None]
+
