@@ -3,7 +3,7 @@
 A refresh of 1,000 groups needs 1,000 member lists; one after the other, a network with 20 ms per
 request makes that 20 s of waiting. The reads do not depend on each other, so up to
 :data:`READERS` run at once. The threads share the client's session (its connection pool) and its
-:class:`~reconciler.http.RateLimiter`, so the account's ``rate_limit`` still holds, and a throttle
+:class:`~reconciler.ratelimit.RateLimiter`, so the account's ``rate_limit`` still holds, and a throttle
 answer to one of them holds all of them.
 
 A refresh that runs ahead of the config load (:meth:`reconciler.engine.Run.prefetch`) is abandoned

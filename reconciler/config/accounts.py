@@ -31,11 +31,12 @@ from reconciler.config.types import (
 )
 from reconciler.config.yamlfile import Document, locate
 from reconciler.errors import Problem
-from reconciler.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Limits, is_loopback
+from reconciler.http import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Limits
 from reconciler.model import KEY_FIELDS, Origin
 from reconciler.providers.base import REGISTRY, ProviderInfo, provider_info
 from reconciler.sms.rules import DEFAULT_WINDOW, Policy, Price, Window, parse_window, region_zone
 from reconciler.types import TYPES, USER_TYPES
+from reconciler.urls import is_loopback
 
 DEFAULT_REGION = "SE"
 DEFAULT_STATE = ".reconciler/state.json"

@@ -25,7 +25,7 @@ import requests
 from reconciler import __version__
 from reconciler.drift.model import KINDS, Cell, DriftReport, Kind, Status
 from reconciler.errors import ReconcilerError
-from reconciler.http import check_url
+from reconciler.urls import check_url
 
 TIMEOUT = (5.0, 10.0)  # connect, read seconds
 PAYLOAD_VERSION = 1

@@ -1,4 +1,4 @@
-"""The adaptive rate limiter (AIMD) of reconciler/http.py against a simulated per-minute throttle.
+"""The adaptive rate limiter (AIMD) of reconciler/ratelimit.py against a simulated per-minute throttle.
 
 Time is fake: the limiter's sleeps move the clock, so minutes pass in no time. The simulated
 provider accepts at most R requests in any 60 s (a sliding window, as the emulators count).
@@ -10,7 +10,7 @@ from collections import deque
 
 import pytest
 
-from reconciler.http import RateLimiter
+from reconciler.ratelimit import RateLimiter
 
 
 class Clock:
