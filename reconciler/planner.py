@@ -136,7 +136,7 @@ def _plan_account(
     omitted = {t: target.capabilities[t].derived_fields for t in types}
     # Per sub-resource type, whether a live sub-item belongs to a parent that does not declare the
     # field: such items are not managed (asked only of live items the parents do not declare).
-    undeclared: dict[str, Callable[[Resource], bool]] = {}
+    outside_of: dict[str, Callable[[Resource], bool]] = {}
     for sub in subs:
         relation = sub.sub
         assert relation is not None
@@ -145,11 +145,11 @@ def _plan_account(
         wanted[sub.name] = target.expand(sub, account, parents)
         if relation.parent in omitted:
             omitted[relation.parent] = omitted[relation.parent] | {relation.field}
-        undeclared[sub.name] = _undeclared_by(parents, relation.parent_attr, relation.field)
+        outside_of[sub.name] = _undeclared_by(parents, relation.parent_attr, relation.field)
     for type_ in types:
         cap = target.capabilities[type_]
         records = state.get(type_, {})
-        items, outside = have[type_], undeclared.get(type_)
+        items, outside = have[type_], outside_of.get(type_)
         if cap.tracked and cap.list.ok:
             if outside is not None:
                 items = {k: item for k, item in items.items() if not outside(item)}
