@@ -108,9 +108,10 @@ def warm(url: str, credentials: Mapping[str, str]) -> None:
 
     with requests.Session() as session:
         session.auth = (f"{credentials['username']}@{credentials['domain']}", credentials["password"])
-        for path in ["/contacts", "/groups"]:
-            session.get(url + path).raise_for_status()
-        for group in session.get(url + "/groups").json():
+        session.get(url + "/contacts").raise_for_status()
+        groups = session.get(url + "/groups")
+        groups.raise_for_status()
+        for group in groups.json():
             session.get(f"{url}/groups/{group['GroupId']}/contacts").raise_for_status()
 
 
