@@ -17,7 +17,7 @@ Whatever the orders, the pairs and the undeclared items are those that lookups a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from reconciler.model import Resource
 
@@ -27,6 +27,7 @@ _T = TypeVar("_T")
 # deleted or inserted item costs a lookup or two; a live side in another order costs GIVE_UP of
 # the slower three-step pairings before the walk falls back to plain lookups.
 GIVE_UP = 32
+_DONE: tuple[None, Any] = (None, None)  # the live side's end
 
 
 class Pairing(Generic[_T]):
@@ -50,7 +51,7 @@ class Pairing(Generic[_T]):
     def __iter__(self) -> Iterator[tuple[str, _T, Resource | None]]:
         live, declared, undeclared = self._live, self._declared, self.undeclared
         cursor = iter(live.items())
-        at, item = next(cursor, (None, None))
+        at, item = next(cursor, _DONE)
         taken: set[str] = set()  # live keys paired by lookup, ahead of the cursor
         astray = 0  # lookups in a row that found the item away from the cursor
         desired = iter(self._desired)
@@ -58,14 +59,14 @@ class Pairing(Generic[_T]):
             if at is not key and at != key:
                 # Move past what cannot pair with a later desired item: what is not declared
                 # (kept as undeclared) and what was paired already.
-                while at is not None and at != key and (at in taken or not declared(at, item)):  # type: ignore[arg-type]
+                while at is not None and at != key and (at in taken or not declared(at, item)):
                     if at not in taken:
-                        undeclared.append((at, item))  # type: ignore[arg-type]
-                    at, item = next(cursor, (None, None))
+                        undeclared.append((at, item))
+                    at, item = next(cursor, _DONE)
             if at is not None and (at is key or at == key):
                 astray = 0
                 yield key, value, item
-                at, item = next(cursor, (None, None))
+                at, item = next(cursor, _DONE)
                 continue
             found = live.get(key)
             if found is not None:
@@ -78,6 +79,6 @@ class Pairing(Generic[_T]):
                     break
             yield key, value, found
         while at is not None:  # the rest of the live side: paired by lookup, or undeclared
-            if at not in taken and not declared(at, item):  # type: ignore[arg-type]
-                undeclared.append((at, item))  # type: ignore[arg-type]
-            at, item = next(cursor, (None, None))
+            if at not in taken and not declared(at, item):
+                undeclared.append((at, item))
+            at, item = next(cursor, _DONE)
